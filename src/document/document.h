@@ -1,0 +1,42 @@
+/* cw_document — a resource instance turned into what is stored in Chroma
+ * (DESIGN §4, byte-for-byte the reference's instanceToDocument()).
+ *
+ *   text:  "<kind> <name> | namespace: <ns> | apiVersion: <apiVersion>"
+ *          + " | labels: k1=v1, k2=v2"            if any labels
+ *          + " | <annotation values joined by '. '>" if any annotations
+ *   metadata: namespace, name, kind, apiVersion, apiGroup,
+ *             labels ("k1=v1,k2=v2" or ""), source "resource-sync"
+ *
+ * A cw_document owns every string in it (malloc'd); free with
+ * cw_document_clear(). Label and annotation order is the payload's order.
+ */
+#ifndef CW_DOCUMENT_H
+#define CW_DOCUMENT_H
+
+#include <stddef.h>
+
+#include "cw_error.h"
+#include "sync_payload.h"   /* generated: cw_resource_instance */
+
+#define CW_DOCUMENT_SOURCE "resource-sync"
+
+typedef struct cw_document {
+    char *id;
+    char *text;
+    char *namespace;
+    char *name;
+    char *kind;
+    char *api_version;
+    char *api_group;
+    char *labels;        /* "k1=v1,k2=v2", "" when none */
+} cw_document;
+
+/* Fill `out` from `in`. On failure (-1, CW_E_NOMEM) `out` is already
+ * cleared: nothing to free. */
+CW_MUST_CHECK int cw_document_from_instance(const cw_resource_instance *in,
+                                            cw_document *out, cw_error *err);
+
+/* Free the strings and zero the struct. NULL and a zeroed struct are fine. */
+void cw_document_clear(cw_document *doc);
+
+#endif

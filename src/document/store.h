@@ -1,0 +1,45 @@
+/* cw_store — where documents and their vectors live, as the pipeline sees
+ * it. The real one is Chroma (src/chroma/store_chroma.c); tests use fakes.
+ *
+ * Every call is synchronous and idempotent (safe to retry). The pipeline
+ * calls the store from ONE writer thread, in arrival order; a store need not
+ * be thread-safe for concurrent writes, but must allow a concurrent
+ * heartbeat via whatever readiness path it offers.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <stddef.h>
+
+#include "cw_error.h"
+#include "document.h"
+
+typedef struct cw_store cw_store;
+
+typedef struct cw_store_vtable {
+    /* Look up ids[0..n). For each i stored with a vector of `dim` floats:
+     * found[i] = 1, texts[i] = malloc'd copy of its document text (caller
+     * frees), vecs[i*dim..] = its vector. Otherwise found[i] = 0 and
+     * texts[i] = NULL. Returns 0, or -1 with `err` set (then texts[] holds
+     * nothing to free). */
+    int (*get)(cw_store *self, const char *const *ids, size_t n, size_t dim,
+               char **texts, float *vecs, unsigned char *found, cw_error *err);
+    /* Delete ids[0..n); missing ids are not an error. */
+    int (*remove)(cw_store *self, const char *const *ids, size_t n, cw_error *err);
+    /* Insert or replace docs[0..n) with vecs[i*dim..]. */
+    int (*upsert)(cw_store *self, const cw_document *docs, const float *vecs,
+                  size_t n, size_t dim, cw_error *err);
+    void (*destroy)(cw_store *self);
+} cw_store_vtable;
+
+struct cw_store {
+    const cw_store_vtable *vt;
+};
+
+static inline void cw_store_destroy(cw_store *s)
+{
+    if (s != NULL)
+        s->vt->destroy(s);
+}
+
+#endif

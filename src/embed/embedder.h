@@ -1,0 +1,63 @@
+/* cw_embedder — one interface for every embedding backend.
+ *
+ * Backends: local (all-MiniLM-L6-v2 in-process, src/local/), voyage and
+ * openai (HTTP, src/embed/). A backend is created by its own
+ * cw_embedder_<name>_create() and used only through these calls.
+ *
+ * Thread-safety: cw_embedder_embed() may be called concurrently from the
+ * pipeline's worker threads; each backend protects its own state.
+ * Ownership: the caller owns `texts` and `out`; the embedder keeps no pointer
+ * to either after the call returns.
+ */
+#ifndef CW_EMBEDDER_H
+#define CW_EMBEDDER_H
+
+#include <stddef.h>
+
+#include "cw_error.h"
+
+typedef enum cw_embed_purpose {
+    CW_EMBED_DOCUMENT,   /* texts to store (voyage input_type "document") */
+    CW_EMBED_QUERY       /* a search query (voyage input_type "query") */
+} cw_embed_purpose;
+
+typedef struct cw_embedder cw_embedder;
+
+typedef struct cw_embedder_vtable {
+    /* Embed texts[0..n) into out[n * dim]. Splits to the backend's own
+     * batch limit internally. Returns 0, or -1 with `err` set:
+     * CW_E_UNAVAILABLE (retry later: 429/5xx/timeout/unreachable, with a
+     * retry_after_s hint), CW_E_CONFIG (401/403, bad model: still a 503 to
+     * the controller), CW_E_INTERNAL (malformed answer), CW_E_NOMEM.
+     * On failure the contents of `out` are unspecified. */
+    int (*embed)(cw_embedder *self, const char *const *texts, size_t n,
+                 cw_embed_purpose purpose, float *out, cw_error *err);
+    void (*destroy)(cw_embedder *self);
+} cw_embedder_vtable;
+
+struct cw_embedder {
+    const cw_embedder_vtable *vt;
+    const char *name;        /* "local", "voyage", "openai" (static string) */
+    const char *model;       /* model name, owned by the backend */
+    size_t dim;              /* vector size; 0 until known (remote backends
+                                learn it from their first answer) */
+    size_t max_batch;        /* texts per upstream call the backend prefers */
+};
+
+/* Embed through the vtable. `out` must hold n * dim floats; when dim is
+ * still 0 (unknown), call cw_embedder_probe_dim() first. */
+CW_MUST_CHECK static inline int cw_embedder_embed(cw_embedder *e, const char *const *texts,
+                                                  size_t n, cw_embed_purpose purpose,
+                                                  float *out, cw_error *err)
+{
+    return e->vt->embed(e, texts, n, purpose, out, err);
+}
+
+/* Destroy any backend; NULL is a no-op. */
+static inline void cw_embedder_destroy(cw_embedder *e)
+{
+    if (e != NULL)
+        e->vt->destroy(e);
+}
+
+#endif

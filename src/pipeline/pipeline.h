@@ -1,0 +1,87 @@
+/* cw_pipeline — from parsed payloads to committed Chroma state (DESIGN §6).
+ *
+ * Threads (named by job):
+ *   callers     — HTTP connection threads / the sync command; each calls
+ *                 cw_pipeline_submit() and blocks until its ops committed.
+ *   batcher     — one thread: takes queued requests in arrival order,
+ *                 coalesces ops by id across requests (last op wins; within
+ *                 a request deletes precede upserts), drops texts already
+ *                 stored unchanged (store get → reuse vector), hands the rest
+ *                 to the embed workers in batches of ≤ batch_max, then writes
+ *                 the store (deletes, upserts) in arrival order, and wakes
+ *                 each request with its own result.
+ *   embed workers — `workers` threads calling cw_embedder_embed().
+ *
+ * Borrowing: cw_pipeline_submit() borrows `payload` only until it returns.
+ * The pipeline borrows the embedder and the store for its lifetime; the
+ * caller destroys them after cw_pipeline_destroy().
+ */
+#ifndef CW_PIPELINE_H
+#define CW_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cw_error.h"
+#include "embedder.h"
+#include "store.h"
+#include "sync_payload.h"
+
+typedef struct cw_pipeline cw_pipeline;
+
+typedef struct cw_pipeline_config {
+    size_t batch_max;        /* max texts per embedding batch (default 64) */
+    int batch_linger_ms;     /* wait this long to coalesce requests (default 5) */
+    size_t workers;          /* embed worker threads (default 2) */
+    size_t queue_max;        /* max queued requests before 503 (default 256) */
+} cw_pipeline_config;
+
+/* Fill `cfg` with the defaults above. */
+void cw_pipeline_config_defaults(cw_pipeline_config *cfg);
+
+typedef struct cw_pipeline_result {
+    size_t upserted;         /* upserts in the payload as received */
+    size_t deleted;          /* deletes in the payload as received */
+} cw_pipeline_result;
+
+typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
+    size_t queue_depth;
+    uint64_t batches;
+    uint64_t batch_ops_total;        /* ops over all batches */
+    uint64_t embed_calls;
+    uint64_t embed_inputs;
+    uint64_t embed_ms_total;
+    uint64_t embed_reused;           /* texts whose stored vector was reused */
+    uint64_t store_calls;
+    uint64_t store_ms_total;
+} cw_pipeline_stats;
+
+/* Start the batcher and workers. Returns NULL with `err` set on failure. */
+cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embedder,
+                                cw_store *store, cw_error *err);
+
+/* Queue the payload's ops and block until they are committed or failed, or
+ * until `deadline_ms` (cw_now_ms() clock) passes.
+ * Returns 0 with `res` filled when committed. Returns -1 with `err`:
+ *   CW_E_UNAVAILABLE  queue full (retry_after_s set), dependency down,
+ *                     deadline passed, or pipeline shutting down
+ *   CW_E_CONFIG/CW_E_INTERNAL/CW_E_NOMEM  as the failing dependency said.
+ * A request whose deadline passes while its batch is being written is still
+ * committed (writes are never aborted); only the answer is a 503.
+ * An empty payload returns 0 at once without touching embedder or store. */
+CW_MUST_CHECK int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload,
+                                     int64_t deadline_ms, cw_pipeline_result *res,
+                                     cw_error *err);
+
+void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out);
+
+/* Stop taking requests (new submits fail CW_E_UNAVAILABLE), finish what is
+ * queued or in flight until `drain_deadline_ms`, then stop the threads.
+ * Requests still queued after the deadline fail with CW_E_UNAVAILABLE;
+ * a write already started is always finished. */
+void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms);
+
+/* Shut down (if not yet, with a 10 s drain) and free. NULL is a no-op. */
+void cw_pipeline_destroy(cw_pipeline *p);
+
+#endif
