@@ -31,10 +31,17 @@ typedef struct cw_document {
     char *labels;        /* "k1=v1,k2=v2", "" when none */
 } cw_document;
 
-/* Fill `out` from `in`. On failure (-1, CW_E_NOMEM) `out` is already
- * cleared: nothing to free. */
+/* Fill `out` from `in` (borrowed; every string is copied). A NULL string
+ * field (the parser never makes one) counts as "". Returns 0, or -1 with
+ * `err` set (CW_E_NOMEM); on failure `out` is already cleared: nothing to
+ * free. */
 CW_MUST_CHECK int cw_document_from_instance(const cw_resource_instance *in,
                                             cw_document *out, cw_error *err);
+
+/* Deep copy `src` (borrowed) into `dst`. Returns 0, or -1 with `err` set
+ * (CW_E_NOMEM) and `dst` already cleared. */
+CW_MUST_CHECK int cw_document_copy(const cw_document *src, cw_document *dst,
+                                   cw_error *err);
 
 /* Free the strings and zero the struct. NULL and a zeroed struct are fine. */
 void cw_document_clear(cw_document *doc);

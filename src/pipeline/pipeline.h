@@ -34,9 +34,23 @@ typedef struct cw_pipeline_config {
     int batch_linger_ms;     /* wait this long to coalesce requests (default 5) */
     size_t workers;          /* embed worker threads (default 2) */
     size_t queue_max;        /* max queued requests before 503 (default 256) */
+    /* Optional (NULL = none), for tests and tracing: called under the
+     * pipeline's lock as each request is accepted into the queue, in
+     * arrival order — the order in which its ops take effect. Must be quick
+     * and must not call into the pipeline. */
+    void (*on_accept)(void *ctx, const cw_sync_payload *payload);
+    void *on_accept_ctx;
 } cw_pipeline_config;
 
-/* Fill `cfg` with the defaults above. */
+/* Fill `cfg` with the defaults above (no on_accept hook).
+ *
+ * Batching: the batcher lingers until batch_max * workers upserts are queued
+ * (one embedding chunk per worker) or batch_linger_ms passed, then takes
+ * requests in arrival order while the batch stays within batch_max * workers
+ * upserts and 4 * batch_max * workers ops (a single larger request still
+ * goes, alone; its texts are split into chunks of ≤ batch_max). A zero
+ * field in a config given to cw_pipeline_create() means its default
+ * (a negative batch_linger_ms means no linger). */
 void cw_pipeline_config_defaults(cw_pipeline_config *cfg);
 
 typedef struct cw_pipeline_result {
@@ -56,7 +70,8 @@ typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
     uint64_t store_ms_total;
 } cw_pipeline_stats;
 
-/* Start the batcher and workers. Returns NULL with `err` set on failure. */
+/* Start the batcher and workers. `cfg` is copied. Returns NULL with `err`
+ * set (CW_E_NOMEM, CW_E_INTERNAL) on failure. */
 cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embedder,
                                 cw_store *store, cw_error *err);
 
@@ -66,9 +81,17 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
  *   CW_E_UNAVAILABLE  queue full (retry_after_s set), dependency down,
  *                     deadline passed, or pipeline shutting down
  *   CW_E_CONFIG/CW_E_INTERNAL/CW_E_NOMEM  as the failing dependency said.
+ * Requests are coalesced into batches; a failing step (store get, embedder,
+ * store remove, store upsert) fails every request of its batch with that
+ * step's error, and nothing after it is written (a failed remove means no
+ * upsert). `res` is zeroed on failure.
  * A request whose deadline passes while its batch is being written is still
  * committed (writes are never aborted); only the answer is a 503.
- * An empty payload returns 0 at once without touching embedder or store. */
+ * An empty payload returns 0 at once without touching embedder or store.
+ * Error texts: "pipeline queue full (N requests waiting)" (retry 1 s),
+ * "pipeline is shutting down" (retry 2 s), "deadline exceeded before the
+ * request was processed" (never written), "deadline exceeded while the
+ * request was being written" (retry 1 s; the write completes). */
 CW_MUST_CHECK int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload,
                                      int64_t deadline_ms, cw_pipeline_result *res,
                                      cw_error *err);
@@ -78,10 +101,13 @@ void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out);
 /* Stop taking requests (new submits fail CW_E_UNAVAILABLE), finish what is
  * queued or in flight until `drain_deadline_ms`, then stop the threads.
  * Requests still queued after the deadline fail with CW_E_UNAVAILABLE;
- * a write already started is always finished. */
+ * a write already started is always finished. Calling it again is a no-op
+ * past the first drain. Call it from one thread at a time. */
 void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms);
 
-/* Shut down (if not yet, with a 10 s drain) and free. NULL is a no-op. */
+/* Shut down (if not yet, with a 10 s drain), wait until every caller has
+ * left cw_pipeline_submit(), and free. NULL and a half-built pipeline are
+ * fine. Do not call cw_pipeline_submit() once this has started. */
 void cw_pipeline_destroy(cw_pipeline *p);
 
 #endif

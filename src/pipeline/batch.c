@@ -1,0 +1,252 @@
+/* cw_batch — see batch.h. */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_log.h"
+#include "cw_time.h"
+#include "embedder_util.h"   /* CW_EMBEDDER_MAX_DIM */
+
+/* The upserts of a batch and their vectors, being prepared. */
+typedef struct upsert_set {
+    cw_document *docs;           /* shallow copies: strings borrowed from the requests */
+    const char **ids;            /* docs[i].id */
+    size_t n;
+    size_t dim;                  /* 0 until known */
+    float *vecs;                 /* n * dim, once dim is known */
+    unsigned char *need;         /* need[i]: docs[i] still needs a vector */
+} upsert_set;
+
+static void upsert_set_clear(upsert_set *u)
+{
+    free(u->docs);
+    free(u->ids);
+    free(u->vecs);
+    free(u->need);
+    memset(u, 0, sizeof *u);
+}
+
+/* Step 2: mark documents whose stored text is unchanged as not needing an
+ * embedding (their stored vector is already in u->vecs). */
+static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counters *cnt,
+                        cw_error *err)
+{
+    int rc = -1;
+    char **texts = calloc(u->n, sizeof *texts);
+    unsigned char *found = calloc(u->n, 1);
+    if (texts == NULL || found == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory looking up %zu stored documents", u->n);
+        goto out;
+    }
+    int64_t t0 = cw_now_ms();
+    int got = env->store->vt->get(env->store, u->ids, u->n, u->dim, texts, u->vecs, found, err);
+    cnt->store_calls++;
+    cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
+    if (got != 0) {
+        cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
+        goto out;
+    }
+    for (size_t i = 0; i < u->n; i++) {
+        if (found[i] && texts[i] != NULL && strcmp(texts[i], u->docs[i].text) == 0) {
+            u->need[i] = 0;
+            cnt->embed_reused++;
+        }
+        free(texts[i]);
+    }
+    rc = 0;
+out:
+    free(texts);
+    free(found);
+    return rc;
+}
+
+/* When the embedder's dim is unknown, embed texts[0] alone so the backend
+ * learns it, then allocate u->vecs. `first` receives texts[0]'s vector. */
+static int learn_dim(const cw_batch_env *env, upsert_set *u, const char *const *texts,
+                     float **first, cw_batch_counters *cnt, cw_error *err)
+{
+    int rc = -1;
+    float *probe = malloc((size_t)CW_EMBEDDER_MAX_DIM * sizeof *probe);
+    cw_embed_job job = { .texts = texts, .n = 1 };
+    if (probe == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory embedding");
+        goto out;
+    }
+    job.out = probe;
+    int ran = cw_embed_pool_run(env->pool, &job, 1, err);
+    cnt->embed_calls++;
+    cnt->embed_inputs++;
+    cnt->embed_ms += (uint64_t)job.ms;
+    if (ran != 0)
+        goto out;
+    u->dim = env->embedder->dim;    /* written by the worker before the pool's lock */
+    if (u->dim == 0 || u->dim > CW_EMBEDDER_MAX_DIM) {
+        cw_error_set(err, CW_E_INTERNAL, "embedder %s reported vector size %zu",
+                     env->embedder->name != NULL ? env->embedder->name : "?", u->dim);
+        goto out;
+    }
+    u->vecs = malloc(u->n * u->dim * sizeof *u->vecs);
+    if (u->vecs == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory for %zu vectors", u->n);
+        goto out;
+    }
+    *first = probe;
+    probe = NULL;
+    rc = 0;
+out:
+    free(probe);
+    return rc;
+}
+
+/* Step 3: embed every document with need[i] set into u->vecs. */
+static int embed_needed(const cw_batch_env *env, upsert_set *u, cw_batch_counters *cnt,
+                        cw_error *err)
+{
+    int rc = -1;
+    size_t n_embed = 0;
+    size_t *idx = malloc(u->n * sizeof *idx);
+    const char **texts = malloc(u->n * sizeof *texts);
+    float *out = NULL;
+    float *first = NULL;
+    cw_embed_job *jobs = NULL;
+
+    if (idx == NULL || texts == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory embedding %zu texts", u->n);
+        goto out;
+    }
+    for (size_t i = 0; i < u->n; i++) {
+        if (u->need[i]) {
+            idx[n_embed] = i;
+            texts[n_embed] = u->docs[i].text;
+            n_embed++;
+        }
+    }
+    if (n_embed == 0) {
+        rc = 0;
+        goto out;
+    }
+    size_t start = 0;
+    if (u->dim == 0) {
+        if (learn_dim(env, u, texts, &first, cnt, err) != 0)
+            goto out;
+        memcpy(&u->vecs[idx[0] * u->dim], first, u->dim * sizeof *first);
+        start = 1;
+    }
+    size_t rest = n_embed - start;
+    /* as few calls as the limit allows, of balanced sizes (≤ chunk_max) */
+    size_t n_jobs = (rest + env->chunk_max - 1) / env->chunk_max;
+    size_t chunk = n_jobs > 0 ? (rest + n_jobs - 1) / n_jobs : 0;
+    if (n_jobs > 0) {
+        out = malloc(rest * u->dim * sizeof *out);
+        jobs = calloc(n_jobs, sizeof *jobs);
+        if (out == NULL || jobs == NULL) {
+            cw_error_set(err, CW_E_NOMEM, "out of memory embedding %zu texts", rest);
+            goto out;
+        }
+        for (size_t j = 0; j < n_jobs; j++) {
+            size_t off = j * chunk;
+            jobs[j].texts = &texts[start + off];
+            jobs[j].n = rest - off < chunk ? rest - off : chunk;
+            jobs[j].out = &out[off * u->dim];
+        }
+        int ran = cw_embed_pool_run(env->pool, jobs, n_jobs, err);
+        for (size_t j = 0; j < n_jobs; j++) {
+            cnt->embed_calls++;
+            cnt->embed_inputs += jobs[j].n;
+            cnt->embed_ms += (uint64_t)jobs[j].ms;
+        }
+        if (ran != 0)
+            goto out;
+        for (size_t k = 0; k < rest; k++)
+            memcpy(&u->vecs[idx[start + k] * u->dim], &out[k * u->dim],
+                   u->dim * sizeof *out);
+    }
+    rc = 0;
+out:
+    free(idx);
+    free(texts);
+    free(out);
+    free(first);
+    free(jobs);
+    return rc;
+}
+
+/* Steps 2-3 for the winning upserts. */
+static int prepare_upserts(const cw_batch_env *env, const cw_document *const *docs,
+                           const cw_coalesce_result *co, upsert_set *u,
+                           cw_batch_counters *cnt, cw_error *err)
+{
+    u->n = co->n_upserts;
+    u->dim = env->embedder->dim;
+    u->docs = malloc(u->n * sizeof *u->docs);
+    u->ids = malloc(u->n * sizeof *u->ids);
+    u->need = malloc(u->n);
+    if (u->docs == NULL || u->ids == NULL || u->need == NULL)
+        return cw_error_set(err, CW_E_NOMEM, "out of memory preparing %zu upserts", u->n);
+    for (size_t i = 0; i < u->n; i++) {
+        u->docs[i] = *docs[co->upserts[i]];
+        u->ids[i] = u->docs[i].id;
+        u->need[i] = 1;
+    }
+    if (u->dim > 0) {
+        u->vecs = malloc(u->n * u->dim * sizeof *u->vecs);
+        if (u->vecs == NULL)
+            return cw_error_set(err, CW_E_NOMEM, "out of memory for %zu vectors", u->n);
+        if (reuse_stored(env, u, cnt, err) != 0)
+            return -1;
+    }
+    return embed_needed(env, u, cnt, err);
+}
+
+int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
+                   const cw_document *const *docs, size_t n, cw_batch_counters *cnt,
+                   cw_error *err)
+{
+    int rc = -1;
+    cw_coalesce_result co = { 0 };
+    upsert_set u = { 0 };
+    const char **del_ids = NULL;
+
+    if (cw_coalesce(ops, n, &co, err) != 0)
+        goto out;
+    if (co.n_upserts > 0 && prepare_upserts(env, docs, &co, &u, cnt, err) != 0)
+        goto out;
+    if (co.n_deletes > 0) {
+        del_ids = malloc(co.n_deletes * sizeof *del_ids);
+        if (del_ids == NULL) {
+            cw_error_set(err, CW_E_NOMEM, "out of memory for %zu deletes", co.n_deletes);
+            goto out;
+        }
+        for (size_t i = 0; i < co.n_deletes; i++)
+            del_ids[i] = ops[co.deletes[i]].id;
+        int64_t t0 = cw_now_ms();
+        int removed = env->store->vt->remove(env->store, del_ids, co.n_deletes, err);
+        cnt->store_calls++;
+        cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
+        if (removed != 0) {
+            cw_error_set(err, CW_E_INTERNAL, "store remove failed without a reason");
+            goto out;
+        }
+    }
+    if (u.n > 0) {
+        int64_t t0 = cw_now_ms();
+        int upserted = env->store->vt->upsert(env->store, u.docs, u.vecs, u.n, u.dim, err);
+        cnt->store_calls++;
+        cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
+        if (upserted != 0) {
+            cw_error_set(err, CW_E_INTERNAL, "store upsert failed without a reason");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        cw_log_warn("pipeline: batch of %zu ops failed: %s: %s", n,
+                    err != NULL ? cw_status_name(err->code) : "?",
+                    err != NULL ? err->msg : "");
+    free(del_ids);
+    upsert_set_clear(&u);
+    cw_coalesce_result_clear(&co);
+    return rc;
+}

@@ -1,0 +1,596 @@
+/* cw_pipeline — the request queue, the batcher thread and the callers'
+ * side (see pipeline.h). A batch is applied by cw_batch_write() (batch.c);
+ * embedding runs on the embed pool (embed_pool.c).
+ *
+ * A request record is shared by its caller and the batcher: it holds one
+ * reference for each (`refs`, under the pipeline lock) and whoever drops the
+ * last one frees it, so a caller that gives up at its deadline never frees
+ * what the batcher is still writing, and vice versa. The record owns copies
+ * of everything it needs (ids, documents): the payload is only borrowed
+ * during cw_pipeline_submit().
+ */
+#define _GNU_SOURCE   /* pthread_setname_np */
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "coalesce.h"
+#include "cw_log.h"
+#include "cw_time.h"
+#include "embed_pool.h"
+
+#define DEFAULT_BATCH_MAX 64
+#define DEFAULT_LINGER_MS 5
+#define DEFAULT_WORKERS 2
+#define DEFAULT_QUEUE_MAX 256
+#define BATCH_OPS_FACTOR 4           /* ops cap = factor * batch_max * workers */
+#define RETRY_QUEUE_FULL_S 1
+#define RETRY_SHUTDOWN_S 2
+#define RETRY_DEADLINE_S 1
+
+typedef enum req_state { REQ_QUEUED, REQ_TAKEN, REQ_DONE } req_state;
+
+typedef struct cw_request {
+    /* Set by submit before the request is queued; read-only afterwards. */
+    int64_t deadline_ms;
+    char **deletes;              /* owned copies */
+    size_t n_deletes;
+    cw_document *upserts;        /* owned */
+    size_t n_upserts;
+
+    /* Guarded by the pipeline's lock. */
+    int refs;                    /* caller + queue/batcher */
+    req_state state;
+    cw_error result;             /* valid once state == REQ_DONE */
+    pthread_cond_t done;         /* state became REQ_DONE */
+    struct cw_request *next;     /* queue link, then batch link */
+} cw_request;
+
+struct cw_pipeline {
+    cw_pipeline_config cfg;      /* read-only after create */
+    size_t upsert_target;        /* stop lingering at this many upserts */
+    size_t ops_cap;              /* take no more requests past this many ops */
+    cw_embedder *embedder;       /* borrowed */
+    cw_store *store;             /* borrowed; used by the batcher only */
+    cw_embed_pool *pool;
+    pthread_t batcher;
+    int batcher_started;         /* touched only by create/shutdown/destroy */
+    int batcher_joined;
+    int sync_ready;              /* lock and conds initialised */
+
+    /* `lock` guards everything below, and each request's guarded fields. */
+    pthread_mutex_t lock;
+    pthread_cond_t queue_cond;   /* batcher: a request arrived, or stopping */
+    pthread_cond_t idle_cond;    /* shutdown/destroy: batcher idle, a caller left */
+    cw_request *head, *tail;     /* queued requests, arrival order */
+    size_t queued;
+    size_t queued_ops;
+    size_t queued_upserts;
+    int busy;                    /* the batcher is applying a batch */
+    int stopping;                /* shutdown started: no new requests */
+    int64_t drain_deadline_ms;   /* valid once stopping */
+    size_t callers;              /* threads inside cw_pipeline_submit() */
+    cw_pipeline_stats stats;     /* all but queue_depth (read from `queued`) */
+};
+
+void cw_pipeline_config_defaults(cw_pipeline_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->batch_max = DEFAULT_BATCH_MAX;
+    cfg->batch_linger_ms = DEFAULT_LINGER_MS;
+    cfg->workers = DEFAULT_WORKERS;
+    cfg->queue_max = DEFAULT_QUEUE_MAX;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void request_free(cw_request *r)
+{
+    if (r == NULL)
+        return;
+    if (r->deletes != NULL) {
+        for (size_t i = 0; i < r->n_deletes; i++)
+            free(r->deletes[i]);
+        free(r->deletes);
+    }
+    if (r->upserts != NULL) {
+        for (size_t i = 0; i < r->n_upserts; i++)
+            cw_document_clear(&r->upserts[i]);
+        free(r->upserts);
+    }
+    pthread_cond_destroy(&r->done);
+    free(r);
+}
+
+/* Copy what the pipeline needs out of the borrowed payload. */
+static cw_request *request_create(const cw_sync_payload *payload, int64_t deadline_ms,
+                                  cw_error *err)
+{
+    cw_request *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory queueing a request");
+        return NULL;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->done, &attr);
+    pthread_condattr_destroy(&attr);
+    r->deadline_ms = deadline_ms;
+    r->state = REQ_QUEUED;
+
+    size_t nd = payload->deletes.len, nu = payload->upserts.len;
+    if (nd > 0) {
+        r->deletes = calloc(nd, sizeof *r->deletes);
+        if (r->deletes == NULL)
+            goto nomem;
+        r->n_deletes = nd;
+        for (size_t i = 0; i < nd; i++) {
+            const char *id = payload->deletes.items[i];
+            r->deletes[i] = strdup(id != NULL ? id : "");
+            if (r->deletes[i] == NULL)
+                goto nomem;
+        }
+    }
+    if (nu > 0) {
+        r->upserts = calloc(nu, sizeof *r->upserts);
+        if (r->upserts == NULL)
+            goto nomem;
+        r->n_upserts = nu;
+        for (size_t i = 0; i < nu; i++) {
+            if (cw_document_from_instance(&payload->upserts.items[i], &r->upserts[i], err) != 0)
+                goto fail;
+        }
+    }
+    return r;
+nomem:
+    cw_error_set(err, CW_E_NOMEM, "out of memory queueing a request");
+fail:
+    request_free(r);
+    return NULL;
+}
+
+/* Monotonic absolute time for pthread_cond_timedwait on our conds. */
+static struct timespec abstime_at(int64_t deadline_ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ms / 1000);
+    ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+    return ts;
+}
+
+/* Under the lock: remove `r` from the queue. */
+static void queue_unlink(cw_pipeline *p, cw_request *r)
+{
+    cw_request **link = &p->head;
+    cw_request *prev = NULL;
+    while (*link != NULL && *link != r) {
+        prev = *link;
+        link = &(*link)->next;
+    }
+    if (*link == NULL)
+        return;
+    *link = r->next;
+    if (p->tail == r)
+        p->tail = prev;
+    r->next = NULL;
+    p->queued--;
+    p->queued_ops -= r->n_deletes + r->n_upserts;
+    p->queued_upserts -= r->n_upserts;
+}
+
+/* Under the lock: pop the oldest queued request (NULL when empty). */
+static cw_request *queue_pop(cw_pipeline *p)
+{
+    cw_request *r = p->head;
+    if (r != NULL)
+        queue_unlink(p, r);
+    return r;
+}
+
+/* Under the lock: finish `r` with `err` (NULL or CW_OK = success), wake its
+ * caller and drop the queue/batcher reference. Returns `r` when that was the
+ * last reference (the caller frees it after unlocking), else NULL. */
+static cw_request *request_complete(cw_request *r, const cw_error *err)
+{
+    r->state = REQ_DONE;
+    if (err != NULL)
+        cw_error_copy(&r->result, err);
+    pthread_cond_signal(&r->done);
+    r->refs--;
+    return r->refs == 0 ? r : NULL;
+}
+
+/* Under the lock: fail every queued request with `msg`. Requests to free
+ * are pushed on *to_free (linked by `next`). */
+static void fail_queued(cw_pipeline *p, int retry_s, const char *msg, cw_request **to_free)
+{
+    cw_error e;
+    cw_error_clear(&e);
+    cw_error_set_retry(&e, CW_E_UNAVAILABLE, retry_s, "%s", msg);
+    cw_request *r;
+    while ((r = queue_pop(p)) != NULL) {
+        if (request_complete(r, &e) != NULL) {
+            r->next = *to_free;
+            *to_free = r;
+        }
+    }
+}
+
+static void free_list(cw_request *list)
+{
+    while (list != NULL) {
+        cw_request *next = list->next;
+        request_free(list);
+        list = next;
+    }
+}
+
+/* ---- the batcher ------------------------------------------------------- */
+
+/* Apply the requests of `batch` (linked by `next`, arrival order) and
+ * return the batch's error in `err`. Runs without the lock. */
+static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
+                      cw_batch_counters *cnt, cw_error *err)
+{
+    cw_coalesce_op *ops = malloc(n_ops * sizeof *ops);
+    const cw_document **docs = malloc(n_ops * sizeof *docs);
+    if (ops == NULL || docs == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory for a batch of %zu ops", n_ops);
+        goto out;
+    }
+    size_t k = 0;
+    for (cw_request *r = batch; r != NULL; r = r->next) {
+        for (size_t i = 0; i < r->n_deletes; i++, k++) {
+            ops[k].id = r->deletes[i];
+            ops[k].is_upsert = 0;
+            docs[k] = NULL;
+        }
+        for (size_t i = 0; i < r->n_upserts; i++, k++) {
+            ops[k].id = r->upserts[i].id;
+            ops[k].is_upsert = 1;
+            docs[k] = &r->upserts[i];
+        }
+    }
+    cw_batch_env env = {
+        .embedder = p->embedder,
+        .pool = p->pool,
+        .store = p->store,
+        .chunk_max = p->cfg.batch_max,
+    };
+    if (cw_batch_write(&env, ops, docs, n_ops, cnt, err) != 0 && err->code == CW_OK)
+        cw_error_set(err, CW_E_INTERNAL, "batch failed without a reason");
+out:
+    free(ops);
+    free(docs);
+}
+
+/* Under the lock: take the next batch off the queue. Requests whose
+ * deadline passed are failed (never written). Returns the batch (linked by
+ * `next`), possibly NULL; *n_ops its op count. */
+static cw_request *take_batch(cw_pipeline *p, size_t *n_ops, cw_request **to_free)
+{
+    cw_request *batch = NULL, *last = NULL;
+    size_t taken = 0, ops = 0, upserts = 0;
+    int64_t now = cw_now_ms();
+    cw_error expired;
+    cw_error_clear(&expired);
+    cw_error_set_retry(&expired, CW_E_UNAVAILABLE, RETRY_DEADLINE_S,
+                       "deadline exceeded before the request was processed");
+
+    while (p->head != NULL) {
+        cw_request *r = p->head;
+        size_t r_ops = r->n_deletes + r->n_upserts;
+        if (taken > 0 && (ops + r_ops > p->ops_cap ||
+                          upserts + r->n_upserts > p->upsert_target))
+            break;
+        queue_unlink(p, r);
+        if (now >= r->deadline_ms) {
+            if (request_complete(r, &expired) != NULL) {
+                r->next = *to_free;
+                *to_free = r;
+            }
+            continue;
+        }
+        r->state = REQ_TAKEN;
+        if (last != NULL)
+            last->next = r;
+        else
+            batch = r;
+        last = r;
+        taken++;
+        ops += r_ops;
+        upserts += r->n_upserts;
+        if (upserts >= p->upsert_target)
+            break;
+    }
+    *n_ops = ops;
+    return batch;
+}
+
+static void *batcher_main(void *arg)
+{
+    cw_pipeline *p = arg;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        cw_request *to_free = NULL;
+        while (p->head == NULL && !p->stopping)
+            pthread_cond_wait(&p->queue_cond, &p->lock);
+        if (p->head == NULL)
+            break;                                  /* stopping, queue drained */
+        if (p->stopping && cw_now_ms() >= p->drain_deadline_ms) {
+            fail_queued(p, RETRY_SHUTDOWN_S, "pipeline is shutting down", &to_free);
+            pthread_mutex_unlock(&p->lock);
+            free_list(to_free);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
+        if (!p->stopping && p->cfg.batch_linger_ms > 0) {
+            int64_t until = cw_now_ms() + p->cfg.batch_linger_ms;
+            struct timespec ts = abstime_at(until);
+            while (!p->stopping && p->queued_upserts < p->upsert_target &&
+                   p->queued_ops < p->ops_cap && cw_now_ms() < until)
+                pthread_cond_timedwait(&p->queue_cond, &p->lock, &ts);
+        }
+        size_t n_ops = 0;
+        cw_request *batch = take_batch(p, &n_ops, &to_free);
+        if (batch == NULL) {
+            pthread_mutex_unlock(&p->lock);
+            free_list(to_free);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
+        p->busy = 1;
+        pthread_mutex_unlock(&p->lock);
+
+        cw_batch_counters cnt = { 0 };
+        cw_error err;
+        cw_error_clear(&err);
+        int64_t t0 = cw_now_ms();
+        run_batch(p, batch, n_ops, &cnt, &err);
+        cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
+                     "%llu reused, %lld ms: %s", n_ops, (unsigned long long)cnt.embed_inputs,
+                     (unsigned long long)cnt.embed_calls, (unsigned long long)cnt.embed_reused,
+                     (long long)(cw_now_ms() - t0), cw_status_name(err.code));
+
+        pthread_mutex_lock(&p->lock);
+        p->stats.batches++;
+        p->stats.batch_ops_total += n_ops;
+        p->stats.embed_calls += cnt.embed_calls;
+        p->stats.embed_inputs += cnt.embed_inputs;
+        p->stats.embed_ms_total += cnt.embed_ms;
+        p->stats.embed_reused += cnt.embed_reused;
+        p->stats.store_calls += cnt.store_calls;
+        p->stats.store_ms_total += cnt.store_ms;
+        while (batch != NULL) {
+            cw_request *r = batch;
+            batch = r->next;
+            r->next = NULL;
+            if (request_complete(r, &err) != NULL) {
+                r->next = to_free;
+                to_free = r;
+            }
+        }
+        p->busy = 0;
+        pthread_cond_broadcast(&p->idle_cond);
+        pthread_mutex_unlock(&p->lock);
+        free_list(to_free);
+        pthread_mutex_lock(&p->lock);
+    }
+    p->busy = 0;
+    pthread_cond_broadcast(&p->idle_cond);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embedder,
+                                cw_store *store, cw_error *err)
+{
+    cw_pipeline *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory creating the pipeline");
+        return NULL;
+    }
+    cw_pipeline_config_defaults(&p->cfg);
+    if (cfg != NULL) {
+        if (cfg->batch_max > 0)
+            p->cfg.batch_max = cfg->batch_max;
+        if (cfg->batch_linger_ms > 0)
+            p->cfg.batch_linger_ms = cfg->batch_linger_ms;
+        else if (cfg->batch_linger_ms < 0)
+            p->cfg.batch_linger_ms = 0;
+        if (cfg->workers > 0)
+            p->cfg.workers = cfg->workers;
+        if (cfg->queue_max > 0)
+            p->cfg.queue_max = cfg->queue_max;
+        p->cfg.on_accept = cfg->on_accept;
+        p->cfg.on_accept_ctx = cfg->on_accept_ctx;
+    }
+    p->upsert_target = p->cfg.batch_max * p->cfg.workers;
+    p->ops_cap = BATCH_OPS_FACTOR * p->upsert_target;
+    p->embedder = embedder;
+    p->store = store;
+
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->queue_cond, &attr);
+    pthread_cond_init(&p->idle_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    p->sync_ready = 1;
+
+    p->pool = cw_embed_pool_create(p->cfg.workers, embedder, err);
+    if (p->pool == NULL)
+        goto fail;
+    int e = pthread_create(&p->batcher, NULL, batcher_main, p);
+    if (e != 0) {
+        cw_error_set(err, CW_E_INTERNAL, "cannot start the batcher thread: %s", strerror(e));
+        goto fail;
+    }
+    p->batcher_started = 1;
+    pthread_setname_np(p->batcher, "cw-batcher");
+    return p;
+fail:
+    cw_pipeline_destroy(p);
+    return NULL;
+}
+
+/* Under the lock: wait for `r` until done or the deadline. Returns 0 when
+ * done, else -1 with `err` set (the request is failed or abandoned). */
+static int wait_done(cw_pipeline *p, cw_request *r, int64_t deadline_ms, cw_error *err)
+{
+    struct timespec ts = abstime_at(deadline_ms);
+    while (r->state != REQ_DONE) {
+        if (cw_now_ms() >= deadline_ms) {
+            if (r->state == REQ_QUEUED) {
+                queue_unlink(p, r);
+                r->state = REQ_DONE;
+                r->refs--;                          /* the queue's reference */
+                return cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_DEADLINE_S,
+                                          "deadline exceeded before the request was processed");
+            }
+            return cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_DEADLINE_S,
+                                      "deadline exceeded while the request was being written");
+        }
+        pthread_cond_timedwait(&r->done, &p->lock, &ts);
+    }
+    return 0;
+}
+
+int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t deadline_ms,
+                       cw_pipeline_result *res, cw_error *err)
+{
+    int rc = -1;
+    cw_request *r = NULL;
+    cw_request *to_free = NULL;
+
+    memset(res, 0, sizeof *res);
+    if (payload->upserts.len == 0 && payload->deletes.len == 0)
+        return 0;
+    r = request_create(payload, deadline_ms, err);
+    if (r == NULL)
+        return -1;
+
+    pthread_mutex_lock(&p->lock);
+    p->callers++;
+    if (p->stopping) {
+        cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_SHUTDOWN_S, "pipeline is shutting down");
+        to_free = r;
+        goto unlock;
+    }
+    if (p->queued >= p->cfg.queue_max) {
+        cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_QUEUE_FULL_S,
+                           "pipeline queue full (%zu requests waiting)", p->queued);
+        to_free = r;
+        goto unlock;
+    }
+    if (cw_now_ms() >= deadline_ms) {
+        cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_DEADLINE_S,
+                           "deadline exceeded before the request was processed");
+        to_free = r;
+        goto unlock;
+    }
+    r->refs = 2;
+    if (p->tail != NULL)
+        p->tail->next = r;
+    else
+        p->head = r;
+    p->tail = r;
+    p->queued++;
+    p->queued_ops += r->n_deletes + r->n_upserts;
+    p->queued_upserts += r->n_upserts;
+    if (p->cfg.on_accept != NULL)
+        p->cfg.on_accept(p->cfg.on_accept_ctx, payload);
+    pthread_cond_signal(&p->queue_cond);
+
+    if (wait_done(p, r, deadline_ms, err) == 0) {
+        if (r->result.code != CW_OK) {
+            cw_error_copy(err, &r->result);
+        } else {
+            res->upserted = payload->upserts.len;
+            res->deleted = payload->deletes.len;
+            rc = 0;
+        }
+    }
+    r->refs--;                                      /* the caller's reference */
+    if (r->refs == 0)
+        to_free = r;
+unlock:
+    p->callers--;
+    if (p->callers == 0)
+        pthread_cond_broadcast(&p->idle_cond);
+    pthread_mutex_unlock(&p->lock);
+    request_free(to_free);
+    return rc;
+}
+
+void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out)
+{
+    pthread_mutex_lock(&p->lock);
+    *out = p->stats;
+    out->queue_depth = p->queued;
+    pthread_mutex_unlock(&p->lock);
+}
+
+void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
+{
+    cw_request *to_free = NULL;
+
+    if (p == NULL || !p->sync_ready)
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (!p->stopping) {
+        p->stopping = 1;
+        p->drain_deadline_ms = drain_deadline_ms;
+        pthread_cond_broadcast(&p->queue_cond);
+    }
+    if (p->batcher_started) {
+        struct timespec ts = abstime_at(drain_deadline_ms);
+        while ((p->head != NULL || p->busy) && cw_now_ms() < drain_deadline_ms)
+            pthread_cond_timedwait(&p->idle_cond, &p->lock, &ts);
+    }
+    if (p->head != NULL)
+        cw_log_warn("pipeline: drain deadline passed, failing %zu queued requests", p->queued);
+    fail_queued(p, RETRY_SHUTDOWN_S, "pipeline is shutting down", &to_free);
+    pthread_mutex_unlock(&p->lock);
+    free_list(to_free);
+
+    /* The batcher finishes a write in flight (never aborted), then exits. */
+    if (p->batcher_started && !p->batcher_joined) {
+        pthread_join(p->batcher, NULL);
+        p->batcher_joined = 1;
+    }
+}
+
+void cw_pipeline_destroy(cw_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    if (p->sync_ready) {
+        int stopping;
+        pthread_mutex_lock(&p->lock);
+        stopping = p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        if (!stopping || (p->batcher_started && !p->batcher_joined))
+            cw_pipeline_shutdown(p, cw_now_ms() + 10000);
+        pthread_mutex_lock(&p->lock);
+        while (p->callers > 0)
+            pthread_cond_wait(&p->idle_cond, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
+    cw_embed_pool_destroy(p->pool);
+    if (p->sync_ready) {
+        pthread_cond_destroy(&p->idle_cond);
+        pthread_cond_destroy(&p->queue_cond);
+        pthread_mutex_destroy(&p->lock);
+    }
+    free(p);
+}

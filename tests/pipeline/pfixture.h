@@ -1,0 +1,52 @@
+/* A pipeline over a fake store and a fake embedder, shared by the tests. */
+#ifndef CW_TEST_PFIXTURE_H
+#define CW_TEST_PFIXTURE_H
+
+#include <pthread.h>
+
+#include "cw_time.h"
+#include "fakes.h"
+#include "pipeline.h"
+#include "tpayload.h"
+
+#define DIM 8
+#define FAR_MS (cw_now_ms() + 60000)
+
+typedef struct fixture {
+    fake_store *store;
+    fake_embedder *emb;
+    cw_pipeline *p;
+} fixture;
+
+/* dim 0: the embedder learns DIM on its first call. cfg NULL: defaults. */
+void fx_start(fixture *fx, size_t dim, const cw_pipeline_config *cfg);
+void fx_stop(fixture *fx);
+
+/* Submit `spec` (tpayload.h) and free the payload. */
+int fx_submit(fixture *fx, const char *spec, int64_t deadline_ms, cw_pipeline_result *res,
+              cw_error *err);
+
+/* Assert the store's call log, then forget it. */
+void fx_assert_log(fixture *fx, const char *want);
+
+/* 1 when `id` is stored with the text of `name` and its fake vector. */
+int fx_stored_as(fixture *fx, const char *id, const char *name);
+
+/* Wait (polling) until the queue holds `n` requests. */
+void fx_wait_queued(fixture *fx, size_t n);
+
+/* A submit on its own thread. */
+typedef struct submitter {
+    cw_pipeline *p;
+    const char *spec;
+    int64_t deadline_ms;
+    int rc;
+    cw_error err;
+    cw_pipeline_result res;
+    pthread_t thread;
+} submitter;
+
+void submitter_start(submitter *s, cw_pipeline *p, const char *spec, int64_t deadline_ms);
+void submitter_join(submitter *s);
+
+#endif

@@ -1,0 +1,44 @@
+/* The pipeline's unit tests: coalescing alone, then the pipeline with a
+ * fake store and a fake embedder (fakes.h). */
+#include "cw_test.h"
+#include "tests.h"
+
+static CU_TestInfo tests[] = {
+    { "coalesce: empty", test_coalesce_empty },
+    { "coalesce: delete then upsert in one request", test_coalesce_delete_then_upsert },
+    { "coalesce: repeated upsert, last wins", test_coalesce_repeated_upsert },
+    { "coalesce: across requests", test_coalesce_across_requests },
+    { "coalesce: empty delete id dropped", test_coalesce_empty_delete_id_dropped },
+    { "coalesce: 1500 ops", test_coalesce_many_ids },
+    { "config defaults", test_config_defaults },
+    { "create and destroy", test_create_destroy },
+    { "empty payload: no calls", test_empty_payload },
+    { "upserts stored with their vectors", test_upserts_stored },
+    { "deletes before upserts in a request", test_deletes_before_upserts },
+    { "repeated id in a request: last wins", test_repeated_id_last_wins },
+    { "sequential upsert/delete end in last state", test_sequential_requests },
+    { "unchanged text reuses the stored vector", test_unchanged_text_reused },
+    { "unknown embedder dim learnt on first text", test_unknown_dim_learnt },
+    { "chunks of batch_max on the workers", test_chunks_on_workers },
+    { "store remove fails: no upsert", test_store_remove_fails },
+    { "store upsert fails", test_store_upsert_fails },
+    { "store get fails: nothing embedded or written", test_store_get_fails },
+    { "embedder unavailable propagated", test_embedder_unavailable },
+    { "embedder config error propagated", test_embedder_config_error },
+    { "queued requests coalesced in one batch", test_coalesced_across_requests },
+    { "queue full: 503 with retry", test_queue_full },
+    { "deadline while queued: never written", test_deadline_while_queued },
+    { "deadline while writing: write completes", test_deadline_while_writing },
+    { "shutdown drains the queue", test_shutdown_drains },
+    { "shutdown deadline fails queued requests", test_shutdown_deadline_fails_queued },
+    { "a failed batch fails every request in it", test_failed_batch_fails_all },
+    { "batch bounds: upsert target and ops cap", test_batch_bounds },
+    { "32 threads, unique ids: all stored, coalesced", test_many_threads_unique_ids },
+    { "32 threads, one id: last accepted wins", test_many_threads_same_id },
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    return cw_test_run("pipeline", tests);
+}

@@ -1,0 +1,42 @@
+/* Test functions of the pipeline test executable, by file. */
+#ifndef CW_TEST_PIPELINE_TESTS_H
+#define CW_TEST_PIPELINE_TESTS_H
+
+/* test_coalesce.c */
+void test_coalesce_empty(void);
+void test_coalesce_delete_then_upsert(void);
+void test_coalesce_repeated_upsert(void);
+void test_coalesce_across_requests(void);
+void test_coalesce_empty_delete_id_dropped(void);
+void test_coalesce_many_ids(void);
+
+/* test_pipeline.c */
+void test_config_defaults(void);
+void test_create_destroy(void);
+void test_empty_payload(void);
+void test_upserts_stored(void);
+void test_deletes_before_upserts(void);
+void test_repeated_id_last_wins(void);
+void test_sequential_requests(void);
+void test_unchanged_text_reused(void);
+void test_unknown_dim_learnt(void);
+void test_chunks_on_workers(void);
+void test_store_remove_fails(void);
+void test_store_upsert_fails(void);
+void test_store_get_fails(void);
+void test_embedder_unavailable(void);
+void test_embedder_config_error(void);
+void test_coalesced_across_requests(void);
+
+/* test_concurrency.c */
+void test_queue_full(void);
+void test_deadline_while_queued(void);
+void test_deadline_while_writing(void);
+void test_shutdown_drains(void);
+void test_shutdown_deadline_fails_queued(void);
+void test_many_threads_unique_ids(void);
+void test_many_threads_same_id(void);
+void test_failed_batch_fails_all(void);
+void test_batch_bounds(void);
+
+#endif
