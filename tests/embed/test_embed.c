@@ -1,0 +1,937 @@
+/* test_embed — voyage and openai backends against the mock embedding server
+ * (a real HTTP peer), the /embeddings wire format, and the mock itself. */
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_test.h"
+#include "cw_time.h"
+#include "embed_http.h"
+#include "embed_wire.h"
+#include "embedder_util.h"
+#include "mock_embedder.h"
+
+#define DIM 8
+
+static cw_mock_embedder *g_mock;
+
+/* A backend pointed at the mock; zero arguments take the defaults. */
+static cw_embedder *make(int voyage, const char *key, size_t max_batch, long timeout_ms, long deadline_ms)
+{
+    cw_remote_embedder_config cfg;
+    cw_error err;
+    memset(&cfg, 0, sizeof cfg);
+    cw_error_clear(&err);
+    cfg.url = cw_mock_embedder_url(g_mock);
+    cfg.api_key = key;
+    cfg.max_batch = max_batch;
+    cfg.timeout_ms = timeout_ms;
+    cfg.deadline_ms = deadline_ms;
+    cw_embedder *e = voyage ? cw_embedder_voyage_create(&cfg, &err) : cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    return e;
+}
+
+/* How many of texts[0..n) did not get exactly the mock's vector. */
+static size_t mismatches(const char *const *texts, size_t n, size_t dim, const float *out)
+{
+    float expect[64];
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        cw_mock_embedder_vector(texts[i], dim, expect);
+        if (memcmp(expect, out + i * dim, dim * sizeof *expect) != 0)
+            bad++;
+    }
+    return bad;
+}
+
+static double cosine(const float *a, const float *b, size_t dim)
+{
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < dim; i++) {
+        dot += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return dot / (sqrt(na) * sqrt(nb));
+}
+
+static const char *const THREE[] = {
+    "Deployment nginx | namespace: web | apiVersion: apps/v1",
+    "StatefulSet postgres | namespace: db | apiVersion: apps/v1",
+    "Service redis | namespace: cache | apiVersion: v1",
+};
+
+/* ---- the mock's vectors and HTTP surface ------------------------------ */
+
+static void test_mock_vector_properties(void)
+{
+    float a[384], b[384], c[384], a2[384];
+    double norm = 0;
+
+    cw_mock_embedder_vector("nginx web server", 384, a);
+    cw_mock_embedder_vector("NGINX web server", 384, a2);
+    cw_mock_embedder_vector("nginx server pod", 384, b);
+    cw_mock_embedder_vector("postgres database", 384, c);
+    for (size_t i = 0; i < 384; i++)
+        norm += (double)a[i] * a[i];
+    CU_ASSERT_DOUBLE_EQUAL(norm, 1.0, 1e-5);
+    CU_ASSERT_EQUAL(memcmp(a, a2, sizeof a), 0);              /* words are case-folded */
+    CU_ASSERT_TRUE(cosine(a, b, 384) > 0.5);                  /* two words shared */
+    CU_ASSERT_TRUE(cosine(a, b, 384) > cosine(a, c, 384) + 0.3);
+    cw_mock_embedder_vector("", 384, c);                       /* no words: still a unit vector */
+    norm = 0;
+    for (size_t i = 0; i < 384; i++)
+        norm += (double)c[i] * c[i];
+    CU_ASSERT_DOUBLE_EQUAL(norm, 1.0, 1e-5);
+}
+
+typedef struct reply {
+    char body[4096];
+    size_t len;
+} reply;
+
+static size_t on_reply(char *p, size_t s, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t add = s * n;
+    if (add > sizeof r->body - 1 - r->len)
+        add = sizeof r->body - 1 - r->len;
+    memcpy(r->body + r->len, p, add);
+    r->len += add;
+    r->body[r->len] = '\0';
+    return s * n;
+}
+
+/* POST `body` to the mock at `path`; returns the status, the body in *r. */
+static long raw_post(const char *path, const char *body, reply *r)
+{
+    char url[128];
+    long status = 0;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)cw_mock_embedder_port(g_mock), path);
+    memset(r, 0, sizeof *r);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static void test_mock_http_surface(void)
+{
+    reply r;
+
+    cw_mock_embedder_reset(g_mock);
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":[\"a\"", &r), 400);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":{\"message\":\"the body is not a JSON object\",\"type\":\"invalid_request_error\"}}");
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":[],\"model\":\"m\"}", &r), 400);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":{\"message\":\"\\\"input\\\" must be a string or a non-empty array of strings\","
+                                   "\"type\":\"invalid_request_error\"}}");
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":[\"a\",1],\"model\":\"m\"}", &r), 400);
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":\"a\"}", &r), 400);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":{\"message\":\"\\\"model\\\" must be a string\",\"type\":\"invalid_request_error\"}}");
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":\"a\",\"model\":\"m\",\"input_type\":\"x\"}", &r), 400);
+    CU_ASSERT_EQUAL(raw_post("/v1/nothing", "{}", &r), 404);
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), 0);
+
+    /* A single string input (OpenAI allows it) answers one vector. */
+    CU_ASSERT_EQUAL(raw_post("/v1/embeddings", "{\"input\":\"hello\",\"model\":\"m\",\"input_type\":null}", &r), 200);
+    float *vecs = NULL;
+    size_t dim = 0;
+    cw_error err;
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embed_wire_parse_answer("t", r.body, r.len, 1, 64, &vecs, &dim, &err), 0);
+    CU_ASSERT_EQUAL(dim, DIM);
+    const char *hello[] = { "hello" };
+    if (vecs != NULL)
+        CU_ASSERT_EQUAL(mismatches(hello, 1, DIM, vecs), 0);
+    free(vecs);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 6);    /* the 404 is no embedding call */
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), 1);
+    char buf[64];
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_input_type(g_mock, buf, sizeof buf), 0);
+    CU_ASSERT_STRING_EQUAL(buf, "");
+}
+
+/* The standalone program: port on the first line, the mock's behaviour,
+ * counters on stderr and exit 0 on SIGTERM; exit 2 on a bad flag. */
+static void test_mock_program(void)
+{
+    const char *bin_dir = getenv("CW_BINARY_DIR");
+    char bin[4096], line[128], err_path[] = "/tmp/cw-mock-embedder-stderr-XXXXXX";
+    int out_pipe[2], status = 0;
+
+    if (bin_dir == NULL)
+        bin_dir = "../..";          /* run by hand from build/tests/embed */
+    snprintf(bin, sizeof bin, "%s/cw-mock-embedder", bin_dir);
+    int err_fd = mkstemp(err_path);
+    CU_ASSERT_FATAL(err_fd >= 0);
+    CU_ASSERT_FATAL(pipe(out_pipe) == 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        dup2(out_pipe[1], STDOUT_FILENO);
+        dup2(err_fd, STDERR_FILENO);
+        close(out_pipe[0]);
+        execl(bin, bin, "--dim", "4", "--fail-status", "503", "--fail-count", "1", "--retry-after", "7",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(out_pipe[1]);
+    FILE *out = fdopen(out_pipe[0], "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    unsigned port = 0;
+    if (fgets(line, sizeof line, out) != NULL)
+        port = (unsigned)strtoul(line, NULL, 10);
+    CU_ASSERT_TRUE(port > 0);
+    char url_line[128], expect[128];
+    snprintf(expect, sizeof expect, "http://127.0.0.1:%u/v1\n", port);
+    CU_ASSERT_PTR_NOT_NULL(fgets(url_line, sizeof url_line, out));
+    CU_ASSERT_STRING_EQUAL(url_line, expect);
+
+    /* The injected 503 (Retry-After 7 is past a 1 s deadline), then vectors. */
+    cw_remote_embedder_config cfg;
+    cw_error err;
+    float vec[2 * 4];
+    char url[64];
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", port);
+    cfg.url = url;
+    cfg.deadline_ms = 1000;
+    cw_error_clear(&err);
+    cw_embedder *e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 2, CW_EMBED_DOCUMENT, vec, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(err.retry_after_s, 7);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 2, CW_EMBED_DOCUMENT, vec, &err), 0);
+    CU_ASSERT_EQUAL(e->dim, 4);
+    CU_ASSERT_EQUAL(mismatches(THREE, 2, 4, vec), 0);
+    cw_embedder_destroy(e);
+
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fclose(out);
+    char *log = cw_test_read_file(err_path);
+    CU_ASSERT_PTR_NOT_NULL(log);
+    if (log != NULL)
+        CU_ASSERT_STRING_EQUAL(log, "cw-mock-embedder: calls=2 inputs=2 max_inputs_per_call=2");
+    free(log);
+    close(err_fd);
+    unlink(err_path);
+
+    /* A bad flag is a usage error. */
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDERR_FILENO);
+        execl(bin, bin, "--dim", "0", (char *)NULL);
+        _exit(127);
+    }
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+}
+
+/* ---- the wire format --------------------------------------------------- */
+
+static void test_wire_request(void)
+{
+    const char *texts[] = { "a \"quoted\" text", "path/with/slashes" };
+    cw_error err;
+    cw_error_clear(&err);
+    char *body = cw_embed_wire_request(texts, 2, "voyage-4", "document", 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"a \\\"quoted\\\" text\",\"path/with/slashes\"],"
+                                 "\"model\":\"voyage-4\",\"input_type\":\"document\"}");
+    free(body);
+    body = cw_embed_wire_request(texts, 1, "m", NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"a \\\"quoted\\\" text\"],\"model\":\"m\"}");
+    free(body);
+
+    /* Cutting long texts never splits a UTF-8 character. */
+    const char *cafe[] = { "caf\xc3\xa9 \xe6\x95\xb0\xe6\x8d\xae" };   /* "café 数据" */
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 0), 12);
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 12), 12);
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 4), 3);       /* not inside é */
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 5), 5);
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 8), 6);       /* not inside 数 */
+    CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 9), 9);
+    body = cw_embed_wire_request(cafe, 1, "m", NULL, 8, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"caf\xc3\xa9 \"],\"model\":\"m\"}");
+    free(body);
+}
+
+static void expect_parse_error(const char *body, size_t n, const char *msg)
+{
+    float *vecs = (float *)1;
+    size_t dim = 7;
+    cw_error err;
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embed_wire_parse_answer("openai", body, strlen(body), n, 4, &vecs, &dim, &err), -1);
+    CU_ASSERT_PTR_NULL(vecs);
+    CU_ASSERT_EQUAL(dim, 0);
+    CU_ASSERT_EQUAL(err.code, CW_E_INTERNAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, msg);
+}
+
+static void test_wire_answer(void)
+{
+    const char *ok = "{\"data\":[{\"embedding\":[3,4.5],\"index\":1},{\"embedding\":[1.25,-2],\"index\":0}]}\n";
+    float *vecs = NULL;
+    size_t dim = 0;
+    cw_error err;
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embed_wire_parse_answer("openai", ok, strlen(ok), 2, 4, &vecs, &dim, &err), 0);
+    CU_ASSERT_EQUAL(dim, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vecs);
+    CU_ASSERT_EQUAL(vecs[0], 1.25f);
+    CU_ASSERT_EQUAL(vecs[1], -2.0f);
+    CU_ASSERT_EQUAL(vecs[2], 3.0f);
+    CU_ASSERT_EQUAL(vecs[3], 4.5f);
+    free(vecs);
+
+    expect_parse_error("not json", 1, "openai: malformed answer: not a JSON object");
+    expect_parse_error("{\"data\":[]} x", 0, "openai: malformed answer: not a JSON object");
+    expect_parse_error("[1]", 1, "openai: malformed answer: not a JSON object");
+    expect_parse_error("{\"object\":\"list\"}", 1, "openai: malformed answer: no \"data\" array");
+    expect_parse_error("{\"data\":[{\"embedding\":[1]}]}", 2, "openai: malformed answer: expected 2 embeddings, got 1");
+    expect_parse_error("{\"data\":[{\"embedding\":\"AAAA\"}]}", 1,
+                       "openai: malformed answer: data[0] has no \"embedding\" array");
+    expect_parse_error("{\"data\":[{\"embedding\":[1],\"index\":5}]}", 1,
+                       "openai: malformed answer: data[0] has index 5, expected 0..0");
+    expect_parse_error("{\"data\":[{\"embedding\":[1],\"index\":0},{\"embedding\":[2],\"index\":0}]}", 2,
+                       "openai: malformed answer: index 0 appears twice");
+    expect_parse_error("{\"data\":[{\"embedding\":[1,2],\"index\":0},{\"embedding\":[2],\"index\":1}]}", 2,
+                       "openai: malformed answer: embedding 1 has 1 values, expected 2");
+    expect_parse_error("{\"data\":[{\"embedding\":[1,\"x\"]}]}", 1,
+                       "openai: malformed answer: embedding 0 holds a non-number");
+    expect_parse_error("{\"data\":[{\"embedding\":[]}]}", 1,
+                       "openai: malformed answer: a vector of 0 values (expected 1..4)");
+    expect_parse_error("{\"data\":[{\"embedding\":[1,2,3,4,5]}]}", 1,
+                       "openai: malformed answer: a vector of 5 values (expected 1..4)");
+}
+
+static void expect_upstream(const char *body, const char *msg)
+{
+    char buf[64];
+    cw_embed_wire_upstream_message(body, body != NULL ? strlen(body) : 0, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, msg);
+}
+
+static void test_wire_upstream_message(void)
+{
+    expect_upstream("{\"error\":{\"message\":\"The model `x` does not exist\",\"type\":\"invalid_request_error\"}}",
+                    "The model `x` does not exist");
+    expect_upstream("{\"error\":\"model \\\"x\\\" not found, try pulling it first\"}",
+                    "model \"x\" not found, try pulling it first");
+    expect_upstream("{\"detail\":\"Model x is not supported.\"}", "Model x is not supported.");
+    expect_upstream("{\"detail\":[{\"loc\":[\"body\",\"input\"],\"msg\":\"field required\"}]}", "field required");
+    expect_upstream("{\"message\":\"Bad request\"}", "Bad request");
+    expect_upstream("<html>\n<body>Bad\tGateway</body>\n</html>\n", "<html> <body>Bad Gateway</body> </html>");
+    expect_upstream("", "(empty body)");
+    expect_upstream(NULL, "(empty body)");
+    expect_upstream("0123456789012345678901234567890123456789012345678901234567890123456789",
+                    "012345678901234567890123456789012345678901234567890123456789012");
+}
+
+/* ---- backends against the mock ----------------------------------------- */
+
+static void test_create_defaults_and_errors(void)
+{
+    cw_remote_embedder_config cfg;
+    cw_error err;
+
+    memset(&cfg, 0, sizeof cfg);
+    cw_error_clear(&err);
+    CU_ASSERT_PTR_NULL(cw_embedder_voyage_create(&cfg, &err));
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "voyage: no API key — set VOYAGE_API_KEY");
+
+    cfg.api_key = " \n";
+    cw_error_clear(&err);
+    CU_ASSERT_PTR_NULL(cw_embedder_voyage_create(&cfg, &err));
+    CU_ASSERT_STRING_EQUAL(err.msg, "voyage: no API key — set VOYAGE_API_KEY");
+
+    cfg.api_key = "k";
+    cw_error_clear(&err);
+    cw_embedder *v = cw_embedder_voyage_create(&cfg, &err);
+    cw_embedder *o = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(v->name, "voyage");
+    CU_ASSERT_STRING_EQUAL(v->model, "voyage-4");
+    CU_ASSERT_EQUAL(v->max_batch, 128);
+    CU_ASSERT_EQUAL(v->dim, 0);
+    CU_ASSERT_STRING_EQUAL(o->name, "openai");
+    CU_ASSERT_STRING_EQUAL(o->model, "text-embedding-3-small");
+    CU_ASSERT_EQUAL(o->max_batch, 256);
+    cw_embedder_destroy(v);
+    cw_embedder_destroy(o);
+    cw_embedder_destroy(NULL);
+
+    cfg.api_key = "sk-a\nX-Evil: 1";
+    cw_error_clear(&err);
+    CU_ASSERT_PTR_NULL(cw_embedder_openai_create(&cfg, &err));
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: the API key holds control characters — check OPENAI_API_KEY");
+}
+
+static void test_voyage_exact_vectors(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    char buf[128];
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "vk-123\n", 0, 0, 0);      /* as read from a Secret file */
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    CU_ASSERT_EQUAL(e->dim, DIM);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);        /* known: no call */
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 2);
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), 4);
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_input_type(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "document");
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_auth(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "Bearer vk-123");
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_model(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "voyage-4");
+
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE + 1, 1, CW_EMBED_QUERY, out, &err), 0);
+    CU_ASSERT_EQUAL(mismatches(THREE + 1, 1, DIM, out), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_input_type(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "query");
+
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 0, CW_EMBED_DOCUMENT, out, &err), 0);   /* nothing to do */
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);
+    cw_embedder_destroy(e);
+}
+
+static void test_openai_shape_and_index_order(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    char buf[128];
+    cw_remote_embedder_config cfg;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_mock_embedder_set_answer(g_mock, CW_MOCK_ANSWER_REVERSED);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = cw_mock_embedder_url(g_mock);
+    cfg.model = "nomic-embed-text";
+    cw_error_clear(&err);
+    cw_embedder *e = cw_embedder_openai_create(&cfg, &err);     /* no key: Ollama-style */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_QUERY, out, &err), 0);
+    CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_input_type(g_mock, buf, sizeof buf), 0);   /* openai: none sent */
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_auth(g_mock, buf, sizeof buf), 0);
+    CU_ASSERT_STRING_EQUAL(buf, "");
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_model(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "nomic-embed-text");
+    cw_embedder_destroy(e);
+
+    /* A trailing slash on the URL is fine; a key gives a bearer header. */
+    char url[128];
+    snprintf(url, sizeof url, "%s/", cw_mock_embedder_url(g_mock));
+    cfg.url = url;
+    cfg.api_key = "sk-abc";
+    e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_last_auth(g_mock, buf, sizeof buf), 1);
+    CU_ASSERT_STRING_EQUAL(buf, "Bearer sk-abc");
+    cw_embedder_destroy(e);
+}
+
+static char **numbered_texts(size_t n, const char *fmt)
+{
+    char **t = calloc(n, sizeof *t);
+    for (size_t i = 0; t != NULL && i < n; i++) {
+        t[i] = malloc(96);
+        snprintf(t[i], 96, fmt, i, i % 7);
+    }
+    return t;
+}
+
+static void free_texts(char **t, size_t n)
+{
+    for (size_t i = 0; t != NULL && i < n; i++)
+        free(t[i]);
+    free(t);
+}
+
+static void test_connection_reuse(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 0, 0, 0);
+    cw_error_clear(&err);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 5);
+    CU_ASSERT_EQUAL(cw_mock_embedder_connections(g_mock), 1);   /* one kept-alive connection */
+    cw_embedder_destroy(e);
+}
+
+static void test_long_texts_cut(void)
+{
+    const size_t len = 20000;
+    char *text = malloc(len + 1), *prefix = malloc(16384 + 1);
+    float out[DIM], expect[DIM];
+    cw_error err;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(prefix);
+    for (size_t i = 0; i < len; i++)
+        text[i] = "abcdefgh "[i % 9];
+    text[len] = '\0';
+    memcpy(prefix, text, 16384);
+    prefix[16384] = '\0';
+    const char *texts[] = { text };
+
+    /* openai: cut to 16384 bytes by default, so the prefix's vector comes back. */
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(0, NULL, 0, 0, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, texts, 1, CW_EMBED_DOCUMENT, out, &err), 0);
+    cw_mock_embedder_vector(prefix, DIM, expect);
+    CU_ASSERT_EQUAL(memcmp(out, expect, sizeof out), 0);
+    cw_embedder_destroy(e);
+
+    /* voyage: sent whole (the API truncates by itself). */
+    e = make(1, "k", 0, 0, 0);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, texts, 1, CW_EMBED_DOCUMENT, out, &err), 0);
+    cw_mock_embedder_vector(text, DIM, expect);
+    CU_ASSERT_EQUAL(memcmp(out, expect, sizeof out), 0);
+    cw_embedder_destroy(e);
+    free(text);
+    free(prefix);
+}
+
+static void test_batch_split(void)
+{
+    const size_t n = 300;
+    char **texts = numbered_texts(n, "Pod worker-%zu | namespace: ns%zu | apiVersion: v1");
+    float *out = malloc(n * DIM * sizeof *out);
+    cw_error err;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(texts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 128, 0, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    cw_mock_embedder_reset(g_mock);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, (const char *const *)texts, n, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), 300);
+    CU_ASSERT_EQUAL(cw_mock_embedder_max_inputs(g_mock), 128);
+    CU_ASSERT_EQUAL(mismatches((const char *const *)texts, n, DIM, out), 0);
+    cw_embedder_destroy(e);
+
+    /* openai's default batch is 256: two calls. */
+    cw_mock_embedder_reset(g_mock);
+    e = make(0, NULL, 0, 0, 0);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    cw_mock_embedder_reset(g_mock);
+    memset(out, 0, n * DIM * sizeof *out);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, (const char *const *)texts, n, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 2);
+    CU_ASSERT_EQUAL(cw_mock_embedder_max_inputs(g_mock), 256);
+    CU_ASSERT_EQUAL(mismatches((const char *const *)texts, n, DIM, out), 0);
+    cw_embedder_destroy(e);
+    free(out);
+    free_texts(texts, n);
+}
+
+static void test_retry_429_honours_retry_after(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 0, 0, 0);
+    cw_mock_embedder_fail(g_mock, 429, 1, 1);
+    cw_error_clear(&err);
+    int64_t start = cw_now_ms();
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+    int64_t waited = cw_now_ms() - start;
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 2);
+    CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+    CU_ASSERT_TRUE(waited >= 1000);          /* it waited the Retry-After second */
+    cw_embedder_destroy(e);
+}
+
+static void test_retry_after_past_deadline(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    char expect[256];
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 0, 0, 2000);
+    cw_mock_embedder_fail(g_mock, 429, -1, 30);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(err.retry_after_s, 30);
+    snprintf(expect, sizeof expect,
+             "voyage: the embedding API answered HTTP 429 (Retry-After 30 s is past the deadline)");
+    CU_ASSERT_STRING_EQUAL(err.msg, expect);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);     /* no pointless retry */
+    cw_embedder_destroy(e);
+}
+
+static void test_retry_5xx_then_success(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(0, "k", 0, 0, 0);
+    cw_mock_embedder_fail(g_mock, 503, 2, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);
+    CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+    cw_embedder_destroy(e);
+}
+
+static void test_5xx_until_deadline(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 0, 0, 600);
+    cw_mock_embedder_fail(g_mock, 500, -1, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(err.retry_after_s, CW_EMBED_HTTP_RETRY_AFTER_S);
+    CU_ASSERT_STRING_EQUAL(err.msg, "voyage: the embedding API answered HTTP 500 (gave up within the 600 ms deadline)");
+    CU_ASSERT_TRUE(cw_mock_embedder_calls(g_mock) >= 2);    /* it did retry */
+    CU_ASSERT_EQUAL(e->dim, 0);
+    cw_embedder_destroy(e);
+}
+
+static void test_auth_refused_is_config(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "bad-key", 0, 0, 0);
+    cw_mock_embedder_fail(g_mock, 401, -1, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "voyage: the API key was refused (401) — check VOYAGE_API_KEY");
+    CU_ASSERT_EQUAL(cw_status_http(err.code), 503);          /* never a 4xx to the controller */
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);     /* not retried */
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "voyage: the API key was refused (401) — check VOYAGE_API_KEY");
+    cw_embedder_destroy(e);
+
+    cw_mock_embedder_fail(g_mock, 403, -1, 0);
+    e = make(0, "sk-bad", 0, 0, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: the API key was refused (403) — check OPENAI_API_KEY");
+    cw_embedder_destroy(e);
+
+    e = make(0, NULL, 0, 0, 0);
+    cw_mock_embedder_fail(g_mock, 401, -1, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: the embedding API requires an API key (401) — set OPENAI_API_KEY");
+    cw_embedder_destroy(e);
+}
+
+static void test_other_4xx_is_config_with_upstream_message(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(0, NULL, 0, 0, 0);
+    cw_mock_embedder_fail(g_mock, 404, -1, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: the embedding API refused the request (HTTP 404): mock: injected HTTP 404");
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+    cw_embedder_destroy(e);
+}
+
+static void expect_malformed(cw_mock_answer mode, const char *msg)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 0, 0, 0);
+    cw_mock_embedder_set_answer(g_mock, mode);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_INTERNAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, msg);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+    CU_ASSERT_EQUAL(e->dim, 0);                              /* nothing learned from a bad answer */
+    cw_embedder_destroy(e);
+}
+
+static void test_malformed_answers_are_internal(void)
+{
+    expect_malformed(CW_MOCK_ANSWER_SHORT, "voyage: malformed answer: expected 3 embeddings, got 2");
+    expect_malformed(CW_MOCK_ANSWER_RAGGED, "voyage: malformed answer: embedding 2 has 7 values, expected 8");
+    expect_malformed(CW_MOCK_ANSWER_GARBAGE, "voyage: malformed answer: not a JSON object");
+}
+
+static void test_dim_learned_then_enforced(void)
+{
+    float out[3 * 16];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(0, NULL, 0, 0, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 1, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(e->dim, DIM);
+    cw_mock_embedder_set_dim(g_mock, 16);                   /* the operator switched models */
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_INTERNAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: the embedding API answered vectors of 16 values, expected 8 (did the model change?)");
+    CU_ASSERT_EQUAL(e->dim, DIM);
+    cw_embedder_destroy(e);
+    cw_mock_embedder_reset(g_mock);
+}
+
+static void test_unreachable_is_unavailable(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    char url[64], expect[256];
+    cw_remote_embedder_config cfg;
+
+    /* A port that was just free: start a second mock and stop it. */
+    cw_mock_embedder *gone = cw_mock_embedder_start(0, DIM);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gone);
+    unsigned port = cw_mock_embedder_port(gone);
+    cw_mock_embedder_stop(gone);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", port);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = url;
+    cfg.deadline_ms = 300;
+    cw_error_clear(&err);
+    cw_embedder *e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(err.retry_after_s, CW_EMBED_HTTP_RETRY_AFTER_S);
+    snprintf(expect, sizeof expect, "openai: cannot reach http://127.0.0.1:%u/v1/embeddings: "
+             "Couldn't connect to server (gave up within the 300 ms deadline)", port);
+    CU_ASSERT_STRING_EQUAL(err.msg, expect);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    cw_embedder_destroy(e);
+
+    /* A URL libcurl cannot use is a configuration error, not retried. */
+    cfg.url = "ftp://127.0.0.1:1/v1";
+    cw_error_clear(&err);
+    e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: cannot call ftp://127.0.0.1:1/v1/embeddings: Unsupported protocol");
+    cw_embedder_destroy(e);
+}
+
+static void test_slow_upstream_times_out(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    char expect[256];
+    cw_remote_embedder_config cfg;
+
+    /* A mock of its own: requests given up on may still be served late, and
+     * stopping it waits for them, so they cannot count in later tests. */
+    cw_mock_embedder *slow = cw_mock_embedder_start(0, DIM);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(slow);
+    cw_mock_embedder_set_latency(slow, 2000);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = cw_mock_embedder_url(slow);
+    cfg.api_key = "k";
+    cfg.timeout_ms = 300;
+    cfg.deadline_ms = 900;
+    cw_error_clear(&err);
+    cw_embedder *e = cw_embedder_voyage_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(err.retry_after_s, CW_EMBED_HTTP_RETRY_AFTER_S);
+    snprintf(expect, sizeof expect, "voyage: no answer from %s/embeddings in time (gave up within the 900 ms deadline)",
+             cw_mock_embedder_url(slow));
+    CU_ASSERT_STRING_EQUAL(err.msg, expect);
+    cw_embedder_destroy(e);
+    cw_mock_embedder_stop(slow);
+}
+
+static void test_timeout_retried_then_success(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_mock_embedder_slow_calls(g_mock, 3000, 1);
+    cw_embedder *e = make(0, NULL, 0, 300, 10000);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+    CU_ASSERT_TRUE(cw_mock_embedder_calls(g_mock) >= 2);   /* the slow call, then the answered retry */
+    cw_embedder_destroy(e);
+}
+
+/* ---- concurrency: 8 threads share one embedder (the handle pool) -------- */
+
+#define THREADS 8
+#define ROUNDS 12
+#define PER_CALL 40
+
+typedef struct worker {
+    cw_embedder *e;
+    int id;
+    size_t bad;       /* wrong vectors or failed calls */
+} worker;
+
+static void *run_worker(void *arg)
+{
+    worker *w = arg;
+    char fmt[64];
+    float *out = malloc(PER_CALL * DIM * sizeof *out);
+
+    snprintf(fmt, sizeof fmt, "thread %d text %%zu word%%zu", w->id);
+    for (int round = 0; round < ROUNDS && out != NULL; round++) {
+        char **texts = numbered_texts(PER_CALL, fmt);
+        cw_error err;
+        cw_error_clear(&err);
+        if (cw_embedder_embed(w->e, (const char *const *)texts, PER_CALL,
+                              round % 2 ? CW_EMBED_QUERY : CW_EMBED_DOCUMENT, out, &err) != 0)
+            w->bad += PER_CALL;
+        else
+            w->bad += mismatches((const char *const *)texts, PER_CALL, DIM, out);
+        free_texts(texts, PER_CALL);
+    }
+    free(out);
+    return NULL;
+}
+
+static void test_concurrent_embeds(void)
+{
+    pthread_t tid[THREADS];
+    worker w[THREADS];
+    cw_error err;
+
+    cw_mock_embedder_reset(g_mock);
+    cw_embedder *e = make(1, "k", 16, 0, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(cw_embedder_probe_dim(e, &err), 0);
+    cw_mock_embedder_reset(g_mock);
+    for (int i = 0; i < THREADS; i++) {
+        w[i].e = e;
+        w[i].id = i;
+        w[i].bad = 0;
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[i], NULL, run_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        CU_ASSERT_EQUAL(w[i].bad, 0);
+    }
+    /* 40 texts in batches of 16 = 3 calls per embed. */
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), THREADS * ROUNDS * 3);
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), THREADS * ROUNDS * PER_CALL);
+    CU_ASSERT_EQUAL(cw_mock_embedder_max_inputs(g_mock), 16);
+    CU_ASSERT_TRUE(cw_mock_embedder_connections(g_mock) <= THREADS);   /* pooled handles, kept alive */
+    cw_embedder_destroy(e);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "mock vectors: unit length, case-folded, shared words closer", test_mock_vector_properties },
+        { "mock HTTP: 400 for malformed bodies, 404, single-string input", test_mock_http_surface },
+        { "cw-mock-embedder program: port line, failures, counters, exit codes", test_mock_program },
+        { "wire: request body", test_wire_request },
+        { "wire: answers placed by index, every malformed form refused", test_wire_answer },
+        { "wire: upstream error messages", test_wire_upstream_message },
+        { "create: defaults and the voyage key requirement", test_create_defaults_and_errors },
+        { "voyage: exact vectors, input_type, bearer, probe_dim", test_voyage_exact_vectors },
+        { "openai: no input_type, optional key, placed by index", test_openai_shape_and_index_order },
+        { "sequential calls reuse one connection", test_connection_reuse },
+        { "long texts: cut for openai, whole for voyage", test_long_texts_cut },
+        { "batches split to max_batch, order preserved", test_batch_split },
+        { "429 then success honours Retry-After", test_retry_429_honours_retry_after },
+        { "Retry-After past the deadline fails at once", test_retry_after_past_deadline },
+        { "5xx retried then success", test_retry_5xx_then_success },
+        { "5xx until the deadline: unavailable", test_5xx_until_deadline },
+        { "401/403: config error, exact message, no retry", test_auth_refused_is_config },
+        { "other 4xx: config error with the upstream message", test_other_4xx_is_config_with_upstream_message },
+        { "malformed answers: internal", test_malformed_answers_are_internal },
+        { "dimension learned then enforced", test_dim_learned_then_enforced },
+        { "unreachable: unavailable; unusable URL: config", test_unreachable_is_unavailable },
+        { "slow upstream: timeouts retried then unavailable", test_slow_upstream_times_out },
+        { "a timed-out call is retried", test_timeout_retried_then_success },
+        { "8 threads embed concurrently, all exact", test_concurrent_embeds },
+        CU_TEST_INFO_NULL,
+    };
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    g_mock = cw_mock_embedder_start(0, DIM);
+    if (g_mock == NULL) {
+        fprintf(stderr, "test_embed: cannot start the mock embedder\n");
+        return 1;
+    }
+    int rc = cw_test_run("embed", tests);
+    cw_mock_embedder_stop(g_mock);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,106 @@
+/* cw-mock-embedder — the mock embedding server as a program, for manual runs
+ * and load tests. Prints the port on stdout's first line and the base URL on
+ * the second, serves until SIGINT/SIGTERM, then prints its counters on
+ * stderr and exits 0. Exit 2 on a usage error, 1 when it cannot start. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_embedder.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: cw-mock-embedder [options]\n"
+            "An OpenAI/Voyage-compatible embedding server on 127.0.0.1 (POST /v1/embeddings).\n\n"
+            "options:\n"
+            "  --port N          port to bind (default 0: any free port)\n"
+            "  --dim D           vector size (default 384)\n"
+            "  --latency-ms MS   wait before each answer (default 0)\n"
+            "  --fail-status S   answer HTTP S instead of vectors (e.g. 429, 500, 401)\n"
+            "  --fail-count K    that many calls (default -1: all of them)\n"
+            "  --retry-after S   send Retry-After: S with the failures\n"
+            "  --help            this text\n");
+}
+
+/* Parse a whole decimal number in [min, max]; -1 when it is not one. */
+static int parse_num(const char *flag, const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "cw-mock-embedder: %s must be a number in %ld..%ld, got '%s'\n", flag, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_PORT = 1, O_DIM, O_LATENCY, O_FAIL_STATUS, O_FAIL_COUNT, O_RETRY_AFTER, O_HELP };
+    static const struct option opts[] = {
+        { "port", required_argument, NULL, O_PORT },
+        { "dim", required_argument, NULL, O_DIM },
+        { "latency-ms", required_argument, NULL, O_LATENCY },
+        { "fail-status", required_argument, NULL, O_FAIL_STATUS },
+        { "fail-count", required_argument, NULL, O_FAIL_COUNT },
+        { "retry-after", required_argument, NULL, O_RETRY_AFTER },
+        { "help", no_argument, NULL, O_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    long port = 0, dim = 384, latency = 0, fail_status = 0, fail_count = -1, retry_after = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "", opts, NULL);
+        int bad = 0;
+        if (c == -1)
+            break;
+        switch (c) {
+        case O_PORT:        bad = parse_num("--port", optarg, 0, 65535, &port); break;
+        case O_DIM:         bad = parse_num("--dim", optarg, 1, 16384, &dim); break;
+        case O_LATENCY:     bad = parse_num("--latency-ms", optarg, 0, 3600000, &latency); break;
+        case O_FAIL_STATUS: bad = parse_num("--fail-status", optarg, 100, 599, &fail_status); break;
+        case O_FAIL_COUNT:  bad = parse_num("--fail-count", optarg, -1, 1000000000, &fail_count); break;
+        case O_RETRY_AFTER: bad = parse_num("--retry-after", optarg, 0, 86400, &retry_after); break;
+        case O_HELP:        usage(stdout); return 0;
+        default:            usage(stderr); return 2;
+        }
+        if (bad)
+            return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cw-mock-embedder: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    /* Block the stop signals before any thread starts so that only sigwait sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cw_mock_embedder *m = cw_mock_embedder_start((unsigned short)port, (size_t)dim);
+    if (m == NULL) {
+        fprintf(stderr, "cw-mock-embedder: cannot listen on 127.0.0.1:%ld\n", port);
+        return 1;
+    }
+    cw_mock_embedder_set_latency(m, (int)latency);
+    if (fail_status != 0)
+        cw_mock_embedder_fail(m, (int)fail_status, (int)fail_count, (int)retry_after);
+    printf("%u\n%s\n", (unsigned)cw_mock_embedder_port(m), cw_mock_embedder_url(m));
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "cw-mock-embedder: calls=%lu inputs=%lu max_inputs_per_call=%lu\n",
+            cw_mock_embedder_calls(m), cw_mock_embedder_inputs(m), cw_mock_embedder_max_inputs(m));
+    cw_mock_embedder_stop(m);
+    return 0;
+}
