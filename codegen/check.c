@@ -1,0 +1,294 @@
+/* The checker: resolves record types and the root, derives C member names,
+ * and reports every error it finds (unknown type, duplicate field or
+ * record, modifier that does not fit the type, unsupported nesting,
+ * recursive records, missing prefix or root). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemac.h"
+
+static record *find_record(const schema *s, const char *name)
+{
+    for (record *r = s->records; r != NULL; r = r->next) {
+        if (strcmp(r->name, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* "list<resource_instance>" etc. into buf. */
+static void type_text(const type_ref *t, char *buf, size_t cap)
+{
+    switch (t->kind) {
+    case TYPE_STRING:
+        snprintf(buf, cap, "string");
+        break;
+    case TYPE_RECORD:
+        snprintf(buf, cap, "%s", t->name);
+        break;
+    case TYPE_MAP:
+    case TYPE_LIST: {
+        char inner[200];
+        type_text(t->elem, inner, sizeof inner);
+        snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner);
+        break;
+    }
+    }
+}
+
+/* camelCase JSON key → snake_case C name ("apiVersion" → "api_version",
+ * "podIP" → "pod_ip", "HTTPPort" → "http_port"); NULL on OOM. */
+static char *snake_case(const char *json_name)
+{
+    size_t n = strlen(json_name);
+    char *out = malloc(2 * n + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)json_name[i];
+        if (isupper(c) && i > 0) {
+            unsigned char prev = (unsigned char)json_name[i - 1];
+            unsigned char next = (unsigned char)json_name[i + 1];
+            if (islower(prev) || isdigit(prev) || (isupper(prev) && islower(next)))
+                *o++ = '_';
+        }
+        *o++ = (char)tolower(c);
+    }
+    *o = '\0';
+    return out;
+}
+
+static int is_c_keyword(const char *name)
+{
+    static const char *const words[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do",
+        "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline",
+        "int", "long", "register", "restrict", "return", "short", "signed",
+        "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
+        "void", "volatile", "while", "json_root_", NULL,
+    };
+    for (size_t i = 0; words[i] != NULL; i++) {
+        if (strcmp(words[i], name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Resolve record names in `t`; check the nesting we can generate. */
+static int check_type(const source *src, schema *s, type_ref *t, int top)
+{
+    char text[256];
+
+    switch (t->kind) {
+    case TYPE_STRING:
+        return 0;
+    case TYPE_RECORD:
+        t->record = find_record(s, t->name);
+        if (t->record == NULL) {
+            source_error(src, t->line, t->col, "unknown type '%s'", t->name);
+            return 1;
+        }
+        return 0;
+    case TYPE_MAP:
+        if (t->elem->kind != TYPE_STRING) {
+            type_text(t, text, sizeof text);
+            source_error(src, t->elem->line, t->elem->col,
+                         "unsupported type %s: map values must be string", text);
+            return 1;
+        }
+        return 0;
+    case TYPE_LIST:
+        if (!top || (t->elem->kind != TYPE_STRING && t->elem->kind != TYPE_RECORD)) {
+            type_text(t, text, sizeof text);
+            source_error(src, t->elem->line, t->elem->col,
+                         "unsupported type %s: list elements must be string or a record",
+                         text);
+            return 1;
+        }
+        return check_type(src, s, t->elem, 0);
+    }
+    return 0;
+}
+
+/* nonempty / maxlen / format apply to strings: a string field, the values
+ * of a map<string> or the elements of a list<string>. */
+static int takes_string_modifiers(const type_ref *t)
+{
+    if (t->kind == TYPE_STRING)
+        return 1;
+    return (t->kind == TYPE_MAP || t->kind == TYPE_LIST) && t->elem->kind == TYPE_STRING;
+}
+
+static int check_modifiers(const source *src, field *f)
+{
+    int errors = 0;
+    char text[256];
+    struct { const char *name; modifier_pos pos; } mods[] = {
+        { "nonempty", f->nonempty }, { "maxlen", f->maxlen }, { "format", f->format },
+    };
+
+    type_text(f->type, text, sizeof text);
+    if (!takes_string_modifiers(f->type)) {
+        for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
+            if (mods[i].pos.line == 0)
+                continue;
+            source_error(src, mods[i].pos.line, mods[i].pos.col,
+                         "modifier '%s' does not fit type %s", mods[i].name, text);
+            errors++;
+        }
+    }
+    if (f->format_name != NULL) {
+        if (strcmp(f->format_name, "datetime") == 0) {
+            f->format_kind = FORMAT_DATETIME;
+        } else {
+            source_error(src, f->format.line, f->format.col,
+                         "unknown format '%s' (known: datetime)", f->format_name);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+static int check_record(const source *src, schema *s, record *r)
+{
+    int errors = 0;
+
+    if (r->fields == NULL) {
+        source_error(src, r->line, r->col, "record '%s' has no fields", r->name);
+        errors++;
+    }
+    for (field *f = r->fields; f != NULL; f = f->next) {
+        f->c_name = snake_case(f->json_name);
+        if (f->c_name == NULL) {
+            fprintf(stderr, "cw-schemac: out of memory\n");
+            return errors + 1;
+        }
+        for (field *g = r->fields; g != f; g = g->next) {
+            if (strcmp(g->json_name, f->json_name) == 0) {
+                source_error(src, f->line, f->col,
+                             "duplicate field '%s' in record '%s' (first at line %d)",
+                             f->json_name, r->name, g->line);
+                errors++;
+                break;
+            }
+            if (strcmp(g->c_name, f->c_name) == 0) {
+                source_error(src, f->line, f->col,
+                             "field '%s' and field '%s' (line %d) both become C member '%s'",
+                             f->json_name, g->json_name, g->line, f->c_name);
+                errors++;
+                break;
+            }
+        }
+        if (is_c_keyword(f->c_name)) {
+            source_error(src, f->line, f->col, "field name '%s' is reserved in C", f->c_name);
+            errors++;
+        }
+        int type_errors = check_type(src, s, f->type, 1);
+        errors += type_errors;
+        if (type_errors == 0) {
+            errors += check_modifiers(src, f);
+            if (f->type->kind == TYPE_LIST && f->type->elem->kind == TYPE_RECORD)
+                f->type->elem->record->used_in_list = 1;
+        }
+    }
+    return errors;
+}
+
+/* The record that `t` makes `r` contain, if any. */
+static record *contained(const type_ref *t)
+{
+    if (t->kind == TYPE_RECORD)
+        return t->record;
+    if (t->kind == TYPE_LIST && t->elem->kind == TYPE_RECORD)
+        return t->elem->record;
+    return NULL;
+}
+
+/* Depth-first search for a record that contains itself. */
+static int check_cycle(const source *src, record *r)
+{
+    if (r->visiting) {
+        source_error(src, r->line, r->col, "record '%s' contains itself", r->name);
+        return 1;
+    }
+    if (r->emitted)          /* reused as "already checked" until emit resets it */
+        return 0;
+    r->visiting = 1;
+    int errors = 0;
+    for (field *f = r->fields; f != NULL && errors == 0; f = f->next) {
+        record *inner = contained(f->type);
+        if (inner != NULL)
+            errors += check_cycle(src, inner);
+    }
+    r->visiting = 0;
+    r->emitted = 1;
+    return errors;
+}
+
+int check_schema(const source *src, schema *s)
+{
+    int errors = 0;
+
+    if (s->prefix == NULL) {
+        source_error(src, 1, 1, "missing 'prefix' declaration (e.g. `prefix cw;`)");
+        errors++;
+    }
+    for (record *r = s->records; r != NULL; r = r->next) {
+        for (record *q = s->records; q != r; q = q->next) {
+            if (strcmp(q->name, r->name) == 0) {
+                source_error(src, r->line, r->col, "duplicate record '%s' (first at line %d)",
+                             r->name, q->line);
+                errors++;
+                break;
+            }
+        }
+    }
+    for (record *r = s->records; r != NULL; r = r->next)
+        errors += check_record(src, s, r);
+
+    if (s->root_name == NULL) {
+        source_error(src, 1, 1, "missing 'root' declaration (e.g. `root payload;`)");
+        errors++;
+    } else {
+        s->root = find_record(s, s->root_name);
+        if (s->root == NULL) {
+            source_error(src, s->root_line, s->root_col, "unknown root record '%s'",
+                         s->root_name);
+            errors++;
+        } else {
+            s->root->is_root = 1;
+        }
+    }
+    if (errors != 0)
+        return errors;
+
+    for (record *r = s->records; r != NULL; r = r->next) {
+        for (field *f = r->fields; f != NULL; f = f->next) {
+            record *inner = contained(f->type);
+            if (inner != NULL && inner->is_root) {
+                source_error(src, f->type->line, f->type->col,
+                             "the root record '%s' cannot be used as a field type",
+                             inner->name);
+                errors++;
+            }
+        }
+    }
+    for (record *r = s->records; r != NULL; r = r->next) {
+        char list_name[512];
+        snprintf(list_name, sizeof list_name, "%s_list", r->name);
+        record *clash = r->used_in_list ? find_record(s, list_name) : NULL;
+        if (clash != NULL) {
+            source_error(src, clash->line, clash->col,
+                         "record name '%s' clashes with the list type of record '%s'",
+                         clash->name, r->name);
+            errors++;
+        }
+    }
+    for (record *r = s->records; r != NULL && errors == 0; r = r->next)
+        errors += check_cycle(src, r);
+    for (record *r = s->records; r != NULL; r = r->next)
+        r->emitted = 0;
+    return errors;
+}

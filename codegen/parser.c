@@ -1,0 +1,348 @@
+/* Recursive-descent parser: tokens → AST. Grammar:
+ *
+ *   schema   := decl* EOF
+ *   decl     := 'prefix' IDENT ';'
+ *             | 'record' IDENT '{' field* '}'
+ *             | 'root' IDENT ';'
+ *   field    := NAME ':' type modifier* ';'      NAME: identifier or keyword
+ *   type     := 'string' | 'map' '<' type '>' | 'list' '<' type '>' | IDENT
+ *   modifier := 'nullable' | 'optional' | 'nonempty'
+ *             | 'maxlen' '(' INT ')' | 'format' '(' IDENT ')'
+ *
+ * The first syntax error stops the parse.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lexer.h"
+#include "schemac.h"
+
+typedef struct parser {
+    const source *src;
+    lexer lx;
+    token tok;         /* current (not yet consumed) token */
+} parser;
+
+static void advance(parser *p)
+{
+    p->tok = lexer_next(&p->lx);
+}
+
+/* Print "expected X, got Y" at the current token. Returns -1. */
+static int error_expected(parser *p, const char *what)
+{
+    const token *t = &p->tok;
+
+    if (t->kind == TOK_ERROR) {
+        unsigned char c = (unsigned char)t->start[0];
+        if (c >= 0x21 && c < 0x7f)
+            source_error(p->src, t->line, t->col, "unexpected character '%c'", c);
+        else
+            source_error(p->src, t->line, t->col, "unexpected byte 0x%02x", c);
+    } else if (t->kind == TOK_IDENT || t->kind == TOK_INT) {
+        source_error(p->src, t->line, t->col, "expected %s, got %s '%.*s'", what,
+                     token_name(t->kind), (int)t->len, t->start);
+    } else {
+        source_error(p->src, t->line, t->col, "expected %s, got %s", what,
+                     token_name(t->kind));
+    }
+    return -1;
+}
+
+/* Consume a token of `kind` or report what was expected. */
+static int expect(parser *p, token_kind kind, const char *what)
+{
+    if (p->tok.kind != kind)
+        return error_expected(p, what);
+    advance(p);
+    return 0;
+}
+
+static char *token_text(const token *t)
+{
+    return strndup(t->start, t->len);
+}
+
+static int oom(void)
+{
+    fprintf(stderr, "cw-schemac: out of memory\n");
+    return -1;
+}
+
+static void type_free(type_ref *t)
+{
+    if (t == NULL)
+        return;
+    type_free(t->elem);
+    free(t->name);
+    free(t);
+}
+
+static void field_free(field *f)
+{
+    if (f == NULL)
+        return;
+    free(f->json_name);
+    free(f->c_name);
+    free(f->format_name);
+    type_free(f->type);
+    free(f);
+}
+
+void schema_free(schema *s)
+{
+    if (s == NULL)
+        return;
+    record *r = s->records;
+    while (r != NULL) {
+        record *next_r = r->next;
+        field *f = r->fields;
+        while (f != NULL) {
+            field *next_f = f->next;
+            field_free(f);
+            f = next_f;
+        }
+        free(r->name);
+        free(r);
+        r = next_r;
+    }
+    free(s->prefix);
+    free(s->root_name);
+    memset(s, 0, sizeof *s);
+}
+
+static int parse_type(parser *p, type_ref **out)
+{
+    int rc = -1;
+    type_ref *t = calloc(1, sizeof *t);
+
+    if (t == NULL)
+        return oom();
+    t->line = p->tok.line;
+    t->col = p->tok.col;
+    switch (p->tok.kind) {
+    case TOK_STRING:
+        t->kind = TYPE_STRING;
+        advance(p);
+        break;
+    case TOK_MAP:
+    case TOK_LIST:
+        t->kind = p->tok.kind == TOK_MAP ? TYPE_MAP : TYPE_LIST;
+        advance(p);
+        if (expect(p, TOK_LANGLE, "'<'") != 0)
+            goto out;
+        if (parse_type(p, &t->elem) != 0)
+            goto out;
+        if (expect(p, TOK_RANGLE, "'>'") != 0)
+            goto out;
+        break;
+    case TOK_IDENT:
+        t->kind = TYPE_RECORD;
+        t->name = token_text(&p->tok);
+        if (t->name == NULL) {
+            oom();
+            goto out;
+        }
+        advance(p);
+        break;
+    default:
+        error_expected(p, "a type");
+        goto out;
+    }
+    *out = t;
+    t = NULL;
+    rc = 0;
+out:
+    type_free(t);
+    return rc;
+}
+
+static int parse_modifiers(parser *p, field *f)
+{
+    for (;;) {
+        modifier_pos pos = { p->tok.line, p->tok.col };
+        switch (p->tok.kind) {
+        case TOK_SEMI:
+            advance(p);
+            return 0;
+        case TOK_NULLABLE:
+        case TOK_OPTIONAL:
+        case TOK_NONEMPTY: {
+            modifier_pos *slot = p->tok.kind == TOK_NULLABLE ? &f->nullable
+                               : p->tok.kind == TOK_OPTIONAL ? &f->optional : &f->nonempty;
+            if (slot->line != 0) {
+                source_error(p->src, pos.line, pos.col, "duplicate modifier %s",
+                             token_name(p->tok.kind));
+                return -1;
+            }
+            *slot = pos;
+            advance(p);
+            break;
+        }
+        case TOK_MAXLEN:
+            if (f->maxlen.line != 0) {
+                source_error(p->src, pos.line, pos.col, "duplicate modifier 'maxlen'");
+                return -1;
+            }
+            f->maxlen = pos;
+            advance(p);
+            if (expect(p, TOK_LPAREN, "'('") != 0)
+                return -1;
+            if (p->tok.kind != TOK_INT)
+                return error_expected(p, "a length in bytes");
+            if (p->tok.len > 9) {
+                source_error(p->src, p->tok.line, p->tok.col,
+                             "maxlen must be at most 999999999");
+                return -1;
+            }
+            f->maxlen_value = strtoul(p->tok.start, NULL, 10);
+            if (f->maxlen_value == 0) {
+                source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at least 1");
+                return -1;
+            }
+            advance(p);
+            if (expect(p, TOK_RPAREN, "')'") != 0)
+                return -1;
+            break;
+        case TOK_FORMAT:
+            if (f->format.line != 0) {
+                source_error(p->src, pos.line, pos.col, "duplicate modifier 'format'");
+                return -1;
+            }
+            f->format = pos;
+            advance(p);
+            if (expect(p, TOK_LPAREN, "'('") != 0)
+                return -1;
+            if (p->tok.kind != TOK_IDENT)
+                return error_expected(p, "a format name");
+            f->format_name = token_text(&p->tok);
+            if (f->format_name == NULL)
+                return oom();
+            advance(p);
+            if (expect(p, TOK_RPAREN, "')'") != 0)
+                return -1;
+            break;
+        default:
+            return error_expected(p, "a modifier or ';'");
+        }
+    }
+}
+
+static int parse_field(parser *p, field ***tail)
+{
+    int rc = -1;
+    field *f = calloc(1, sizeof *f);
+
+    if (f == NULL)
+        return oom();
+    f->line = p->tok.line;
+    f->col = p->tok.col;
+    if (p->tok.kind != TOK_IDENT && !token_is_keyword(p->tok.kind)) {
+        error_expected(p, "a field name or '}'");
+        goto out;
+    }
+    f->json_name = token_text(&p->tok);
+    if (f->json_name == NULL) {
+        oom();
+        goto out;
+    }
+    advance(p);
+    if (expect(p, TOK_COLON, "':' after the field name") != 0)
+        goto out;
+    if (parse_type(p, &f->type) != 0)
+        goto out;
+    if (parse_modifiers(p, f) != 0)
+        goto out;
+    rc = 0;
+out:
+    /* Linked in even on failure so schema_free() releases it. */
+    **tail = f;
+    *tail = &f->next;
+    return rc;
+}
+
+static int parse_record(parser *p, record ***tail)
+{
+    record *r = calloc(1, sizeof *r);
+
+    if (r == NULL)
+        return oom();
+    **tail = r;
+    *tail = &r->next;
+    r->line = p->tok.line;
+    r->col = p->tok.col;
+    advance(p);                                   /* 'record' */
+    if (p->tok.kind != TOK_IDENT)
+        return error_expected(p, "a record name");
+    r->name = token_text(&p->tok);
+    if (r->name == NULL)
+        return oom();
+    r->line = p->tok.line;
+    r->col = p->tok.col;
+    advance(p);
+    if (expect(p, TOK_LBRACE, "'{'") != 0)
+        return -1;
+    field **ftail = &r->fields;
+    while (p->tok.kind != TOK_RBRACE) {
+        if (parse_field(p, &ftail) != 0)
+            return -1;
+    }
+    advance(p);                                   /* '}' */
+    return 0;
+}
+
+/* 'prefix' IDENT ';' or 'root' IDENT ';' into *name / *line / *col. */
+static int parse_named_decl(parser *p, const char *what, char **name, int *line, int *col)
+{
+    token kw = p->tok;
+
+    advance(p);
+    if (p->tok.kind != TOK_IDENT)
+        return error_expected(p, what);
+    if (*name != NULL) {
+        source_error(p->src, kw.line, kw.col, "duplicate %s declaration (first at line %d)",
+                     token_name(kw.kind), *line);
+        return -1;
+    }
+    *name = token_text(&p->tok);
+    if (*name == NULL)
+        return oom();
+    *line = p->tok.line;
+    *col = p->tok.col;
+    advance(p);
+    return expect(p, TOK_SEMI, "';'");
+}
+
+int parse_schema(const source *src, schema *out)
+{
+    parser p;
+    record **tail = &out->records;
+
+    memset(out, 0, sizeof *out);
+    p.src = src;
+    lexer_init(&p.lx, src->text, src->len);
+    advance(&p);
+    for (;;) {
+        int rc;
+        switch (p.tok.kind) {
+        case TOK_EOF:
+            return 0;
+        case TOK_PREFIX:
+            rc = parse_named_decl(&p, "a prefix", &out->prefix, &out->prefix_line,
+                                  &out->prefix_col);
+            break;
+        case TOK_ROOT:
+            rc = parse_named_decl(&p, "a record name", &out->root_name, &out->root_line,
+                                  &out->root_col);
+            break;
+        case TOK_RECORD:
+            rc = parse_record(&p, &tail);
+            break;
+        default:
+            rc = error_expected(&p, "'prefix', 'record' or 'root'");
+            break;
+        }
+        if (rc != 0)
+            return -1;
+    }
+}

@@ -1,0 +1,103 @@
+/* cw-schemac: the schema AST and the phases that build, check and emit it.
+ *
+ *   source.c   read a schema file; report `file:line:col: message` + line + caret
+ *   lexer.re   text → tokens
+ *   parser.c   tokens → AST (recursive descent; stops at the first error)
+ *   check.c    AST → resolved AST (reports every error it finds)
+ *   emit_c.c   resolved AST → OUTDIR/<name>.h and OUTDIR/<name>.c
+ *   main.c     wires the phases; exit 0 ok, 1 schema error, 2 usage
+ *
+ * The schema owns every AST node and string; schema_free() releases all.
+ */
+#ifndef CW_SCHEMAC_H
+#define CW_SCHEMAC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define SCHEMAC_MUST_CHECK __attribute__((warn_unused_result))
+
+/* ---- source and diagnostics -------------------------------------------- */
+
+typedef struct source {
+    char *path;      /* as given on the command line */
+    char *text;      /* file contents + a NUL sentinel */
+    size_t len;
+} source;
+
+/* Read `path`. Returns 0, or -1 after printing a one-line error. */
+SCHEMAC_MUST_CHECK int source_read(source *src, const char *path);
+void source_free(source *src);
+
+/* Print "path:line:col: message", the source line and a caret under col. */
+void source_error(const source *src, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- AST --------------------------------------------------------------- */
+
+typedef enum type_kind { TYPE_STRING, TYPE_MAP, TYPE_LIST, TYPE_RECORD } type_kind;
+
+struct record;
+
+typedef struct type_ref {
+    type_kind kind;
+    struct type_ref *elem;       /* TYPE_MAP, TYPE_LIST */
+    char *name;                  /* TYPE_RECORD: as written */
+    struct record *record;       /* TYPE_RECORD: resolved by check */
+    int line, col;
+} type_ref;
+
+/* Modifiers; each remembers where it was written (line 0: absent). */
+typedef struct modifier_pos { int line, col; } modifier_pos;
+
+typedef enum format_kind { FORMAT_NONE, FORMAT_DATETIME } format_kind;
+
+typedef struct field {
+    char *json_name;             /* the JSON key, as written */
+    char *c_name;                /* snake_case member name (check) */
+    type_ref *type;
+    modifier_pos nullable, optional, nonempty, maxlen, format;
+    unsigned long maxlen_value;
+    char *format_name;
+    format_kind format_kind;     /* check */
+    int line, col;
+    struct field *next;
+} field;
+
+typedef struct record {
+    char *name;
+    field *fields;
+    int line, col;
+    int is_root;                 /* check */
+    int emitted;                 /* emit: struct already written */
+    int visiting;                /* check: cycle detection */
+    int used_in_list;            /* check: needs a <prefix>_<name>_list type */
+    struct record *next;
+} record;
+
+typedef struct schema {
+    char *prefix;
+    int prefix_line, prefix_col;
+    char *root_name;
+    int root_line, root_col;
+    record *records;             /* in source order */
+    record *root;                /* check */
+} schema;
+
+void schema_free(schema *s);
+
+/* ---- phases ------------------------------------------------------------ */
+
+/* Parse `src` into `out` (zeroed first). Returns 0, or -1 after printing
+ * the first error; `out` then holds what was parsed (free it). */
+SCHEMAC_MUST_CHECK int parse_schema(const source *src, schema *out);
+
+/* Resolve and check. Returns the number of errors printed (0 = ok). */
+SCHEMAC_MUST_CHECK int check_schema(const source *src, schema *s);
+
+/* Write OUTDIR/<base>.h and OUTDIR/<base>.c, <base> being the schema file
+ * name without directory and extension. Returns 0, or -1 after printing a
+ * one-line error. */
+SCHEMAC_MUST_CHECK int emit_c(const source *src, const schema *s, const char *outdir);
+
+#endif

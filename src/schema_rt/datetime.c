@@ -1,0 +1,55 @@
+/* The datetime format of the schema (cw_rt_datetime_valid):
+ * YYYY-MM-DDTHH:MM:SS, an optional fraction of 1-9 digits, then `Z` — a
+ * real calendar date (leap years), hour 00-23, minute and second 00-59.
+ * No offsets, no lowercase `t`/`z`, no date-only form. */
+#include "schema_rt.h"
+
+/* Value of `n` decimal digits at s, or -1 if any is not a digit. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    if (month == 2 && leap)
+        return 29;
+    return days[month - 1];
+}
+
+int cw_rt_datetime_valid(const char *s, size_t len)
+{
+    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, then ".f{1,9}" and "Z". */
+    if (len < 20)
+        return 0;
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 0;
+    int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), minute = digits(s + 14, 2), second = digits(s + 17, 2);
+    if (year < 0 || month < 1 || month > 12 || day < 1)
+        return 0;
+    if (day > days_in_month(year, month))
+        return 0;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59)
+        return 0;
+
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i - start < 1 || i - start > 9)
+            return 0;
+    }
+    return i + 1 == len && s[i] == 'Z';
+}

@@ -1,0 +1,210 @@
+/* The issue list: the JSON path of the value being read, recording issues
+ * (first CW_ISSUES_MAX kept, the rest counted) and rendering them as the
+ * 400 body. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema_rt.h"
+
+/* Keys longer than this are shortened in a path that would not fit. */
+#define PATH_KEY_SHORT 24
+
+void cw_issues_init(cw_issues *issues)
+{
+    memset(issues, 0, sizeof *issues);
+}
+
+int cw_issues_is_oom(const cw_issues *issues)
+{
+    for (size_t i = 0; i < issues->len; i++) {
+        if (strcmp(issues->items[i].code, CW_ISSUE_OUT_OF_MEMORY) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->issues = issues;
+}
+
+void cw_rt_push_key(cw_rt_ctx *ctx, const char *key)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = key;
+        ctx->path[ctx->depth].index = 0;
+    }
+    ctx->depth++;
+}
+
+void cw_rt_push_index(cw_rt_ctx *ctx, size_t index)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = NULL;
+        ctx->path[ctx->depth].index = index;
+    }
+    ctx->depth++;
+}
+
+void cw_rt_pop(cw_rt_ctx *ctx)
+{
+    if (ctx->depth > 0)
+        ctx->depth--;
+}
+
+/* A small bounded string builder: `full` is set once something did not fit. */
+typedef struct sbuf {
+    char *buf;
+    size_t cap;
+    size_t len;
+    int full;
+} sbuf;
+
+static void sbuf_putc(sbuf *b, char c)
+{
+    if (b->len + 1 >= b->cap) {
+        b->full = 1;
+        return;
+    }
+    b->buf[b->len++] = c;
+    b->buf[b->len] = '\0';
+}
+
+static void sbuf_puts(sbuf *b, const char *s)
+{
+    while (*s != '\0')
+        sbuf_putc(b, *s++);
+}
+
+/* Append `s` (n bytes, valid UTF-8) as a JSON string literal. */
+static void sbuf_json_string(sbuf *b, const char *s, size_t n)
+{
+    sbuf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            sbuf_puts(b, esc);
+        } else {
+            sbuf_putc(b, (char)c);
+        }
+    }
+    sbuf_putc(b, '"');
+}
+
+/* Length of the longest prefix of s[0..n) that is at most `max` bytes and
+ * does not split a UTF-8 sequence. */
+static size_t utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+static void render_path(const cw_rt_ctx *ctx, size_t key_max, sbuf *b)
+{
+    size_t depth = ctx->depth < CW_RT_PATH_MAX ? ctx->depth : CW_RT_PATH_MAX;
+
+    sbuf_putc(b, '[');
+    for (size_t i = 0; i < depth; i++) {
+        const cw_rt_path_seg *seg = &ctx->path[i];
+        if (i > 0)
+            sbuf_putc(b, ',');
+        if (seg->key != NULL) {
+            size_t n = strlen(seg->key);
+            size_t keep = utf8_prefix(seg->key, n, key_max);
+            if (keep < n) {
+                char shortened[PATH_KEY_SHORT + 4];
+                memcpy(shortened, seg->key, keep);
+                memcpy(shortened + keep, "...", 3);
+                sbuf_json_string(b, shortened, keep + 3);
+            } else {
+                sbuf_json_string(b, seg->key, n);
+            }
+        } else {
+            char num[32];
+            snprintf(num, sizeof num, "%zu", seg->index);
+            sbuf_puts(b, num);
+        }
+    }
+    sbuf_putc(b, ']');
+}
+
+void cw_rt_issue(cw_rt_ctx *ctx, const char *code, const char *fmt, ...)
+{
+    cw_issues *issues = ctx->issues;
+
+    issues->total++;
+    if (issues->len >= CW_ISSUES_MAX)
+        return;
+    cw_issue *it = &issues->items[issues->len++];
+    it->code = code;
+
+    sbuf b = { it->path, sizeof it->path, 0, 0 };
+    it->path[0] = '\0';
+    render_path(ctx, (size_t)-1, &b);
+    if (b.full) {
+        /* Long map keys: shorten every key; the path still locates the value. */
+        b.len = 0;
+        b.full = 0;
+        it->path[0] = '\0';
+        render_path(ctx, PATH_KEY_SHORT, &b);
+    }
+    if (b.full) {
+        b.len = 0;
+        b.full = 0;
+        it->path[0] = '\0';
+        render_path(ctx, 0, &b);
+    }
+
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->message, sizeof it->message, fmt, ap);
+    va_end(ap);
+}
+
+int cw_rt_oom(cw_rt_ctx *ctx)
+{
+    cw_rt_issue(ctx, CW_ISSUE_OUT_OF_MEMORY, "out of memory");
+    return 0;
+}
+
+char *cw_issues_to_json(const cw_issues *issues)
+{
+    static const char head[] = "{\"error\":\"Invalid payload\",\"details\":[";
+    /* Each stored issue: path + code + message, escaped (message ≤ 6x). */
+    size_t cap = sizeof head + 4;
+    for (size_t i = 0; i < issues->len; i++)
+        cap += 48 + strlen(issues->items[i].path) + strlen(issues->items[i].code)
+               + 6 * strlen(issues->items[i].message);
+
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    sbuf b = { out, cap, 0, 0 };
+    out[0] = '\0';
+    sbuf_puts(&b, head);
+    for (size_t i = 0; i < issues->len; i++) {
+        const cw_issue *it = &issues->items[i];
+        if (i > 0)
+            sbuf_putc(&b, ',');
+        sbuf_puts(&b, "{\"path\":");
+        sbuf_puts(&b, it->path[0] != '\0' ? it->path : "[]");
+        sbuf_puts(&b, ",\"code\":");
+        sbuf_json_string(&b, it->code, strlen(it->code));
+        sbuf_puts(&b, ",\"message\":");
+        sbuf_json_string(&b, it->message, strlen(it->message));
+        sbuf_putc(&b, '}');
+    }
+    sbuf_puts(&b, "]}");
+    return out;
+}

@@ -1,0 +1,788 @@
+/* The generated sync payload parser (generated/sync_payload.c) and its
+ * runtime (src/schema_rt): every case of the reference's schema tests,
+ * the hostile inputs of DESIGN §6b, and the runtime's checks on their own.
+ * Each case asserts the parsed values or the exact issue path/code/message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_test.h"
+#include "schema_rt.h"
+#include "sync_payload.h"
+
+#define INSTANCE_FIELDS(id, name)                                              \
+    "\"id\":\"" id "\",\"namespace\":\"default\",\"name\":\"" name "\","         \
+    "\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","  \
+    "\"createdAt\":\"2024-01-15T10:30:00Z\""
+
+/* A valid instance with `extra` appended inside the object. */
+#define INSTANCE(extra) "{" INSTANCE_FIELDS("default/apps/v1/Deployment/nginx", "nginx") extra "}"
+#define UPSERTS(inst) "{\"upserts\":[" inst "]}"
+
+static cw_sync_payload P;
+static cw_issues I;
+
+static int parse_n(const char *body, size_t len)
+{
+    return cw_sync_payload_parse(body, len, &P, &I);
+}
+
+static int parse(const char *body)
+{
+    return parse_n(body, strlen(body));
+}
+
+/* Body must be accepted. */
+#define EXPECT_OK(body)                                                       \
+    do {                                                                      \
+        int rc_ = parse(body);                                                \
+        CU_ASSERT_EQUAL(rc_, 0);                                              \
+        if (rc_ != 0) {                                                       \
+            char *j_ = cw_issues_to_json(&I);                                 \
+            fprintf(stderr, "\n%s:%d unexpected issues: %s\n", __FILE__, __LINE__, j_); \
+            free(j_);                                                         \
+        }                                                                     \
+    } while (0)
+
+/* The parse failed, `out` is zeroed, and issue 0 is exactly path/code/message. */
+static void check_first_issue(int rc, const char *path, const char *code, const char *message,
+                              int line)
+{
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_PTR_NULL(P.json_root_);
+    CU_ASSERT_PTR_NULL(P.upserts.items);
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_PTR_NULL(P.deletes.items);
+    CU_ASSERT_TRUE(I.len >= 1);
+    if (rc != -1 || I.len < 1) {
+        fprintf(stderr, "\n%s:%d expected an issue %s %s\n", __FILE__, line, path, code);
+        return;
+    }
+    CU_ASSERT_STRING_EQUAL(I.items[0].path, path);
+    CU_ASSERT_STRING_EQUAL(I.items[0].code, code);
+    if (message != NULL)
+        CU_ASSERT_STRING_EQUAL(I.items[0].message, message);
+    if (strcmp(I.items[0].path, path) != 0 || strcmp(I.items[0].code, code) != 0 ||
+        (message != NULL && strcmp(I.items[0].message, message) != 0))
+        fprintf(stderr, "\n%s:%d got %s %s \"%s\"\n", __FILE__, line, I.items[0].path,
+                I.items[0].code, I.items[0].message);
+}
+
+#define EXPECT_ISSUE(body, path, code, message) \
+    check_first_issue(parse(body), path, code, message, __LINE__)
+#define EXPECT_ISSUE_N(body, len, path, code, message) \
+    check_first_issue(parse_n(body, len), path, code, message, __LINE__)
+
+/* ---- the reference's schema tests ---------------------------------------- */
+
+static void test_valid_instance(void)
+{
+    EXPECT_OK("{\"upserts\":[{"
+              INSTANCE_FIELDS("default/apps/v1/Deployment/nginx", "nginx") ","
+              "\"labels\":{\"app\":\"nginx\",\"tier\":\"web\"},"
+              "\"annotations\":{\"description\":\"Web server\",\"owner\":\"team-a\"}}],"
+              "\"deletes\":[\"default/v1/Pod/old\"]}");
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 1);
+    const cw_resource_instance *r = &P.upserts.items[0];
+    CU_ASSERT_STRING_EQUAL(r->id, "default/apps/v1/Deployment/nginx");
+    CU_ASSERT_STRING_EQUAL(r->namespace, "default");
+    CU_ASSERT_STRING_EQUAL(r->name, "nginx");
+    CU_ASSERT_STRING_EQUAL(r->kind, "Deployment");
+    CU_ASSERT_STRING_EQUAL(r->api_version, "apps/v1");
+    CU_ASSERT_STRING_EQUAL(r->api_group, "apps");
+    CU_ASSERT_STRING_EQUAL(r->created_at, "2024-01-15T10:30:00Z");
+    CU_ASSERT_EQUAL_FATAL(r->labels.len, 2);
+    CU_ASSERT_STRING_EQUAL(r->labels.items[0].key, "app");
+    CU_ASSERT_STRING_EQUAL(r->labels.items[0].value, "nginx");
+    CU_ASSERT_STRING_EQUAL(r->labels.items[1].key, "tier");
+    CU_ASSERT_STRING_EQUAL(r->labels.items[1].value, "web");
+    CU_ASSERT_EQUAL_FATAL(r->annotations.len, 2);
+    CU_ASSERT_STRING_EQUAL(r->annotations.items[0].key, "description");
+    CU_ASSERT_STRING_EQUAL(r->annotations.items[0].value, "Web server");
+    CU_ASSERT_STRING_EQUAL(r->annotations.items[1].key, "owner");
+    CU_ASSERT_STRING_EQUAL(r->annotations.items[1].value, "team-a");
+    CU_ASSERT_EQUAL_FATAL(P.deletes.len, 1);
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "default/v1/Pod/old");
+    CU_ASSERT_EQUAL(I.len, 0);
+    cw_sync_payload_free(&P);
+    CU_ASSERT_PTR_NULL(P.json_root_);
+    CU_ASSERT_PTR_NULL(P.upserts.items);
+}
+
+static void test_labels_annotations_omitted(void)
+{
+    EXPECT_OK(UPSERTS(INSTANCE("")));
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 1);
+    CU_ASSERT_EQUAL(P.upserts.items[0].labels.len, 0);
+    CU_ASSERT_PTR_NULL(P.upserts.items[0].labels.items);
+    CU_ASSERT_EQUAL(P.upserts.items[0].annotations.len, 0);
+    CU_ASSERT_PTR_NULL(P.upserts.items[0].annotations.items);
+    cw_sync_payload_free(&P);
+}
+
+static void test_labels_annotations_null(void)
+{
+    EXPECT_OK(UPSERTS(INSTANCE(",\"labels\":null,\"annotations\":null")));
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 1);
+    CU_ASSERT_EQUAL(P.upserts.items[0].labels.len, 0);
+    CU_ASSERT_EQUAL(P.upserts.items[0].annotations.len, 0);
+    cw_sync_payload_free(&P);
+}
+
+static void test_labels_annotations_empty(void)
+{
+    EXPECT_OK(UPSERTS(INSTANCE(",\"labels\":{},\"annotations\":{}")));
+    CU_ASSERT_EQUAL(P.upserts.items[0].labels.len, 0);
+    CU_ASSERT_EQUAL(P.upserts.items[0].annotations.len, 0);
+    cw_sync_payload_free(&P);
+}
+
+static void test_missing_required_fields(void)
+{
+    static const char *const fields[] = {
+        "id", "namespace", "name", "kind", "apiVersion", "apiGroup", "createdAt",
+    };
+    static const char *const values[] = {
+        "\"id\":\"x\"", "\"namespace\":\"default\"", "\"name\":\"n\"", "\"kind\":\"Pod\"",
+        "\"apiVersion\":\"v1\"", "\"apiGroup\":\"\"", "\"createdAt\":\"2024-01-15T10:30:00Z\"",
+    };
+    for (size_t skip = 0; skip < 7; skip++) {
+        char body[1024], path[128];
+        size_t n = (size_t)snprintf(body, sizeof body, "{\"upserts\":[{");
+        int first = 1;
+        for (size_t i = 0; i < 7; i++) {
+            if (i == skip)
+                continue;
+            n += (size_t)snprintf(body + n, sizeof body - n, "%s%s", first ? "" : ",", values[i]);
+            first = 0;
+        }
+        snprintf(body + n, sizeof body - n, "}]}");
+        snprintf(path, sizeof path, "[\"upserts\",0,\"%s\"]", fields[skip]);
+        EXPECT_ISSUE(body, path, "required", "required field is missing");
+        CU_ASSERT_EQUAL(I.len, 1);
+        CU_ASSERT_EQUAL(I.total, 1);
+    }
+}
+
+static void test_every_missing_field_reported_in_order(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[{\"id\":\"x\"}]}", "[\"upserts\",0,\"namespace\"]", "required",
+                  "required field is missing");
+    CU_ASSERT_EQUAL_FATAL(I.len, 6);
+    CU_ASSERT_STRING_EQUAL(I.items[1].path, "[\"upserts\",0,\"name\"]");
+    CU_ASSERT_STRING_EQUAL(I.items[2].path, "[\"upserts\",0,\"kind\"]");
+    CU_ASSERT_STRING_EQUAL(I.items[3].path, "[\"upserts\",0,\"apiVersion\"]");
+    CU_ASSERT_STRING_EQUAL(I.items[4].path, "[\"upserts\",0,\"apiGroup\"]");
+    CU_ASSERT_STRING_EQUAL(I.items[5].path, "[\"upserts\",0,\"createdAt\"]");
+}
+
+static void test_non_string_field_values(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[{\"id\":\"x\",\"namespace\":\"default\",\"name\":123,"
+                  "\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
+                  "\"createdAt\":\"2024-01-15T10:30:00Z\"}]}",
+                  "[\"upserts\",0,\"name\"]", "invalid_type", "expected string, got number");
+    CU_ASSERT_EQUAL(I.len, 1);
+    EXPECT_ISSUE("{\"upserts\":[{\"id\":true,\"namespace\":[],\"name\":{},"
+                  "\"kind\":null,\"apiVersion\":1.5,\"apiGroup\":\"\","
+                  "\"createdAt\":\"2024-01-15T10:30:00Z\"}]}",
+                  "[\"upserts\",0,\"id\"]", "invalid_type", "expected string, got boolean");
+    CU_ASSERT_EQUAL_FATAL(I.len, 5);
+    CU_ASSERT_STRING_EQUAL(I.items[1].message, "expected string, got array");
+    CU_ASSERT_STRING_EQUAL(I.items[2].message, "expected string, got object");
+    CU_ASSERT_STRING_EQUAL(I.items[3].path, "[\"upserts\",0,\"kind\"]");
+    CU_ASSERT_STRING_EQUAL(I.items[3].message, "expected string, got null");
+    CU_ASSERT_STRING_EQUAL(I.items[4].message, "expected string, got number");
+}
+
+static void test_non_string_label_values(void)
+{
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"labels\":{\"app\":\"ok\",\"replicas\":3}")),
+                 "[\"upserts\",0,\"labels\",\"replicas\"]", "invalid_type",
+                 "expected string, got number");
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"annotations\":{\"a\":null}")),
+                 "[\"upserts\",0,\"annotations\",\"a\"]", "invalid_type",
+                 "expected string, got null");
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"labels\":[\"a=b\"]")),
+                 "[\"upserts\",0,\"labels\"]", "invalid_type", "expected object, got array");
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"labels\":\"a=b\"")),
+                 "[\"upserts\",0,\"labels\"]", "invalid_type", "expected object, got string");
+}
+
+static void test_upserts_deletes_omitted(void)
+{
+    EXPECT_OK("{\"deletes\":[\"a\"]}");
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_PTR_NULL(P.upserts.items);
+    CU_ASSERT_EQUAL(P.deletes.len, 1);
+    cw_sync_payload_free(&P);
+    EXPECT_OK(UPSERTS(INSTANCE("")));
+    CU_ASSERT_EQUAL(P.upserts.len, 1);
+    CU_ASSERT_EQUAL(P.deletes.len, 0);
+    CU_ASSERT_PTR_NULL(P.deletes.items);
+    cw_sync_payload_free(&P);
+}
+
+static void test_upserts_deletes_null(void)
+{
+    EXPECT_OK("{\"upserts\":null,\"deletes\":[\"default/v1/Pod/x\"]}");
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_EQUAL(P.deletes.len, 1);
+    cw_sync_payload_free(&P);
+    EXPECT_OK("{\"upserts\":[" INSTANCE("") "],\"deletes\":null}");
+    CU_ASSERT_EQUAL(P.upserts.len, 1);
+    CU_ASSERT_EQUAL(P.deletes.len, 0);
+    cw_sync_payload_free(&P);
+    EXPECT_OK("{\"upserts\":null,\"deletes\":null}");
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_EQUAL(P.deletes.len, 0);
+    cw_sync_payload_free(&P);
+}
+
+static void test_empty_payload(void)
+{
+    EXPECT_OK("{\"upserts\":[],\"deletes\":[]}");
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_EQUAL(P.deletes.len, 0);
+    CU_ASSERT_PTR_NOT_NULL(P.json_root_);
+    cw_sync_payload_free(&P);
+}
+
+static void test_empty_object(void)
+{
+    EXPECT_OK("{}");
+    CU_ASSERT_EQUAL(P.upserts.len, 0);
+    CU_ASSERT_EQUAL(P.deletes.len, 0);
+    cw_sync_payload_free(&P);
+}
+
+static void test_multiple_upserts(void)
+{
+    EXPECT_OK("{\"upserts\":["
+              "{" INSTANCE_FIELDS("default/apps/v1/Deployment/a", "a") "},"
+              "{" INSTANCE_FIELDS("default/apps/v1/Deployment/b", "b") ",\"labels\":{\"x\":\"1\"}},"
+              "{" INSTANCE_FIELDS("default/apps/v1/Deployment/c", "c") "}],"
+              "\"deletes\":[\"d1\",\"d2\"]}");
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 3);
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].name, "a");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[1].name, "b");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[2].name, "c");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[2].id, "default/apps/v1/Deployment/c");
+    CU_ASSERT_EQUAL(P.upserts.items[1].labels.len, 1);
+    CU_ASSERT_EQUAL_FATAL(P.deletes.len, 2);
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "d1");
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[1], "d2");
+    cw_sync_payload_free(&P);
+}
+
+static void test_error_in_second_upsert(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[" INSTANCE("") ",{" INSTANCE_FIELDS("x", "y")
+                 ",\"createdAt\":\"yesterday\"}]}",
+                 "[\"upserts\",1,\"createdAt\"]", "invalid_datetime",
+                 "expected a UTC datetime YYYY-MM-DDTHH:MM:SS[.fraction]Z");
+}
+
+static void test_invalid_instance_shape(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[\"not an instance\"]}", "[\"upserts\",0]", "invalid_type",
+                 "expected object, got string");
+    EXPECT_ISSUE("{\"upserts\":[null]}", "[\"upserts\",0]", "invalid_type",
+                 "expected object, got null");
+    EXPECT_ISSUE("{\"upserts\":[[]]}", "[\"upserts\",0]", "invalid_type",
+                 "expected object, got array");
+    EXPECT_ISSUE("{\"upserts\":{}}", "[\"upserts\"]", "invalid_type",
+                 "expected array, got object");
+    EXPECT_ISSUE("{\"upserts\":\"x\"}", "[\"upserts\"]", "invalid_type",
+                 "expected array, got string");
+}
+
+static void test_non_string_deletes(void)
+{
+    EXPECT_ISSUE("{\"deletes\":[\"ok\",123]}", "[\"deletes\",1]", "invalid_type",
+                 "expected string, got number");
+    EXPECT_ISSUE("{\"deletes\":[null]}", "[\"deletes\",0]", "invalid_type",
+                 "expected string, got null");
+    EXPECT_ISSUE("{\"deletes\":\"a\"}", "[\"deletes\"]", "invalid_type",
+                 "expected array, got string");
+}
+
+static void test_non_object_payloads(void)
+{
+    EXPECT_ISSUE("[]", "[]", "not_object", "expected a JSON object, got array");
+    EXPECT_ISSUE("[{\"upserts\":[]}]", "[]", "not_object", "expected a JSON object, got array");
+    EXPECT_ISSUE("\"string\"", "[]", "not_object", "expected a JSON object, got string");
+    EXPECT_ISSUE("42", "[]", "not_object", "expected a JSON object, got number");
+    EXPECT_ISSUE("true", "[]", "not_object", "expected a JSON object, got boolean");
+    EXPECT_ISSUE("null", "[]", "not_object", "expected a JSON object, got null");
+}
+
+/* ---- stricter than the reference ------------------------------------------ */
+
+static void test_empty_id_and_delete(void)
+{
+    EXPECT_ISSUE(UPSERTS("{" INSTANCE_FIELDS("", "n") "}"), "[\"upserts\",0,\"id\"]", "empty",
+                 "must not be empty");
+    EXPECT_ISSUE("{\"deletes\":[\"\"]}", "[\"deletes\",0]", "empty", "must not be empty");
+}
+
+static void test_max_lengths(void)
+{
+    size_t idlen = 2049;
+    char *body = malloc(idlen + 512);
+    char *id = malloc(idlen + 1);
+    CU_ASSERT_FATAL(body != NULL && id != NULL);
+    memset(id, 'a', idlen);
+    id[idlen] = '\0';
+    snprintf(body, idlen + 512, "{\"deletes\":[\"%s\"]}", id);
+    EXPECT_ISSUE(body, "[\"deletes\",0]", "too_long", "longer than 2048 bytes");
+    id[2048] = '\0';   /* exactly the limit */
+    snprintf(body, idlen + 512, "{\"deletes\":[\"%s\"]}", id);
+    EXPECT_OK(body);
+    cw_sync_payload_free(&P);
+    free(id);
+    free(body);
+
+    /* A 64 KiB label value is fine, one byte more is not. */
+    size_t vlen = 65537;
+    char *val = malloc(vlen + 1);
+    body = malloc(vlen + 1024);
+    CU_ASSERT_FATAL(val != NULL && body != NULL);
+    memset(val, 'v', vlen);
+    val[vlen] = '\0';
+    snprintf(body, vlen + 1024, UPSERTS(INSTANCE(",\"labels\":{\"big\":\"%s\"}")), val);
+    EXPECT_ISSUE(body, "[\"upserts\",0,\"labels\",\"big\"]", "too_long", "longer than 65536 bytes");
+    val[65536] = '\0';
+    snprintf(body, vlen + 1024, UPSERTS(INSTANCE(",\"labels\":{\"big\":\"%s\"}")), val);
+    EXPECT_OK(body);
+    CU_ASSERT_EQUAL(strlen(P.upserts.items[0].labels.items[0].value), 65536);
+    cw_sync_payload_free(&P);
+    free(val);
+    free(body);
+}
+
+static void test_controller_shapes(void)
+{
+    /* Cluster-scoped resource, core group, Go nil maps and slices. */
+    EXPECT_OK("{\"upserts\":[{\"id\":\"_cluster/v1/Namespace/kube-system\","
+              "\"namespace\":\"_cluster\",\"name\":\"kube-system\",\"kind\":\"Namespace\","
+              "\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":null,\"annotations\":null,"
+              "\"createdAt\":\"2024-01-15T10:30:00Z\"}],\"deletes\":null}");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].api_group, "");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].namespace, "_cluster");
+    cw_sync_payload_free(&P);
+}
+
+/* ---- hostile input --------------------------------------------------------- */
+
+static void test_deep_nesting_100k(void)
+{
+    size_t n = 100000;
+    char *body = malloc(n + 1);
+    CU_ASSERT_FATAL(body != NULL);
+    memset(body, '[', n);
+    body[n] = '\0';
+    EXPECT_ISSUE_N(body, n, "[]", "too_deep", "JSON nesting is deeper than 8 levels");
+    CU_ASSERT_EQUAL(I.len, 1);
+
+    /* Objects inside a valid prefix, too. */
+    size_t off = (size_t)snprintf(body, n, "{\"upserts\":");
+    for (size_t i = off; i + 5 < n; i += 5)
+        memcpy(body + i, "{\"a\":", 5);
+    EXPECT_ISSUE_N(body, n - (n - off) % 5, "[]", "too_deep", "JSON nesting is deeper than 8 levels");
+    free(body);
+}
+
+static void test_nesting_at_the_limit(void)
+{
+    /* 8 levels: root object + 7 nested arrays in an ignored field. */
+    EXPECT_OK("{\"x\":[[[[[[[1]]]]]]]}");
+    cw_sync_payload_free(&P);
+    EXPECT_ISSUE("{\"x\":[[[[[[[[1]]]]]]]]}", "[]", "too_deep",
+                 "JSON nesting is deeper than 8 levels");
+}
+
+static void test_utf8_valid_multibyte(void)
+{
+    EXPECT_OK(UPSERTS(INSTANCE(",\"labels\":{\"caf\xc3\xa9\":\"\xe2\x98\x83 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}")));
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].labels.items[0].key, "caf\xc3\xa9");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].labels.items[0].value,
+                           "\xe2\x98\x83 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
+    cw_sync_payload_free(&P);
+    /* Escapes: a surrogate pair becomes one 4-byte sequence. */
+    EXPECT_OK("{\"deletes\":[\"\\u00e9\\ud83d\\ude00\"]}");
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "\xc3\xa9\xf0\x9f\x98\x80");
+    cw_sync_payload_free(&P);
+}
+
+#define BAD_UTF8_MSG "string is not valid UTF-8 or contains NUL (\\u0000)"
+
+static void test_utf8_overlong(void)
+{
+    EXPECT_ISSUE("{\"deletes\":[\"a\xc0\xaf\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xc1\xbf\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xe0\x80\xaf\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xf0\x80\x80\xaf\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+}
+
+static void test_utf8_surrogates(void)
+{
+    EXPECT_ISSUE(UPSERTS("{" INSTANCE_FIELDS("x", "\xed\xa0\x80") "}"),
+                 "[\"upserts\",0,\"name\"]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xed\xbf\xbf\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    /* U+D7FF and U+E000 on either side are fine. */
+    EXPECT_OK("{\"deletes\":[\"\xed\x9f\xbf\xee\x80\x80\"]}");
+    cw_sync_payload_free(&P);
+}
+
+static void test_utf8_above_max(void)
+{
+    EXPECT_ISSUE("{\"deletes\":[\"\xf4\x90\x80\x80\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xf5\x80\x80\x80\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xff\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+}
+
+static void test_utf8_truncated(void)
+{
+    EXPECT_ISSUE("{\"deletes\":[\"\xe2\x82\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xf0\x9f\x98\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\xc3\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE("{\"deletes\":[\"\x80\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    /* A truncated body (ends inside a sequence inside a string). */
+    EXPECT_ISSUE("{\"deletes\":[\"\xe2\x82", "[]", "invalid_json", NULL);
+}
+
+static void test_nul_escape(void)
+{
+    EXPECT_ISSUE("{\"deletes\":[\"a\\u0000b\"]}", "[\"deletes\",0]", "invalid_utf8", BAD_UTF8_MSG);
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"labels\":{\"k\":\"\\u0000\"}")),
+                 "[\"upserts\",0,\"labels\",\"k\"]", "invalid_utf8", BAD_UTF8_MSG);
+    /* json-c cuts a key at its NUL: caught from the raw text. */
+    EXPECT_ISSUE("{\"up\\u0000serts\":[]}", "[]", "invalid_utf8",
+                 "object key contains NUL (\\u0000)");
+    /* An escaped backslash followed by u0000 is a plain string. */
+    EXPECT_OK("{\"deletes\":[\"\\\\u0000\"]}");
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "\\u0000");
+    cw_sync_payload_free(&P);
+}
+
+static void test_raw_nul_byte(void)
+{
+    static const char body[] = "{\"deletes\":[\"a\0b\"]}";
+    EXPECT_ISSUE_N(body, sizeof body - 1, "[]", "invalid_json", NULL);
+}
+
+static void test_bad_utf8_in_ignored_places(void)
+{
+    EXPECT_ISSUE("{\"extra\":{\"a\":[1,\"\xff\"]}}", "[\"extra\",\"a\",1]", "invalid_utf8",
+                 BAD_UTF8_MSG);
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"x\xff\":1")), "[\"upserts\",0]", "invalid_utf8",
+                 "object key is not valid UTF-8");
+    EXPECT_ISSUE("{\"\xc0\x80\":1}", "[]", "invalid_utf8", "object key is not valid UTF-8");
+}
+
+static void test_trailing_garbage(void)
+{
+    EXPECT_ISSUE("{}x", "[]", "invalid_json", "malformed JSON: unexpected character");
+    EXPECT_ISSUE("{} ,", "[]", "invalid_json", "malformed JSON: unexpected character");
+    EXPECT_ISSUE_N("{}\0", 3, "[]", "invalid_json",
+                   "unexpected data after the JSON value at byte 2");
+    EXPECT_OK("{} \n\t\r");
+    cw_sync_payload_free(&P);
+    EXPECT_OK(" \n{}");
+    cw_sync_payload_free(&P);
+}
+
+static void test_two_documents(void)
+{
+    EXPECT_ISSUE("{}{}", "[]", "invalid_json", "malformed JSON: unexpected character");
+    EXPECT_ISSUE("{\"deletes\":[\"a\"]}\n{\"deletes\":[\"b\"]}", "[]", "invalid_json",
+                 "malformed JSON: unexpected character");
+}
+
+static void test_empty_and_whitespace_bodies(void)
+{
+    EXPECT_ISSUE_N("", 0, "[]", "invalid_json", "body is empty");
+    EXPECT_ISSUE(" \t\r\n ", "[]", "invalid_json", "body is empty");
+    CU_ASSERT_EQUAL(I.len, 1);
+    CU_ASSERT_EQUAL(I.total, 1);
+}
+
+static void test_malformed_json(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[", "[]", "invalid_json", "malformed JSON: unexpected end of data");
+    EXPECT_ISSUE("{\"a\":1,}", "[]", "invalid_json", "malformed JSON: unexpected character");
+    EXPECT_ISSUE("{a:1}", "[]", "invalid_json",
+                 "malformed JSON: quoted object property name expected");
+    EXPECT_ISSUE("{\"a\":'x'}", "[]", "invalid_json", "malformed JSON: unexpected character");
+    EXPECT_ISSUE("{\"a\":01}", "[]", "invalid_json", "malformed JSON: number expected");
+}
+
+static void test_not_finite_numbers(void)
+{
+    static const char *const bodies[] = {
+        "{\"x\":NaN}", "{\"x\":Infinity}", "{\"x\":-Infinity}", "{\"x\":1e999}", "{\"x\":-1e999}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        EXPECT_ISSUE(bodies[i], "[\"x\"]", "invalid_number", "number is NaN, Infinity or out of range");
+    /* Wherever they appear: deep in an ignored field, or in a typed field. */
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"extra\":{\"v\":[0,NaN]}")),
+                 "[\"upserts\",0,\"extra\",\"v\",1]", "invalid_number", NULL);
+    EXPECT_ISSUE(UPSERTS("{" INSTANCE_FIELDS("x", "y") ",\"name\":Infinity}"),
+                 "[\"upserts\",0,\"name\"]", "invalid_number", NULL);
+    /* Finite numbers in ignored fields are fine. */
+    EXPECT_OK("{\"x\":[1.5e308,-0,12345678901234567890123,1e-400]}");
+    cw_sync_payload_free(&P);
+}
+
+static void test_duplicate_keys_last_wins(void)
+{
+    EXPECT_OK("{\"upserts\":[{" INSTANCE_FIELDS("x", "first") ",\"name\":\"second\","
+              "\"labels\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}],"
+              "\"deletes\":[\"old\"],\"deletes\":[\"new\"]}");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].name, "second");
+    CU_ASSERT_EQUAL_FATAL(P.upserts.items[0].labels.len, 2);
+    /* JSON.parse order: the key keeps its first position, with the last value. */
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].labels.items[0].key, "a");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].labels.items[0].value, "3");
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].labels.items[1].key, "b");
+    CU_ASSERT_EQUAL_FATAL(P.deletes.len, 1);
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "new");
+    cw_sync_payload_free(&P);
+    /* A bad first value replaced by a good one is accepted, as JSON.parse would. */
+    EXPECT_OK("{\"deletes\":5,\"deletes\":[\"a\"]}");
+    cw_sync_payload_free(&P);
+}
+
+static void test_unknown_fields_ignored(void)
+{
+    EXPECT_OK("{\"version\":2,\"cluster\":{\"name\":\"prod\",\"tags\":[\"a\",{\"b\":null}]},"
+              "\"upserts\":[{" INSTANCE_FIELDS("x", "y") ",\"status\":{\"phase\":\"Running\"},"
+              "\"spec\":[1,2,{\"c\":true}],\"uid\":null}],\"deletes\":[],\"extra\":false}");
+    CU_ASSERT_EQUAL(P.upserts.len, 1);
+    CU_ASSERT_STRING_EQUAL(P.upserts.items[0].name, "y");
+    cw_sync_payload_free(&P);
+}
+
+static void test_datetimes_accepted(void)
+{
+    static const char *const ok[] = {
+        "2024-01-15T10:30:00Z", "2024-01-15T10:30:00.1Z", "2024-01-15T10:30:00.123Z",
+        "2024-01-15T10:30:00.123456Z", "2024-01-15T10:30:00.123456789Z",
+        "2024-02-29T00:00:00Z", "2000-02-29T12:00:00Z", "1999-12-31T23:59:59Z",
+        "2023-04-30T00:00:00Z", "0001-01-01T00:00:00Z",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char body[1024];
+        snprintf(body, sizeof body, UPSERTS("{" INSTANCE_FIELDS("x", "y") ",\"createdAt\":\"%s\"}"),
+                 ok[i]);
+        EXPECT_OK(body);
+        if (P.upserts.len == 1)
+            CU_ASSERT_STRING_EQUAL(P.upserts.items[0].created_at, ok[i]);
+        cw_sync_payload_free(&P);
+    }
+}
+
+static void test_datetimes_rejected(void)
+{
+    static const char *const bad[] = {
+        "2024-01-15T10:30:00+00:00",       /* offset */
+        "2024-01-15T10:30:00-05:00",
+        "2024-01-15T10:30:00",             /* missing Z */
+        "2024-01-15T10:30:00.123",
+        "2023-02-30T00:00:00Z",            /* 30 Feb */
+        "2023-02-29T00:00:00Z",            /* not a leap year */
+        "1900-02-29T00:00:00Z",            /* century, not a leap year */
+        "2024-04-31T00:00:00Z",
+        "2024-01-15T24:00:00Z",            /* hour 24 */
+        "2024-01-15T10:60:00Z",
+        "2024-01-15T10:30:60Z",
+        "2024-13-01T00:00:00Z",
+        "2024-00-01T00:00:00Z",
+        "2024-01-00T00:00:00Z",
+        "2024-01-15",                      /* date only */
+        "2024-01-15T10:30:00.Z",           /* empty fraction */
+        "2024-01-15T10:30:00.1234567890Z", /* 10 fraction digits */
+        "2024-01-15t10:30:00Z",
+        "2024-01-15T10:30:00z",
+        "2024-01-15 10:30:00Z",
+        "2024-1-15T10:30:00Z",
+        "2024-01-15T10:30:00ZZ",
+        "",
+        "yesterday",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[1024];
+        snprintf(body, sizeof body, UPSERTS("{" INSTANCE_FIELDS("x", "y") ",\"createdAt\":\"%s\"}"),
+                 bad[i]);
+        EXPECT_ISSUE(body, "[\"upserts\",0,\"createdAt\"]", "invalid_datetime",
+                     "expected a UTC datetime YYYY-MM-DDTHH:MM:SS[.fraction]Z");
+        if (I.len < 1 || strcmp(I.items[0].code, "invalid_datetime") != 0)
+            fprintf(stderr, "\naccepted datetime: %s\n", bad[i]);
+    }
+}
+
+/* ---- the issue list -------------------------------------------------------- */
+
+static void test_issue_cap(void)
+{
+    char body[1024];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"deletes\":[");
+    for (int i = 0; i < 25; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s%d", i ? "," : "", i);
+    snprintf(body + n, sizeof body - n, "]}");
+    EXPECT_ISSUE(body, "[\"deletes\",0]", "invalid_type", "expected string, got number");
+    CU_ASSERT_EQUAL(I.len, CW_ISSUES_MAX);
+    CU_ASSERT_EQUAL(I.total, 25);
+    CU_ASSERT_STRING_EQUAL(I.items[19].path, "[\"deletes\",19]");
+}
+
+static void test_issues_to_json(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[{\"id\":\"\",\"namespace\":\"default\",\"name\":\"n\","
+                 "\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
+                 "\"labels\":{\"a\\\"b\\\\c\":1},\"createdAt\":\"2024-01-15T10:30:00Z\"}]}",
+                 "[\"upserts\",0,\"id\"]", "empty", "must not be empty");
+    char *json = cw_issues_to_json(&I);
+    CU_ASSERT_FATAL(json != NULL);
+    CU_ASSERT_STRING_EQUAL(json,
+        "{\"error\":\"Invalid payload\",\"details\":["
+        "{\"path\":[\"upserts\",0,\"id\"],\"code\":\"empty\",\"message\":\"must not be empty\"},"
+        "{\"path\":[\"upserts\",0,\"labels\",\"a\\\"b\\\\c\"],\"code\":\"invalid_type\","
+        "\"message\":\"expected string, got number\"}]}");
+    free(json);
+
+    EXPECT_ISSUE("{\"deletes\":[\"\\u0000\"]}", "[\"deletes\",0]", "invalid_utf8", NULL);
+    json = cw_issues_to_json(&I);
+    CU_ASSERT_STRING_EQUAL(json,
+        "{\"error\":\"Invalid payload\",\"details\":[{\"path\":[\"deletes\",0],"
+        "\"code\":\"invalid_utf8\",\"message\":\"string is not valid UTF-8 or contains NUL (\\\\u0000)\"}]}");
+    free(json);
+
+    cw_issues empty;
+    cw_issues_init(&empty);
+    json = cw_issues_to_json(&empty);
+    CU_ASSERT_STRING_EQUAL(json, "{\"error\":\"Invalid payload\",\"details\":[]}");
+    free(json);
+    CU_ASSERT_EQUAL(cw_issues_is_oom(&empty), 0);
+}
+
+static void test_long_key_in_path_is_shortened(void)
+{
+    char key[401], body[1024];
+    memset(key, 'k', 400);
+    key[400] = '\0';
+    snprintf(body, sizeof body, UPSERTS(INSTANCE(",\"labels\":{\"%s\":1}")), key);
+    EXPECT_ISSUE(body, "[\"upserts\",0,\"labels\",\"kkkkkkkkkkkkkkkkkkkkkkkk...\"]",
+                 "invalid_type", "expected string, got number");
+}
+
+static void test_not_nul_terminated_input(void)
+{
+    static const char buf[] = "{\"deletes\":[\"a\"]}GARBAGE";
+    CU_ASSERT_EQUAL(parse_n(buf, sizeof buf - 1 - 7), 0);
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "a");
+    cw_sync_payload_free(&P);
+}
+
+static void test_free_null_and_zeroed(void)
+{
+    cw_sync_payload z;
+    memset(&z, 0, sizeof z);
+    cw_sync_payload_free(NULL);
+    cw_sync_payload_free(&z);
+    cw_sync_payload_free(&z);
+    CU_ASSERT_PTR_NULL(z.json_root_);
+}
+
+/* ---- the runtime checks on their own --------------------------------------- */
+
+static void test_rt_utf8(void)
+{
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("", 0), 1);
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("plain ascii", 11), 1);
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xc2\x80", 2), 1);              /* U+0080 */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xdf\xbf", 2), 1);              /* U+07FF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe0\xa0\x80", 3), 1);          /* U+0800 */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xef\xbf\xbf", 3), 1);          /* U+FFFF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xf0\x90\x80\x80", 4), 1);      /* U+10000 */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xf4\x8f\xbf\xbf", 4), 1);      /* U+10FFFF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("a\0b", 3), 0);                  /* NUL */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xc0\x80", 2), 0);              /* overlong NUL */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe0\x9f\xbf", 3), 0);          /* overlong U+07FF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xf0\x8f\xbf\xbf", 4), 0);      /* overlong U+FFFF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xed\xa0\x80", 3), 0);          /* U+D800 */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xed\xbf\xbf", 3), 0);          /* U+DFFF */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xf4\x90\x80\x80", 4), 0);      /* U+110000 */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xf8\x88\x80\x80\x80", 5), 0);  /* 5-byte form */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe2\x82", 2), 0);              /* truncated */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe2\x82\xac", 2), 0);          /* cut by len */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe2\x28\xa1", 3), 0);          /* bad continuation */
+    CU_ASSERT_EQUAL(cw_rt_utf8_valid("\xe2\x82\x28", 3), 0);
+}
+
+static void test_rt_datetime(void)
+{
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-02-29T23:59:59Z", 20), 1);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-02-29T23:59:59.000000001Z", 30), 1);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2400-02-29T00:00:00Z", 20), 1);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2100-02-29T00:00:00Z", 20), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-02-29T23:59:59Z", 19), 0);  /* cut before Z */
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-02-29T23:59:59.5", 21), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-12-31T23:59:59Z\0", 21), 0);
+}
+
+static CU_TestInfo tests[] = {
+    { "reference: valid instance", test_valid_instance },
+    { "reference: labels/annotations omitted -> {}", test_labels_annotations_omitted },
+    { "reference: labels/annotations null -> {}", test_labels_annotations_null },
+    { "labels/annotations {}", test_labels_annotations_empty },
+    { "reference: missing required field (each)", test_missing_required_fields },
+    { "every missing field reported, in order", test_every_missing_field_reported_in_order },
+    { "reference: non-string field values", test_non_string_field_values },
+    { "reference: non-string label values", test_non_string_label_values },
+    { "reference: upserts/deletes omitted -> []", test_upserts_deletes_omitted },
+    { "reference: upserts/deletes null -> []", test_upserts_deletes_null },
+    { "reference: empty payload", test_empty_payload },
+    { "reference: empty object", test_empty_object },
+    { "reference: multiple upserts", test_multiple_upserts },
+    { "error path names the second upsert", test_error_in_second_upsert },
+    { "reference: invalid instance shape", test_invalid_instance_shape },
+    { "reference: non-string deletes", test_non_string_deletes },
+    { "reference: non-object and array payloads", test_non_object_payloads },
+    { "empty id and empty delete refused", test_empty_id_and_delete },
+    { "max lengths", test_max_lengths },
+    { "controller shapes (_cluster, core group, nil)", test_controller_shapes },
+    { "hostile: 100k-deep nesting", test_deep_nesting_100k },
+    { "nesting at the depth limit", test_nesting_at_the_limit },
+    { "valid multi-byte UTF-8 kept", test_utf8_valid_multibyte },
+    { "hostile: overlong UTF-8", test_utf8_overlong },
+    { "hostile: encoded surrogates", test_utf8_surrogates },
+    { "hostile: above U+10FFFF", test_utf8_above_max },
+    { "hostile: truncated sequences", test_utf8_truncated },
+    { "hostile: \\u0000", test_nul_escape },
+    { "hostile: raw NUL byte", test_raw_nul_byte },
+    { "hostile: bad UTF-8 in ignored keys/values", test_bad_utf8_in_ignored_places },
+    { "hostile: trailing garbage", test_trailing_garbage },
+    { "hostile: two documents", test_two_documents },
+    { "hostile: empty and whitespace bodies", test_empty_and_whitespace_bodies },
+    { "malformed JSON", test_malformed_json },
+    { "hostile: NaN, Infinity, 1e999", test_not_finite_numbers },
+    { "duplicate keys: last wins", test_duplicate_keys_last_wins },
+    { "unknown fields at any depth ignored", test_unknown_fields_ignored },
+    { "datetimes accepted", test_datetimes_accepted },
+    { "datetimes rejected", test_datetimes_rejected },
+    { "issue cap: 20 stored, all counted", test_issue_cap },
+    { "issues as JSON", test_issues_to_json },
+    { "long key shortened in a path", test_long_key_in_path_is_shortened },
+    { "input need not be NUL-terminated", test_not_nul_terminated_input },
+    { "free(NULL), free(zeroed)", test_free_null_and_zeroed },
+    { "runtime: UTF-8 check", test_rt_utf8 },
+    { "runtime: datetime check", test_rt_datetime },
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    return cw_test_run("payload", tests);
+}

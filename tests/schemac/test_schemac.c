@@ -1,0 +1,511 @@
+/* cw-schemac: exact error messages (file:line:col, source line, caret),
+ * exit codes, and a successful compile. Runs the real compiler binary
+ * (CW_SCHEMAC) on schema files written to a scratch directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cw_test.h"
+
+static char g_dir[256];
+static char g_schema[512];   /* g_dir/t.schema */
+static char g_out[512];      /* g_dir/out */
+
+static void setup_dir(void)
+{
+    if (g_dir[0] != '\0')
+        return;
+    snprintf(g_dir, sizeof g_dir, "/tmp/cw-schemac-test-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(g_schema, sizeof g_schema, "%s/t.schema", g_dir);
+    snprintf(g_out, sizeof g_out, "%s/out", g_dir);
+    mkdir(g_out, 0700);
+}
+
+static void write_bytes(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(text, 1, len, f) == len);
+    fclose(f);
+}
+
+/* Run cw-schemac with `args` (already quoted), return its exit code and
+ * stderr (malloc'd) in *err. */
+static int run_args(const char *args, char **err)
+{
+    char cmd[2048], errpath[600];
+    const char *schemac = getenv("CW_SCHEMAC");
+
+    CU_ASSERT_FATAL(schemac != NULL);
+    snprintf(errpath, sizeof errpath, "%s/stderr", g_dir);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s'", schemac, args, errpath);
+    int status = system(cmd);
+    *err = cw_test_read_file(errpath);
+    if (*err == NULL)
+        *err = strdup("");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Compile `len` bytes of schema text; exit code and stderr. */
+static int compile_bytes(const char *text, size_t len, char **err)
+{
+    char args[1200];
+
+    setup_dir();
+    write_bytes(g_schema, text, len);
+    snprintf(args, sizeof args, "'%s' '%s'", g_schema, g_out);
+    return run_args(args, err);
+}
+
+/* `tmpl` with every "%s" replaced by the schema path, into out. */
+static void expand(const char *tmpl, char *out, size_t cap)
+{
+    size_t n = 0, plen = strlen(g_schema);
+
+    while (*tmpl != '\0' && n + plen + 1 < cap) {
+        if (tmpl[0] == '%' && tmpl[1] == 's') {
+            memcpy(out + n, g_schema, plen);
+            n += plen;
+            tmpl += 2;
+        } else {
+            out[n++] = *tmpl++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* Compile `text`; expect exit 1 and stderr == expected, where every "%s"
+ * in `expected_tmpl` stands for the schema path. (cw_test_read_file drops
+ * the final newline.) */
+static void expect_error(const char *text, const char *expected_tmpl)
+{
+    char *err = NULL, expected[2048];
+
+    int rc = compile_bytes(text, strlen(text), &err);
+    expand(expected_tmpl, expected, sizeof expected);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    if (strcmp(err, expected) != 0)
+        fprintf(stderr, "\n--- got:\n%s\n--- expected:\n%s\n", err, expected);
+    free(err);
+}
+
+#define HEAD "prefix cw;\n"
+
+static void test_lexer_unexpected_character(void)
+{
+    expect_error(HEAD "record a {\n  x: string $;\n}\nroot a;\n",
+                 "%s:3:13: unexpected character '$'\n"
+                 "  x: string $;\n"
+                 "            ^");
+}
+
+static void test_lexer_unexpected_byte(void)
+{
+    expect_error(HEAD "record a { x: string\x01; }\nroot a;\n",
+                 "%s:2:21: unexpected byte 0x01\n"
+                 "record a { x: string\x01; }\n"
+                 "                    ^");
+}
+
+static void test_lexer_nul_byte(void)
+{
+    char *err = NULL, expected[1024];
+    static const char text[] = "prefix cw;\nrecord a { x: string;\0 }\nroot a;\n";
+
+    int rc = compile_bytes(text, sizeof text - 1, &err);
+    snprintf(expected, sizeof expected,
+             "%s:2:22: unexpected byte 0x00\n"
+             "record a { x: string;\n"
+             "                     ^", g_schema);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    free(err);
+}
+
+static void test_lexer_tab_keeps_caret_aligned(void)
+{
+    expect_error(HEAD "record a {\n\tx: string @;\n}\nroot a;\n",
+                 "%s:3:12: unexpected character '@'\n"
+                 "\tx: string @;\n"
+                 "\t          ^");
+}
+
+static void test_parse_missing_semicolon(void)
+{
+    expect_error(HEAD "record a {\n  x: string\n  y: string;\n}\nroot a;\n",
+                 "%s:4:3: expected a modifier or ';', got identifier 'y'\n"
+                 "  y: string;\n"
+                 "  ^");
+}
+
+static void test_parse_missing_colon(void)
+{
+    expect_error(HEAD "record a { x string; }\nroot a;\n",
+                 "%s:2:14: expected ':' after the field name, got 'string'\n"
+                 "record a { x string; }\n"
+                 "             ^");
+}
+
+static void test_parse_unterminated_record(void)
+{
+    expect_error(HEAD "record a {\n  x: string;\n",
+                 "%s:4:1: expected a field name or '}', got end of file\n"
+                 "\n"
+                 "^");
+}
+
+static void test_parse_bad_toplevel(void)
+{
+    expect_error(HEAD "struct a { }\n",
+                 "%s:2:1: expected 'prefix', 'record' or 'root', got identifier 'struct'\n"
+                 "struct a { }\n"
+                 "^");
+}
+
+static void test_parse_bad_type(void)
+{
+    expect_error(HEAD "record a { x: 42; }\nroot a;\n",
+                 "%s:2:15: expected a type, got integer '42'\n"
+                 "record a { x: 42; }\n"
+                 "              ^");
+}
+
+static void test_parse_map_missing_angle(void)
+{
+    expect_error(HEAD "record a { x: map<string; }\nroot a;\n",
+                 "%s:2:25: expected '>', got ';'\n"
+                 "record a { x: map<string; }\n"
+                 "                        ^");
+}
+
+static void test_parse_maxlen_needs_number(void)
+{
+    expect_error(HEAD "record a { x: string maxlen(big); }\nroot a;\n",
+                 "%s:2:29: expected a length in bytes, got identifier 'big'\n"
+                 "record a { x: string maxlen(big); }\n"
+                 "                            ^");
+}
+
+static void test_parse_maxlen_zero(void)
+{
+    expect_error(HEAD "record a { x: string maxlen(0); }\nroot a;\n",
+                 "%s:2:29: maxlen must be at least 1\n"
+                 "record a { x: string maxlen(0); }\n"
+                 "                            ^");
+}
+
+static void test_parse_duplicate_modifier(void)
+{
+    expect_error(HEAD "record a { x: string nullable nullable; }\nroot a;\n",
+                 "%s:2:31: duplicate modifier 'nullable'\n"
+                 "record a { x: string nullable nullable; }\n"
+                 "                              ^");
+}
+
+static void test_parse_duplicate_root(void)
+{
+    expect_error(HEAD "record a { x: string; }\nroot a;\nroot a;\n",
+                 "%s:4:1: duplicate 'root' declaration (first at line 3)\n"
+                 "root a;\n"
+                 "^");
+}
+
+static void test_check_unknown_type(void)
+{
+    expect_error(HEAD "record a {\n  x: list<thing>;\n}\nroot a;\n",
+                 "%s:3:11: unknown type 'thing'\n"
+                 "  x: list<thing>;\n"
+                 "          ^");
+}
+
+static void test_check_duplicate_field(void)
+{
+    expect_error(HEAD "record a {\n  x: string;\n  x: string;\n}\nroot a;\n",
+                 "%s:4:3: duplicate field 'x' in record 'a' (first at line 3)\n"
+                 "  x: string;\n"
+                 "  ^");
+}
+
+static void test_check_c_name_collision(void)
+{
+    expect_error(HEAD "record a {\n  fooBar: string;\n  foo_bar: string;\n}\nroot a;\n",
+                 "%s:4:3: field 'foo_bar' and field 'fooBar' (line 3) both become C member 'foo_bar'\n"
+                 "  foo_bar: string;\n"
+                 "  ^");
+}
+
+static void test_check_duplicate_record(void)
+{
+    expect_error(HEAD "record a { x: string; }\nrecord a { y: string; }\nroot a;\n",
+                 "%s:3:8: duplicate record 'a' (first at line 2)\n"
+                 "record a { y: string; }\n"
+                 "       ^");
+}
+
+static void test_check_modifier_does_not_fit(void)
+{
+    expect_error(HEAD "record b { y: string; }\nrecord a { x: list<b> maxlen(10); }\nroot a;\n",
+                 "%s:3:23: modifier 'maxlen' does not fit type list<b>\n"
+                 "record a { x: list<b> maxlen(10); }\n"
+                 "                      ^");
+}
+
+static void test_check_format_on_record(void)
+{
+    expect_error(HEAD "record b { y: string; }\nrecord a { x: b nonempty format(datetime); }\nroot a;\n",
+                 "%s:3:17: modifier 'nonempty' does not fit type b\n"
+                 "record a { x: b nonempty format(datetime); }\n"
+                 "                ^\n"
+                 "%s:3:26: modifier 'format' does not fit type b\n"
+                 "record a { x: b nonempty format(datetime); }\n"
+                 "                         ^");
+}
+
+static void test_check_unknown_format(void)
+{
+    expect_error(HEAD "record a { x: string format(date); }\nroot a;\n",
+                 "%s:2:22: unknown format 'date' (known: datetime)\n"
+                 "record a { x: string format(date); }\n"
+                 "                     ^");
+}
+
+static void test_check_unsupported_nesting(void)
+{
+    expect_error(HEAD "record a { x: map<list<string>>; }\nroot a;\n",
+                 "%s:2:19: unsupported type map<list<string>>: map values must be string\n"
+                 "record a { x: map<list<string>>; }\n"
+                 "                  ^");
+}
+
+static void test_check_missing_root(void)
+{
+    expect_error(HEAD "record a { x: string; }\n",
+                 "%s:1:1: missing 'root' declaration (e.g. `root payload;`)\n"
+                 "prefix cw;\n"
+                 "^");
+}
+
+static void test_check_missing_prefix(void)
+{
+    expect_error("record a { x: string; }\nroot a;\n",
+                 "%s:1:1: missing 'prefix' declaration (e.g. `prefix cw;`)\n"
+                 "record a { x: string; }\n"
+                 "^");
+}
+
+static void test_check_unknown_root(void)
+{
+    expect_error(HEAD "record a { x: string; }\nroot b;\n",
+                 "%s:3:6: unknown root record 'b'\n"
+                 "root b;\n"
+                 "     ^");
+}
+
+static void test_check_recursive_record(void)
+{
+    expect_error(HEAD "record a { x: list<b>; }\nrecord b { y: a; }\nrecord r { z: a; }\nroot r;\n",
+                 "%s:2:8: record 'a' contains itself\n"
+                 "record a { x: list<b>; }\n"
+                 "       ^");
+}
+
+static void test_check_list_name_clash(void)
+{
+    expect_error(HEAD "record a { x: string; }\nrecord a_list { y: string; }\nrecord r { z: list<a>; }\nroot r;\n",
+                 "%s:3:8: record name 'a_list' clashes with the list type of record 'a'\n"
+                 "record a_list { y: string; }\n"
+                 "       ^");
+}
+
+static void test_unwritable_outdir(void)
+{
+    char *err = NULL, args[1200], expected[1200];
+    static const char text[] = HEAD "record a { x: string; }\nroot a;\n";
+
+    setup_dir();
+    write_bytes(g_schema, text, sizeof text - 1);
+    snprintf(args, sizeof args, "'%s' '%s/no-such-dir'", g_schema, g_dir);
+    CU_ASSERT_EQUAL(run_args(args, &err), 1);
+    snprintf(expected, sizeof expected,
+             "cw-schemac: cannot write %s/no-such-dir/t.h.tmp: No such file or directory", g_dir);
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    free(err);
+}
+
+static void test_check_reports_every_error(void)
+{
+    expect_error(HEAD "record a {\n  x: nothing;\n  y: string format(x);\n}\nroot a;\n",
+                 "%s:3:6: unknown type 'nothing'\n"
+                 "  x: nothing;\n"
+                 "     ^\n"
+                 "%s:4:13: unknown format 'x' (known: datetime)\n"
+                 "  y: string format(x);\n"
+                 "            ^");
+}
+
+static void test_usage_and_io_errors(void)
+{
+    char *err = NULL, args[1200], expected[1200];
+
+    setup_dir();
+    CU_ASSERT_EQUAL(run_args("", &err), 2);
+    CU_ASSERT_STRING_EQUAL(err, "usage: cw-schemac SCHEMA OUTDIR");
+    free(err);
+
+    snprintf(args, sizeof args, "'%s/missing.schema' '%s'", g_dir, g_out);
+    CU_ASSERT_EQUAL(run_args(args, &err), 1);
+    snprintf(expected, sizeof expected,
+             "cw-schemac: cannot open %s/missing.schema: No such file or directory", g_dir);
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    free(err);
+}
+
+static char *read_out(const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", g_out, name);
+    return cw_test_read_file(path);
+}
+
+static void test_successful_compile(void)
+{
+    static const char text[] =
+        "# a comment\n"
+        "prefix demo;\n"
+        "record item {\n"
+        "  format: string nonempty maxlen(8);   # keywords are fine as field names\n"
+        "  whenSeen: string optional format(datetime);\n"
+        "  tags: map<string> nullable optional;\n"
+        "  podIP: string optional;\n"
+        "  HTTPPort: string optional;\n"
+        "}\n"
+        "record t {\n"
+        "  items: list<item>;\n"
+        "  names: list<string> nullable;\n"
+        "  first: item optional;\n"
+        "}\n"
+        "root t;\n";
+    char *err = NULL;
+
+    CU_ASSERT_EQUAL(compile_bytes(text, strlen(text), &err), 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+    free(err);
+
+    char *h = read_out("t.h");
+    char *c = read_out("t.c");
+    CU_ASSERT_FATAL(h != NULL && c != NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "/* Generated by cw-schemac from t.schema -- DO NOT EDIT.\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#ifndef DEMO_T_H\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#if CW_SCHEMA_RT_VERSION != 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h,
+        "typedef struct demo_item {\n"
+        "    const char *format;              /* format: string nonempty maxlen(8) */\n"
+        "    const char *when_seen;           /* whenSeen: string optional format(datetime) */\n"
+        "    cw_str_map tags;                 /* tags: map<string> nullable optional */\n"
+        "    const char *pod_ip;              /* podIP: string optional */\n"
+        "    const char *http_port;           /* HTTPPort: string optional */\n"
+        "} demo_item;\n"
+        "\n"
+        "typedef struct demo_item_list { demo_item *items; size_t len; } demo_item_list;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h,
+        "typedef struct demo_t {\n"
+        "    demo_item_list items;            /* items: list<item> */\n"
+        "    cw_str_list names;               /* names: list<string> nullable */\n"
+        "    demo_item first;                 /* first: item optional */\n"
+        "    struct json_object *json_root_;  /* owns every borrowed string above */\n"
+        "} demo_t;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h,
+        "int demo_t_parse(const char *bytes, size_t len, demo_t *out, cw_issues *issues);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "void demo_t_free(demo_t *p);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c,
+        "    present = cw_rt_lookup(obj, \"whenSeen\", &v);\n"
+        "    cw_rt_push_key(ctx, \"whenSeen\");\n"
+        "    ok &= cw_rt_read_string(ctx, present, v, 0, 0, CW_RT_FMT_DATETIME, &out->when_seen);\n"
+        "    cw_rt_pop(ctx);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c,
+        "ok &= cw_rt_read_str_list(ctx, present, v, CW_RT_REQUIRED | CW_RT_NULLABLE, 0, CW_RT_FMT_NONE, &out->names);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "ok &= demo_item_read_(ctx, present, v, 0, &out->first);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    demo_item_free_(&p->first);\n"));
+    CU_ASSERT_PTR_NULL(strstr(c, " \n"));   /* no trailing blanks */
+
+    /* The generated code is valid, warning-free C against the runtime header. */
+    const char *cc = getenv("CW_CC"), *cflags = getenv("CW_RT_CFLAGS");
+    CU_ASSERT_FATAL(cc != NULL && cflags != NULL);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' -std=gnu11 -Wall -Wextra -Werror -fsyntax-only %s -I'%s' '%s/t.c'",
+             cc, cflags, g_out, g_out);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+
+    /* Deterministic: a second run writes the same bytes. */
+    char *err2 = NULL;
+    CU_ASSERT_EQUAL(compile_bytes(text, strlen(text), &err2), 0);
+    free(err2);
+    char *h2 = read_out("t.h");
+    char *c2 = read_out("t.c");
+    CU_ASSERT_STRING_EQUAL(h, h2);
+    CU_ASSERT_STRING_EQUAL(c, c2);
+    free(h);
+    free(c);
+    free(h2);
+    free(c2);
+}
+
+static void cleanup(void)
+{
+    char cmd[400];
+    if (g_dir[0] != '\0') {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", g_dir);
+    }
+}
+
+static CU_TestInfo tests[] = {
+    { "lexer: unexpected character", test_lexer_unexpected_character },
+    { "lexer: unexpected control byte", test_lexer_unexpected_byte },
+    { "lexer: NUL byte before the end", test_lexer_nul_byte },
+    { "lexer: caret under a tab-indented line", test_lexer_tab_keeps_caret_aligned },
+    { "parse: missing ';'", test_parse_missing_semicolon },
+    { "parse: missing ':'", test_parse_missing_colon },
+    { "parse: end of file inside a record", test_parse_unterminated_record },
+    { "parse: unknown declaration", test_parse_bad_toplevel },
+    { "parse: not a type", test_parse_bad_type },
+    { "parse: map without '>'", test_parse_map_missing_angle },
+    { "parse: maxlen needs a number", test_parse_maxlen_needs_number },
+    { "parse: maxlen(0)", test_parse_maxlen_zero },
+    { "parse: duplicate modifier", test_parse_duplicate_modifier },
+    { "parse: duplicate root", test_parse_duplicate_root },
+    { "check: unknown type", test_check_unknown_type },
+    { "check: duplicate field", test_check_duplicate_field },
+    { "check: two fields, one C name", test_check_c_name_collision },
+    { "check: duplicate record", test_check_duplicate_record },
+    { "check: modifier does not fit the type", test_check_modifier_does_not_fit },
+    { "check: string modifiers on a record", test_check_format_on_record },
+    { "check: unknown format", test_check_unknown_format },
+    { "check: unsupported nesting", test_check_unsupported_nesting },
+    { "check: missing root", test_check_missing_root },
+    { "check: missing prefix", test_check_missing_prefix },
+    { "check: unknown root", test_check_unknown_root },
+    { "check: recursive record", test_check_recursive_record },
+    { "check: record name clashes with a list type", test_check_list_name_clash },
+    { "check: every error is reported", test_check_reports_every_error },
+    { "unwritable output directory", test_unwritable_outdir },
+    { "usage and unreadable file", test_usage_and_io_errors },
+    { "successful compile", test_successful_compile },
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    int rc = cw_test_run("schemac", tests);
+    cleanup();
+    return rc;
+}
