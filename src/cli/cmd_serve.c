@@ -1,0 +1,130 @@
+/* cluster-whisperer serve (also `cw-serve`): the sync server.
+ *
+ * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
+ * other thread inherits the blocked mask), then drains and exits 0. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "commands.h"
+#include "cw_log.h"
+#include "cw_time.h"
+#include "http_server.h"
+
+/* Readiness: Chroma answers a heartbeat, and its collection's vectors have
+ * the embedder's dimension. The dimension is re-read at most every 10 s.
+ * `lock` guards the cached dimension verdict. */
+typedef struct readiness {
+    cw_app *app;
+    pthread_mutex_t lock;
+    int64_t checked_at_ms;
+    char dim_problem[512];      /* "" when fine */
+} readiness;
+
+static int ready_cb(void *ctx, char *why, size_t cap)
+{
+    readiness *r = ctx;
+    cw_error err;
+    cw_error_clear(&err);
+    if (cw_chroma_heartbeat(r->app->chroma, 1000, &err) != 0) {
+        snprintf(why, cap, "chroma: %s", err.msg);
+        return 0;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (r->checked_at_ms == 0 || cw_now_ms() - r->checked_at_ms > 10000) {
+        char msg[512] = "";
+        cw_app_dimension_problem(r->app, msg, sizeof msg);
+        snprintf(r->dim_problem, sizeof r->dim_problem, "%s", msg);
+        r->checked_at_ms = cw_now_ms();
+    }
+    int ok = r->dim_problem[0] == '\0';
+    if (!ok)
+        snprintf(why, cap, "%s", r->dim_problem);
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cluster-whisperer serve [OPTIONS]   (or: cw-serve [OPTIONS])\n\n"
+                 "Receive the k8s-vectordb-sync controller's POST /api/v1/instances/sync,\n"
+                 "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
+                 "Prometheus metrics: GET /metrics.\n\noptions:\n");
+    cw_options_help(out, CW_CMD_SERVE);
+}
+
+int cw_cmd_serve(int argc, char **argv)
+{
+    cw_options o;
+    int prc = cw_options_parse(&o, CW_CMD_SERVE, argc, argv);
+    if (prc == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (prc != 0)
+        return 2;
+    cw_log_configure(CW_LOG_INFO, strcmp(o.log_format, "json") == 0 ? CW_LOG_JSON : CW_LOG_TEXT);
+
+    /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    cw_app app;
+    cw_http_server *server = NULL;
+    readiness ready = { .app = &app };
+    pthread_mutex_init(&ready.lock, NULL);
+    cw_error err;
+    cw_error_clear(&err);
+
+    if (cw_app_open(&app, &o, CW_APP_PIPELINE, 0, &err) != 0) {
+        fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
+        goto out;
+    }
+
+    cw_http_config hc;
+    cw_http_config_defaults(&hc);
+    hc.host = o.host;
+    hc.port = (unsigned short)o.port;
+    hc.admin_port = (unsigned short)o.admin_port;
+    hc.max_body = o.max_body;
+    hc.connection_limit = o.connection_limit;
+    hc.connection_timeout_s = o.connection_timeout_s;
+    hc.request_deadline_ms = o.request_deadline_ms;
+    server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
+    if (server == NULL) {
+        fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
+        goto out;
+    }
+    if (o.admin_port != 0)
+        cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", o.host,
+                    cw_http_server_port(server), cw_http_server_admin_port(server), o.chroma_url,
+                    o.collection != NULL ? o.collection : "instances");
+    else
+        cw_log_info("listening on %s:%u, chroma %s, collection %s", o.host,
+                    cw_http_server_port(server), o.chroma_url,
+                    o.collection != NULL ? o.collection : "instances");
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    cw_log_info("%s: draining (up to %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", o.drain_ms);
+    int64_t deadline = cw_now_ms() + o.drain_ms;
+    cw_http_server_begin_shutdown(server);
+    size_t left = cw_http_server_drain(server, deadline);
+    if (left > 0)
+        cw_log_warn("%zu requests still in flight at the drain deadline", left);
+    cw_pipeline_shutdown(app.pipeline, deadline);
+    cw_log_info("stopped");
+    rc = 0;
+out:
+    cw_http_server_stop(server);
+    cw_app_close(&app);
+    pthread_mutex_destroy(&ready.lock);
+    return rc;
+}

@@ -1,0 +1,284 @@
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embed_http.h"
+#include "embed_local.h"
+
+#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
+#define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
+
+/* One row per flag: which commands take it, and its help line. */
+typedef enum {
+    O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_CONN_LIMIT, O_CONN_TIMEOUT,
+    O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
+    O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
+} opt_id;
+
+typedef struct flag {
+    const char *name;
+    opt_id id;
+    unsigned commands;
+    const char *arg;
+    const char *help;
+} flag;
+
+static const flag FLAGS[] = {
+    { "host",            O_HOST,        CW_CMD_SERVE, "ADDR", "address to listen on (default 0.0.0.0)" },
+    { "port",            O_PORT,        CW_CMD_SERVE, "N",    "port to listen on (env PORT, default 3000)" },
+    { "admin-port",      O_ADMIN_PORT,  CW_CMD_SERVE, "N",    "extra listener for /healthz /readyz /metrics only (default off)" },
+    { "max-body",        O_MAX_BODY,    CW_CMD_SERVE, "BYTES","largest accepted body (default 5242880 = 5 MiB)" },
+    { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent connections (default 256)" },
+    { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
+    { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
+    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, wait this long for in-flight requests (default 20000)" },
+    { "chroma-url",      O_CHROMA_URL,  ALL,  "URL",  "Chroma server (env CHROMA_URL, default http://localhost:8000)" },
+    { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
+    { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
+    { "collection",      O_COLLECTION,  ALL,  "NAME", "Chroma collection (default instances)" },
+    { "embedder",        O_EMBEDDER,    ALL,  "NAME", "local | voyage | openai (default: voyage if VOYAGE_API_KEY is set, "
+                                                      "else openai if OPENAI_API_KEY is set, else local)" },
+    { "embed-url",       O_EMBED_URL,   ALL,  "URL",  "embedding API base URL (voyage/openai; e.g. http://localhost:11434/v1)" },
+    { "embed-model",     O_EMBED_MODEL, ALL,  "NAME", "embedding model (voyage default voyage-4, openai text-embedding-3-small)" },
+    { "model-dir",       O_MODEL_DIR,   ALL,  "DIR",  "local model directory (env CW_MODEL_DIR; default ~/.local/share/cluster-whisperer/all-MiniLM-L6-v2)" },
+    { "batch-max",       O_BATCH_MAX,   PIPE, "N",    "texts per embedding batch (default 64)" },
+    { "batch-linger-ms", O_LINGER,      PIPE, "MS",   "wait this long to coalesce concurrent requests (default 5)" },
+    { "workers",         O_WORKERS,     PIPE, "N",    "embedding worker threads (default 2)" },
+    { "queue-max",       O_QUEUE_MAX,   PIPE, "N",    "queued requests before answering 503 (default 256)" },
+    { "log-format",      O_LOG_FORMAT,  ALL,  "FMT",  "text | json (default text)" },
+    { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
+    { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
+};
+#define N_FLAGS (sizeof FLAGS / sizeof FLAGS[0])
+
+static const char *command_name(unsigned command)
+{
+    switch (command) {
+    case CW_CMD_SERVE:  return "serve";
+    case CW_CMD_SYNC:   return "sync";
+    case CW_CMD_SEARCH: return "search";
+    }
+    return "?";
+}
+
+void cw_options_help(FILE *out, unsigned command)
+{
+    if (command == CW_CMD_SEARCH)
+        fprintf(out, "  -n N                   number of results (default 10)\n");
+    for (size_t i = 0; i < N_FLAGS; i++) {
+        if ((FLAGS[i].commands & command) == 0)
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", FLAGS[i].name, FLAGS[i].arg);
+        fprintf(out, "  %-22s %s\n", left, FLAGS[i].help);
+    }
+    fprintf(out, "  %-22s %s\n", "-h, --help", "show this help");
+}
+
+static void defaults(cw_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "0.0.0.0";
+    o->port = 3000;
+    o->max_body = 5u * 1024 * 1024;
+    o->connection_limit = 256;
+    o->connection_timeout_s = 30;
+    o->request_deadline_ms = 25000;
+    o->drain_ms = 20000;
+    o->chroma_url = "http://localhost:8000";
+    o->batch_max = 64;
+    o->batch_linger_ms = 5;
+    o->workers = 2;
+    o->queue_max = 256;
+    o->log_format = "text";
+    o->n_results = 10;
+
+    const char *env = getenv("PORT");
+    if (env != NULL && *env != '\0')
+        o->port = (unsigned)strtoul(env, NULL, 10);
+    env = getenv("CHROMA_URL");
+    if (env != NULL && *env != '\0')
+        o->chroma_url = env;
+    env = getenv("CW_MODEL_DIR");
+    if (env != NULL && *env != '\0')
+        o->model_dir = env;
+}
+
+/* Parse an unsigned number in [min, max]; -1 on error. */
+static int parse_num(const char *cmd, const char *flag_name, const char *text,
+                     unsigned long long min, unsigned long long max,
+                     unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "cluster-whisperer %s: --%s wants a number from %llu to %llu, got '%s'\n",
+                cmd, flag_name, min, max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv)
+{
+    const char *cmd = command_name(command);
+    defaults(o);
+
+    struct option longopts[N_FLAGS + 2];
+    size_t k = 0;
+    for (size_t i = 0; i < N_FLAGS; i++)
+        if (FLAGS[i].commands & command)
+            longopts[k++] = (struct option){ FLAGS[i].name, required_argument, NULL, (int)FLAGS[i].id };
+    longopts[k++] = (struct option){ "help", no_argument, NULL, O_HELP };
+    longopts[k] = (struct option){ NULL, 0, NULL, 0 };
+    const char *shortopts = command == CW_CMD_SEARCH ? "+:n:h" : "+:h";
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned long long v;
+    for (;;) {
+        c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (c == -1)
+            break;
+        const char *flag_name = "?";
+        for (size_t i = 0; i < N_FLAGS; i++)
+            if ((int)FLAGS[i].id == c)
+                flag_name = FLAGS[i].name;
+        switch (c) {
+        case O_HELP: return 1;
+        case O_HOST: o->host = optarg; break;
+        case O_PORT:
+            if (parse_num(cmd, flag_name, optarg, 0, 65535, &v) != 0) return 2;
+            o->port = (unsigned)v; break;
+        case O_ADMIN_PORT:
+            if (parse_num(cmd, flag_name, optarg, 0, 65535, &v) != 0) return 2;
+            o->admin_port = (unsigned)v; break;
+        case O_MAX_BODY:
+            if (parse_num(cmd, flag_name, optarg, 2, 1ull << 30, &v) != 0) return 2;
+            o->max_body = (size_t)v; break;
+        case O_CONN_LIMIT:
+            if (parse_num(cmd, flag_name, optarg, 1, 100000, &v) != 0) return 2;
+            o->connection_limit = (unsigned)v; break;
+        case O_CONN_TIMEOUT:
+            if (parse_num(cmd, flag_name, optarg, 1, 3600, &v) != 0) return 2;
+            o->connection_timeout_s = (unsigned)v; break;
+        case O_REQ_TIMEOUT:
+            if (parse_num(cmd, flag_name, optarg, 100, 600000, &v) != 0) return 2;
+            o->request_deadline_ms = (int)v; break;
+        case O_DRAIN:
+            if (parse_num(cmd, flag_name, optarg, 0, 600000, &v) != 0) return 2;
+            o->drain_ms = (int)v; break;
+        case O_CHROMA_URL: o->chroma_url = optarg; break;
+        case O_TENANT: o->chroma_tenant = optarg; break;
+        case O_DATABASE: o->chroma_database = optarg; break;
+        case O_COLLECTION: o->collection = optarg; break;
+        case O_EMBEDDER:
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "voyage") != 0 && strcmp(optarg, "openai") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --embedder must be local, voyage or openai, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->embedder = optarg; break;
+        case O_EMBED_URL: o->embed_url = optarg; break;
+        case O_EMBED_MODEL: o->embed_model = optarg; break;
+        case O_MODEL_DIR: o->model_dir = optarg; break;
+        case O_BATCH_MAX:
+            if (parse_num(cmd, flag_name, optarg, 1, 4096, &v) != 0) return 2;
+            o->batch_max = (size_t)v; break;
+        case O_LINGER:
+            if (parse_num(cmd, flag_name, optarg, 0, 10000, &v) != 0) return 2;
+            o->batch_linger_ms = (int)v; break;
+        case O_WORKERS:
+            if (parse_num(cmd, flag_name, optarg, 1, 64, &v) != 0) return 2;
+            o->workers = (size_t)v; break;
+        case O_QUEUE_MAX:
+            if (parse_num(cmd, flag_name, optarg, 1, 1000000, &v) != 0) return 2;
+            o->queue_max = (size_t)v; break;
+        case O_LOG_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --log-format must be text or json, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->log_format = optarg; break;
+        case O_KIND: o->kind = optarg; break;
+        case O_NAMESPACE: o->ns = optarg; break;
+        case 'n':
+            if (parse_num(cmd, "n", optarg, 1, 1000, &v) != 0) return 2;
+            o->n_results = (size_t)v; break;
+        case ':':
+            fprintf(stderr, "cluster-whisperer %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "cluster-whisperer %s: unknown option '%s' (see --help)\n", cmd, argv[optind - 1]);
+            return 2;
+        }
+    }
+
+    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
+    if (want_positional) {
+        if (optind >= argc) {
+            fprintf(stderr, "cluster-whisperer %s: missing %s (see --help)\n", cmd,
+                    command == CW_CMD_SEARCH ? "QUERY" : "FILE");
+            return 2;
+        }
+        o->positional = argv[optind++];
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);
+        return 2;
+    }
+
+    if (o->embedder == NULL) {
+        const char *vk = getenv("VOYAGE_API_KEY"), *ok = getenv("OPENAI_API_KEY");
+        if (vk != NULL && *vk != '\0')
+            o->embedder = "voyage";
+        else if (ok != NULL && *ok != '\0')
+            o->embedder = "openai";
+        else
+            o->embedder = "local";
+    }
+    return 0;
+}
+
+cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)
+{
+    if (strcmp(o->embedder, "local") == 0) {
+        char dir[PATH_MAX];
+        const char *model_dir = o->model_dir != NULL ? o->model_dir
+                                                     : cw_local_default_model_dir(dir, sizeof dir);
+        return cw_embedder_local_create(model_dir, 0, err);
+    }
+
+    cw_remote_embedder_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = o->embed_url;
+    cfg.model = o->embed_model;
+    if (strcmp(o->embedder, "voyage") == 0) {
+        cfg.api_key = getenv("VOYAGE_API_KEY");
+        if (cfg.api_key == NULL || *cfg.api_key == '\0') {
+            cw_error_set(err, CW_E_CONFIG, "--embedder voyage needs VOYAGE_API_KEY in the environment");
+            return NULL;
+        }
+        return cw_embedder_voyage_create(&cfg, err);
+    }
+    cfg.api_key = getenv("OPENAI_API_KEY");
+    return cw_embedder_openai_create(&cfg, err);
+}
+
+cw_chroma *cw_options_make_chroma(const cw_options *o, cw_error *err)
+{
+    cw_chroma_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = o->chroma_url;
+    cfg.tenant = o->chroma_tenant;
+    cfg.database = o->chroma_database;
+    cfg.collection = o->collection;
+    return cw_chroma_create(&cfg, err);
+}

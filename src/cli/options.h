@@ -1,0 +1,72 @@
+/* cli options — the flags shared by serve, sync and search (DESIGN §9),
+ * with their environment fallbacks and defaults, and the factories that
+ * turn them into an embedder and a Chroma client.
+ *
+ * Strings in cw_options point into argv, the environment or static
+ * defaults: borrowed, never freed. */
+#ifndef CW_OPTIONS_H
+#define CW_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "chroma.h"
+#include "cw_error.h"
+#include "embedder.h"
+
+enum {
+    CW_CMD_SERVE  = 1u << 0,
+    CW_CMD_SYNC   = 1u << 1,
+    CW_CMD_SEARCH = 1u << 2,
+};
+
+typedef struct cw_options {
+    /* HTTP (serve) */
+    const char *host;
+    unsigned port;
+    unsigned admin_port;          /* 0 = none */
+    size_t max_body;
+    unsigned connection_limit;
+    unsigned connection_timeout_s;
+    int request_deadline_ms;
+    int drain_ms;
+    /* Chroma */
+    const char *chroma_url;
+    const char *chroma_tenant;
+    const char *chroma_database;
+    const char *collection;
+    /* embedder */
+    const char *embedder;         /* "local", "voyage", "openai" */
+    const char *embed_url;        /* NULL = the backend's default */
+    const char *embed_model;      /* NULL = the backend's default */
+    const char *model_dir;        /* NULL = cw_local_default_model_dir() */
+    /* pipeline */
+    size_t batch_max;
+    int batch_linger_ms;
+    size_t workers;
+    size_t queue_max;
+    /* logging */
+    const char *log_format;       /* "text" or "json" */
+    /* search */
+    size_t n_results;
+    const char *kind;
+    const char *ns;
+    /* the first positional argument (search QUERY, sync FILE) */
+    const char *positional;
+} cw_options;
+
+/* Parse argv (argv[0] is the command name) for `command` (one CW_CMD_*).
+ * Returns 0 ok, 1 when --help was printed (exit 0), 2 on a usage error
+ * (one line already printed on stderr). */
+int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv);
+
+/* Print the option list for `command`. */
+void cw_options_help(FILE *out, unsigned command);
+
+/* Build the embedder the options name. NULL + err on failure (one line). */
+cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err);
+
+/* Build the Chroma client (no I/O yet). NULL + err on failure. */
+cw_chroma *cw_options_make_chroma(const cw_options *o, cw_error *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* proc — run the cluster-whisperer binary from tests: capture a command's
+ * output and exit code, or start `serve` in the background and stop it. */
+#ifndef CW_TEST_PROC_H
+#define CW_TEST_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Run argv (NULL-terminated) with stdin from /dev/null; capture stdout and
+ * stderr (each malloc'd, NUL-terminated; caller frees). Returns the exit
+ * code, or -1 if it could not run or was killed. */
+int proc_run(char *const argv[], char **out, char **err);
+
+/* Start argv in the background with stdout/stderr appended to `log_path`.
+ * Returns the pid or -1. */
+pid_t proc_start(char *const argv[], const char *log_path);
+
+/* Send `sig`, wait up to timeout_ms; return the exit code, or -1 (killed
+ * with SIGKILL after the timeout, or died by a signal). */
+int proc_stop(pid_t pid, int sig, int timeout_ms);
+
+/* A TCP port that was free a moment ago on 127.0.0.1. */
+unsigned short proc_free_port(void);
+
+/* GET/POST http://127.0.0.1:port/path; body may be NULL. Returns the HTTP
+ * status (0 on a network error); *resp gets the body (malloc'd) if non-NULL. */
+long proc_http(unsigned short port, const char *method, const char *path,
+               const char *content_type, const char *body, char **resp);
+
+/* Poll GET /healthz until 200 or timeout; 1 when up. */
+int proc_wait_http(unsigned short port, int timeout_ms);
+
+#endif

@@ -1,0 +1,233 @@
+/* The real binary end to end: `serve` on a real port against the real
+ * Chroma started by ctest, with the mock embedding server (and, in the last
+ * test, the local MiniLM model); `search`, `sync` and `validate` read back
+ * what the server stored; SIGTERM drains and exits 0. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cw_test.h"
+#include "mock_embedder.h"
+#include "proc.h"
+
+static const char PRD_EXAMPLE[] =
+    "{\"upserts\":[{\"id\":\"default/apps/v1/Deployment/nginx\",\"namespace\":\"default\","
+    "\"name\":\"nginx\",\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
+    "\"labels\":{\"app\":\"nginx\",\"tier\":\"frontend\"},"
+    "\"annotations\":{\"description\":\"Main web server\"},\"createdAt\":\"2026-02-20T10:00:00Z\"}],"
+    "\"deletes\":[\"default/apps/v1/Deployment/old-service\"]}";
+
+static cw_mock_embedder *g_mock;
+static char *g_chroma_url;
+static char g_collection[64];
+static char g_log[256];
+
+/* argv for a command against this test's Chroma collection and the mock
+ * embedder, followed by `extra` (NULL-terminated). Static storage. */
+static char **cmd_argv(const char *command, const char *const *extra)
+{
+    static char *argv[32];
+    size_t k = 0;
+    argv[k++] = getenv("CW_BIN");
+    argv[k++] = (char *)command;
+    argv[k++] = "--chroma-url";
+    argv[k++] = g_chroma_url;
+    argv[k++] = "--collection";
+    argv[k++] = g_collection;
+    argv[k++] = "--embedder";
+    argv[k++] = "openai";
+    argv[k++] = "--embed-url";
+    argv[k++] = (char *)cw_mock_embedder_url(g_mock);
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 31; i++)
+        argv[k++] = (char *)extra[i];
+    argv[k] = NULL;
+    return argv;
+}
+
+static pid_t start_server(unsigned short port)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", port);
+    const char *extra[] = { "--host", "127.0.0.1", "--port", p, NULL };
+    pid_t pid = proc_start(cmd_argv("serve", extra), g_log);
+    CU_ASSERT_FATAL(pid > 0);
+    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+    return pid;
+}
+
+static void test_post_then_search_then_sync_delete(void)
+{
+    unsigned short port = proc_free_port();
+    pid_t pid = start_server(port);
+
+    char *resp = NULL;
+    CU_ASSERT_EQUAL(proc_http(port, "GET", "/readyz", NULL, NULL, &resp), 200);
+    free(resp);
+    CU_ASSERT_EQUAL(proc_http(port, "POST", "/api/v1/instances/sync", "application/json", PRD_EXAMPLE, &resp), 200);
+    CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":1}");
+    free(resp);
+
+    const char *q[] = { "nginx web server", NULL };
+    char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("search", q), &out, &err), 0);
+    /* header line, then rank 1 is the nginx Deployment */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "rank  distance  id"));
+    char *row = strchr(out, '\n');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT_EQUAL(strncmp(row + 1, "1     ", 6), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(row, "default/apps/v1/Deployment/nginx  Deployment  default"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(row, "nginx\n"));
+    free(out);
+    free(err);
+
+    /* kind filter that matches nothing */
+    const char *q2[] = { "--kind", "Service", "nginx web server", NULL };
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("search", q2), &out, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(out, "no instances found\n");
+    free(out);
+
+    /* sync: delete it through the pipeline, without HTTP */
+    char path[] = "/tmp/cw-cli-sync-XXXXXX";
+    int fd = mkstemp(path);
+    const char del[] = "{\"upserts\":null,\"deletes\":[\"default/apps/v1/Deployment/nginx\"]}";
+    CU_ASSERT_EQUAL(write(fd, del, sizeof del - 1), (ssize_t)(sizeof del - 1));
+    close(fd);
+    const char *sync_args[] = { path, NULL };
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("sync", sync_args), &out, &err), 0);
+    CU_ASSERT_STRING_EQUAL(out, "ok: 0 upserted, 1 deleted\n");
+    free(out);
+    free(err);
+
+    char *vargv[] = { getenv("CW_BIN"), "validate", path, NULL };
+    CU_ASSERT_EQUAL(proc_run(vargv, &out, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(out, "ok: 0 upserts, 1 deletes\n");
+    free(out);
+    unlink(path);
+
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("search", q), &out, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(out, "no instances found\n");
+    free(out);
+
+    CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
+}
+
+typedef struct post_job { unsigned short port; const char *body; long code; char *resp; } post_job;
+
+static void *post_thread(void *arg)
+{
+    post_job *j = arg;
+    j->code = proc_http(j->port, "POST", "/api/v1/instances/sync", "application/json", j->body, &j->resp);
+    return NULL;
+}
+
+static void test_sigterm_drains_in_flight_request(void)
+{
+    unsigned short port = proc_free_port();
+    pid_t pid = start_server(port);
+
+    cw_mock_embedder_set_latency(g_mock, 1500);
+    const char body[] =
+        "{\"upserts\":[{\"id\":\"db/apps/v1/StatefulSet/pg\",\"namespace\":\"db\",\"name\":\"pg\","
+        "\"kind\":\"StatefulSet\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
+        "\"labels\":null,\"annotations\":null,\"createdAt\":\"2026-02-20T10:00:00Z\"}]}";
+    post_job job = { port, body, 0, NULL };
+    pthread_t t;
+    pthread_create(&t, NULL, post_thread, &job);
+    usleep(500 * 1000);                  /* the request is now waiting on the embedder */
+    CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
+    pthread_join(t, NULL);
+    cw_mock_embedder_set_latency(g_mock, 0);
+    CU_ASSERT_EQUAL(job.code, 200);
+    CU_ASSERT_STRING_EQUAL(job.resp != NULL ? job.resp : "", "{\"status\":\"ok\",\"upserted\":1,\"deleted\":0}");
+    free(job.resp);
+
+    /* acknowledged means stored */
+    const char *q[] = { "--kind", "StatefulSet", "pg", NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("search", q), &out, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "db/apps/v1/StatefulSet/pg"));
+    free(out);
+}
+
+static void test_local_model_finds_the_database(void)
+{
+    char collection[80];
+    snprintf(collection, sizeof collection, "%s_local", g_collection);
+    unsigned short port = proc_free_port();
+    char p[16];
+    snprintf(p, sizeof p, "%u", port);
+    char *sargv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
+                      "--chroma-url", g_chroma_url, "--collection", collection,
+                      "--embedder", "local", NULL };
+    pid_t pid = proc_start(sargv, g_log);
+    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+
+    const char body[] =
+        "{\"upserts\":["
+        "{\"id\":\"db/apps/v1/StatefulSet/postgres\",\"namespace\":\"db\",\"name\":\"postgres\","
+        "\"kind\":\"StatefulSet\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
+        "\"labels\":{\"app\":\"postgres\",\"tier\":\"database\"},"
+        "\"annotations\":{\"description\":\"PostgreSQL primary database\"},\"createdAt\":\"2026-02-20T10:00:00Z\"},"
+        "{\"id\":\"web/v1/Service/nginx\",\"namespace\":\"web\",\"name\":\"nginx\",\"kind\":\"Service\","
+        "\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":{\"app\":\"nginx\"},\"annotations\":null,"
+        "\"createdAt\":\"2026-02-20T10:00:00Z\"},"
+        "{\"id\":\"web/v1/ConfigMap/nginx-config\",\"namespace\":\"web\",\"name\":\"nginx-config\","
+        "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":{},\"annotations\":{},"
+        "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":null}";
+    char *resp = NULL;
+    CU_ASSERT_EQUAL(proc_http(port, "POST", "/api/v1/instances/sync", "application/json", body, &resp), 200);
+    CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":3,\"deleted\":0}");
+    free(resp);
+    CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
+
+    char *qargv[] = { getenv("CW_BIN"), "search", "--chroma-url", g_chroma_url, "--collection", collection,
+                      "--embedder", "local", "which databases are running", NULL };
+    char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(proc_run(qargv, &out, &err), 0);
+    char *row = strchr(out, '\n');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT_EQUAL(strncmp(row + 1, "1     ", 6), 0);
+    char *second = strchr(row + 1, '\n');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+    *second = '\0';
+    CU_ASSERT_PTR_NOT_NULL(strstr(row, "db/apps/v1/StatefulSet/postgres"));
+    if (strstr(row, "postgres") == NULL)
+        fprintf(stderr, "search output:\n%s\n%s\n", out, err);
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    signal(SIGPIPE, SIG_IGN);
+    g_chroma_url = cw_test_chroma_url();
+    if (g_chroma_url == NULL) {
+        fprintf(stderr, "cli_end_to_end: no Chroma (CW_TEST_CHROMA_URL_FILE unset or unreadable)\n");
+        return 1;
+    }
+    snprintf(g_collection, sizeof g_collection, "t_cli_%ld", (long)getpid());
+    snprintf(g_log, sizeof g_log, "%s/cli_end_to_end.server.log",
+             getenv("CW_TEST_STATE") != NULL ? getenv("CW_TEST_STATE") : "/tmp");
+    g_mock = cw_mock_embedder_start(0, 64);
+    if (g_mock == NULL) {
+        fprintf(stderr, "cli_end_to_end: mock embedder did not start\n");
+        return 1;
+    }
+    CU_TestInfo tests[] = {
+        { "POST, search, sync delete, validate", test_post_then_search_then_sync_delete },
+        { "SIGTERM drains an in-flight request", test_sigterm_drains_in_flight_request },
+        { "local model: the database ranks first", test_local_model_finds_the_database },
+        CU_TEST_INFO_NULL,
+    };
+    int rc = cw_test_run("cli_end_to_end", tests);
+    cw_mock_embedder_stop(g_mock);
+    free(g_chroma_url);
+    curl_global_cleanup();
+    return rc;
+}
