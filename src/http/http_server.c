@@ -1,0 +1,469 @@
+/* The libmicrohttpd transport: daemons, the request lifecycle of
+ * largepost.c (context in *req_cls, checks on the headers call, each body
+ * chunk consumed, the answer on the final call, the context freed in the
+ * completed callback and nowhere else), in-flight accounting and drain. */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "answer.h"
+#include "cw_log.h"
+#include "cw_time.h"
+#include "metrics.h"
+#include "request.h"
+#include "routes.h"
+
+#define ADMIN_CONNECTION_LIMIT 32
+
+/* *req_cls of a request answered 503 because its context could not be
+ * allocated: never freed, its body is discarded. */
+static char no_context_mark;
+#define NO_CONTEXT ((void *)&no_context_mark)
+
+typedef struct listener {
+    cw_http_server *server;
+    struct MHD_Daemon *daemon;
+    int admin;                   /* 1: probes and metrics only */
+    unsigned short port;         /* the real bound port */
+    MHD_socket quiesced;         /* listen socket handed back by quiesce */
+} listener;
+
+struct cw_http_server {
+    cw_http_config cfg;          /* copy; cfg.host points at `host` */
+    char *host;
+    cw_pipeline *pipeline;       /* borrowed */
+    cw_http_ready_fn ready;
+    void *ready_ctx;             /* borrowed */
+    cw_http_metrics *metrics;
+    listener main;
+    listener admin;
+    int lock_ready;              /* lock and cond initialised */
+    pthread_mutex_t lock;        /* guards in_flight and shutting_down */
+    pthread_cond_t idle;         /* signalled whenever in_flight drops */
+    size_t in_flight;            /* requests between headers and completion */
+    int shutting_down;
+};
+
+void cw_http_config_defaults(cw_http_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "0.0.0.0";
+    cfg->port = 3000;
+    cfg->admin_port = 0;
+    cfg->max_body = 5u * 1024u * 1024u;
+    cfg->connection_limit = 256;
+    cfg->connection_timeout_s = 30;
+    cfg->request_deadline_ms = 25000;
+    cfg->thread_stack_size = 256u * 1024u;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int is_shutting_down(cw_http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int v = s->shutting_down;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    cw_log_warn("http: %s", msg);
+}
+
+/* Gather the framing headers (MHD_KeyValueIterator). */
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    cw_http_head *h = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (h->content_length_count++ == 0)
+            h->content_length = value;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        if (h->transfer_encoding_count++ == 0)
+            h->transfer_encoding = value;
+    } else if (strcasecmp(key, "Content-Type") == 0) {
+        if (h->content_type == NULL)
+            h->content_type = value;
+    }
+    return MHD_YES;
+}
+
+/* Turn `a` into the response: the one place an answer meets libmicrohttpd.
+ * Clears `a`. `r` may be NULL (no request context: out of memory). */
+static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
+                                   cw_http_request *r, cw_http_answer *a)
+{
+    cw_http_server *s = l->server;
+    if (!l->admin && is_shutting_down(s))
+        a->close = 1;
+    size_t len = 0;
+    const char *bytes = cw_http_answer_bytes(a, &len);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)bytes, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL) {
+        cw_http_answer_clear(a);
+        return MHD_NO;
+    }
+    enum MHD_Result ok = MHD_YES;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type) != MHD_YES)
+        ok = MHD_NO;
+    if (a->allow != NULL && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow) != MHD_YES)
+        ok = MHD_NO;
+    if (a->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", a->retry_after_s);
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs) != MHD_YES)
+            ok = MHD_NO;
+    }
+    if (a->close && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+        ok = MHD_NO;
+    if (ok == MHD_YES)
+        ok = MHD_queue_response(conn, a->status, resp);
+    MHD_destroy_response(resp);
+    cw_http_metrics_count(s->metrics, r != NULL ? r->route : CW_ROUTE_OTHER, a->status);
+    if (r != NULL)
+        r->answered = 1;
+    cw_http_answer_clear(a);
+    return ok;
+}
+
+/* ---- the request lifecycle ---------------------------------------------- */
+
+/* First call: headers only. Create the context and run the header checks. */
+static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, const char *url,
+                                  const char *method, void **req_cls)
+{
+    cw_http_server *s = l->server;
+    cw_http_answer a;
+    memset(&a, 0, sizeof a);
+
+    cw_http_request *r = cw_http_request_create(s->cfg.max_body, s->cfg.request_deadline_ms);
+    if (r == NULL) {
+        *req_cls = NO_CONTEXT;
+        cw_http_answer_unavailable(&a, "out of memory", 0);
+        a.close = 1;
+        return send_answer(l, conn, NULL, &a);
+    }
+    *req_cls = r;
+    pthread_mutex_lock(&s->lock);
+    s->in_flight++;
+    pthread_mutex_unlock(&s->lock);
+
+    cw_http_head h;
+    memset(&h, 0, sizeof h);
+    h.method = method;
+    h.path = url;
+    h.admin = l->admin;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+    if (cw_http_request_check_head(r, &h, &a))
+        return send_answer(l, conn, r, &a);
+    return MHD_YES;
+}
+
+/* Final call: the whole body is in (or was discarded). Answer. */
+static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_http_request *r)
+{
+    cw_http_server *s = l->server;
+    cw_http_answer a;
+    memset(&a, 0, sizeof a);
+
+    switch (r->body_state) {
+    case CW_BODY_TOO_LARGE: {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body is over the limit of %zu bytes", s->cfg.max_body);
+        cw_http_answer_error(&a, 413, "Payload too large", msg);
+        a.close = 1;
+        return send_answer(l, conn, r, &a);
+    }
+    case CW_BODY_LATE:
+        cw_log_warn("http: request deadline (%d ms) passed while reading a %zu-byte body",
+                    s->cfg.request_deadline_ms, r->seen);
+        cw_http_answer_unavailable(&a, "request deadline passed while reading the body", 0);
+        a.close = 1;
+        return send_answer(l, conn, r, &a);
+    case CW_BODY_NOMEM:
+        cw_http_answer_unavailable(&a, "out of memory", 0);
+        a.close = 1;
+        return send_answer(l, conn, r, &a);
+    case CW_BODY_KEEP:
+        break;
+    }
+
+    switch (r->route) {
+    case CW_ROUTE_SYNC:
+        cw_http_metrics_body(s->metrics, r->len);
+        if (cw_ms_left(r->deadline_ms) == 0) {
+            cw_http_answer_unavailable(&a, "request deadline passed while reading the body", 0);
+            break;
+        }
+        cw_http_handle_sync(&a, s->pipeline, r->body != NULL ? r->body : "", r->len,
+                            r->deadline_ms);
+        break;
+    case CW_ROUTE_HEALTHZ:
+        cw_http_handle_healthz(&a);
+        break;
+    case CW_ROUTE_READYZ:
+        cw_http_handle_readyz(&a, is_shutting_down(s), s->ready, s->ready_ctx);
+        break;
+    case CW_ROUTE_METRICS: {
+        size_t in_flight = cw_http_server_in_flight(s);
+        cw_http_answer_json(&a, 200, cw_http_metrics_render(s->metrics, in_flight, s->pipeline));
+        if (a.status == 200)
+            a.content_type = CW_HTTP_CT_PROMETHEUS;
+        break;
+    }
+    case CW_ROUTE_OTHER:
+    case CW_ROUTE_COUNT:
+        cw_http_answer_error(&a, 500, "Internal error", "no handler");
+        break;
+    }
+    return send_answer(l, conn, r, &a);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    listener *l = cls;
+    cw_http_request *r = *req_cls;
+    (void)version;
+
+    if (r == NULL)
+        return on_headers(l, conn, url, method, req_cls);
+    if ((void *)r == NO_CONTEXT || r->answered) {   /* answered from the headers: drop the body */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        cw_http_request_take(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        /* libmicrohttpd 0.9.75 cannot answer before the body ends; a body
+         * still arriving long after our deadline is cut off. */
+        if (r->body_state != CW_BODY_KEEP &&
+            cw_now_ms() > r->deadline_ms + 1000 * (int64_t)l->server->cfg.connection_timeout_s) {
+            cw_log_warn("http: closing a connection whose body is still arriving "
+                        "%u s after the request deadline",
+                        l->server->cfg.connection_timeout_s);
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    return on_complete(l, conn, r);
+}
+
+/* The one place a request context is freed. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    listener *l = cls;
+    cw_http_server *s = l->server;
+    cw_http_request *r = *req_cls;
+    (void)conn;
+    if (r == NULL || (void *)r == NO_CONTEXT) {
+        *req_cls = NULL;
+        return;
+    }
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
+                     cw_http_route_name(r->route), (int)toe);
+    cw_http_request_destroy(r);
+    *req_cls = NULL;
+    pthread_mutex_lock(&s->lock);
+    s->in_flight--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- daemons ------------------------------------------------------------ */
+
+static int start_listener(cw_http_server *s, listener *l, unsigned short port, int admin,
+                          cw_error *err)
+{
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    char service[8];
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    int gai = getaddrinfo(s->host, service, &hints, &ai);
+    if (gai != 0)
+        return cw_error_set(err, CW_E_CONFIG, "--host %s is not a numeric address: %s",
+                            s->host, gai_strerror(gai));
+
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    l->server = s;
+    l->admin = admin;
+    l->quiesced = MHD_INVALID_SOCKET;
+    l->daemon = MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, l,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,   /* first, so it sees every message */
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)(admin ? ADMIN_CONNECTION_LIMIT : s->cfg.connection_limit),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.connection_timeout_s,
+        MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+        MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (l->daemon == NULL)
+        return cw_error_set(err, CW_E_CONFIG,
+                            "cannot listen on %s port %u (in use, or not permitted)",
+                            s->host, (unsigned)port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = info != NULL ? info->port : port;
+    return 0;
+}
+
+static void stop_listener(listener *l)
+{
+    if (l->daemon != NULL)
+        MHD_stop_daemon(l->daemon);
+    l->daemon = NULL;
+    if (l->quiesced != MHD_INVALID_SOCKET)
+        close(l->quiesced);
+    l->quiesced = MHD_INVALID_SOCKET;
+}
+
+cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pipeline,
+                                     cw_http_ready_fn ready, void *ready_ctx, cw_error *err)
+{
+    cw_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory starting the HTTP server");
+        return NULL;
+    }
+    s->main.quiesced = MHD_INVALID_SOCKET;
+    s->admin.quiesced = MHD_INVALID_SOCKET;
+    s->cfg = *cfg;
+    s->pipeline = pipeline;
+    s->ready = ready;
+    s->ready_ctx = ready_ctx;
+    s->host = strdup(cfg->host != NULL ? cfg->host : "0.0.0.0");
+    s->metrics = cw_http_metrics_create();
+    if (s->host == NULL || s->metrics == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory starting the HTTP server");
+        goto fail;
+    }
+    s->cfg.host = s->host;
+    if (s->cfg.max_body == 0 || s->cfg.connection_limit == 0 || s->cfg.request_deadline_ms <= 0) {
+        cw_error_set(err, CW_E_CONFIG, "HTTP limits must be positive");
+        goto fail;
+    }
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        cw_error_set(err, CW_E_INTERNAL, "pthread_mutex_init failed");
+        goto fail;
+    }
+    if (pthread_cond_init(&s->idle, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        cw_error_set(err, CW_E_INTERNAL, "pthread_cond_init failed");
+        goto fail;
+    }
+    s->lock_ready = 1;
+    if (start_listener(s, &s->main, cfg->port, 0, err) != 0)
+        goto fail;
+    if (cfg->admin_port != 0 && start_listener(s, &s->admin, cfg->admin_port, 1, err) != 0)
+        goto fail;
+    cw_log_debug("http: listening on %s:%u%s", s->host, (unsigned)s->main.port,
+                s->admin.daemon != NULL ? " (admin listener on its own port)" : "");
+    return s;
+
+fail:
+    cw_http_server_stop(s);
+    return NULL;
+}
+
+unsigned short cw_http_server_port(const cw_http_server *s)
+{
+    return s->main.port;
+}
+
+unsigned short cw_http_server_admin_port(const cw_http_server *s)
+{
+    return s->admin.daemon != NULL ? s->admin.port : 0;
+}
+
+void cw_http_server_begin_shutdown(cw_http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int already = s->shutting_down;
+    s->shutting_down = 1;
+    pthread_mutex_unlock(&s->lock);
+    if (already)
+        return;
+    /* Only this thread touches main.quiesced until stop. */
+    s->main.quiesced = MHD_quiesce_daemon(s->main.daemon);
+    if (s->main.quiesced == MHD_INVALID_SOCKET) {
+        cw_log_warn("http: could not quiesce the listener; it keeps accepting until stop");
+    } else {
+        /* libmicrohttpd no longer accepts on it, but the kernel would still
+         * complete handshakes into the backlog, leaving clients hanging.
+         * shutdown() stops the listening (new connects are refused) while
+         * the descriptor stays open until stop, as libmicrohttpd requires. */
+        if (shutdown(s->main.quiesced, SHUT_RDWR) != 0)
+            cw_log_debug("http: shutdown of the quiesced listener failed");
+    }
+    cw_log_info("http: shutting down: /readyz answers 503, no new connections");
+}
+
+size_t cw_http_server_in_flight(cw_http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->in_flight;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+size_t cw_http_server_drain(cw_http_server *s, int64_t deadline_ms)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0) {
+        int64_t left = cw_ms_left(deadline_ms);
+        if (left == 0)
+            break;
+        struct timespec until = cw_abstime_in_ms(left);
+        pthread_cond_timedwait(&s->idle, &s->lock, &until);
+    }
+    size_t n = s->in_flight;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+void cw_http_server_stop(cw_http_server *s)
+{
+    if (s == NULL)
+        return;
+    stop_listener(&s->main);
+    stop_listener(&s->admin);
+    if (s->lock_ready) {
+        pthread_cond_destroy(&s->idle);
+        pthread_mutex_destroy(&s->lock);
+    }
+    cw_http_metrics_destroy(s->metrics);
+    free(s->host);
+    free(s);
+}

@@ -1,0 +1,93 @@
+/* cw_http_server — the HTTP front door (DESIGN §3, §6b): libmicrohttpd in
+ * thread-per-connection mode, the routes, the limits, /metrics.
+ *
+ * Threads (named by job):
+ *   listener    — libmicrohttpd's internal polling thread (poll(2)); one per
+ *                 listener (main, and admin when admin_port != 0).
+ *   connection  — one per open connection (libmicrohttpd), at most
+ *                 connection_limit on the main listener. A POST blocks its
+ *                 connection thread in cw_pipeline_submit() until committed.
+ *
+ * Routes (both listeners serve the probes; only the main one serves sync):
+ *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
+ *                                400 invalid payload or broken framing
+ *                                413 body over max_body, 415 not JSON,
+ *                                503 + Retry-After transient, 500 otherwise
+ *   GET|HEAD /healthz            200 {"status":"ok"}
+ *   GET|HEAD /readyz             200 {"status":"ok"} or
+ *                                503 {"status":"unavailable","error":"..."}
+ *   GET|HEAD /metrics            Prometheus text
+ *   known path, other method     405 + Allow;  unknown path  404
+ *
+ * Borrowing: the server borrows `pipeline` and `ready_ctx` until
+ * cw_http_server_stop() returns; the caller destroys the pipeline after.
+ * `cfg` is copied (host string included).
+ *
+ * Shutdown order: cw_http_server_begin_shutdown() → cw_http_server_drain()
+ * → cw_pipeline_shutdown() → cw_http_server_stop() → cw_pipeline_destroy().
+ */
+#ifndef CW_HTTP_SERVER_H
+#define CW_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cw_error.h"
+#include "pipeline.h"
+
+#define CW_HTTP_SYNC_PATH "/api/v1/instances/sync"
+
+/* Retry-After (seconds) sent with a 503 when the error carries no hint. */
+#define CW_HTTP_RETRY_AFTER_DEFAULT_S 5
+
+typedef struct cw_http_config {
+    const char *host;              /* numeric address to bind, "0.0.0.0" */
+    unsigned short port;           /* 0 = any free port (tests) */
+    unsigned short admin_port;     /* 0 = no admin listener; else /healthz /readyz /metrics only */
+    size_t max_body;               /* bytes, default 5 MiB */
+    unsigned connection_limit;     /* main listener, default 256 */
+    unsigned connection_timeout_s; /* idle timeout, default 30 */
+    int request_deadline_ms;       /* our own per-request deadline, default 25000 */
+    size_t thread_stack_size;      /* connection threads, default 256 KiB */
+} cw_http_config;
+
+/* Fill `cfg` with the defaults above. */
+void cw_http_config_defaults(cw_http_config *cfg);
+
+/* Readiness callback for /readyz: return 1 if ready; else 0 and a one-line
+ * reason in `why` (NUL-terminated, at most `cap` bytes). Called from
+ * connection threads, possibly concurrently; must be quick (bounded). */
+typedef int (*cw_http_ready_fn)(void *ctx, char *why, size_t cap);
+
+typedef struct cw_http_server cw_http_server;
+
+/* Bind and start the listeners. `ready` may be NULL (always ready).
+ * Returns NULL with `err` set (CW_E_CONFIG: bad host, port in use;
+ * CW_E_NOMEM) on failure; nothing is left running. */
+CW_MUST_CHECK cw_http_server *cw_http_server_start(const cw_http_config *cfg,
+                                                   cw_pipeline *pipeline,
+                                                   cw_http_ready_fn ready, void *ready_ctx,
+                                                   cw_error *err);
+
+/* The real bound port of the main / admin listener (0: no admin listener). */
+unsigned short cw_http_server_port(const cw_http_server *s);
+unsigned short cw_http_server_admin_port(const cw_http_server *s);
+
+/* /readyz answers 503 at once; the main listener stops accepting new
+ * connections (its socket is quiesced); answers carry Connection: close.
+ * The admin listener keeps serving probes. Idempotent. */
+void cw_http_server_begin_shutdown(cw_http_server *s);
+
+/* Wait until no request is in flight (between its first byte of headers
+ * and its answer being sent) or `deadline_ms` (cw_now_ms() clock) passes.
+ * Returns the number still in flight (0 = drained). */
+size_t cw_http_server_drain(cw_http_server *s, int64_t deadline_ms);
+
+/* Requests in flight right now (for tests and logs). */
+size_t cw_http_server_in_flight(cw_http_server *s);
+
+/* Stop both listeners (closes open connections, joins their threads) and
+ * free. NULL-safe. */
+void cw_http_server_stop(cw_http_server *s);
+
+#endif

@@ -1,0 +1,75 @@
+/* cw_http_request — the per-request state of one HTTP request (kept in
+ * libmicrohttpd's *req_cls from the headers call to the completed
+ * callback, and freed there only) and the checks made on its headers.
+ *
+ * Header checks (the headers call, before any body byte is read), in order:
+ *   framing   two Content-Length headers, a Content-Length that is not a
+ *             number, Transfer-Encoding other than "chunked", or both
+ *             Content-Length and Transfer-Encoding → 400 + Connection: close
+ *   route     unknown path → 404; wrong method → 405 + Allow
+ *   size      Content-Length > max_body → 413 (sync only)
+ *   type      Content-Type not application/json (parameters allowed,
+ *             case-insensitive; absent counts as wrong) → 415 (sync only)
+ * Body: bytes are appended up to max_body; past it (chunked bodies) or past
+ * the request deadline the body is dropped and the rest discarded, and the
+ * answer (413 / 503) is given on the final call, the first moment
+ * libmicrohttpd 0.9.75 lets a response be queued after the headers call.
+ */
+#ifndef CW_HTTP_REQUEST_H
+#define CW_HTTP_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "answer.h"
+#include "routes.h"
+
+/* What the header checks need to know about the request, gathered by the
+ * transport (http_server.c) from libmicrohttpd. */
+typedef struct cw_http_head {
+    const char *method;
+    const char *path;
+    int admin;                     /* 1 on the admin listener */
+    size_t content_length_count;   /* Content-Length headers seen */
+    const char *content_length;    /* first one, or NULL */
+    const char *transfer_encoding; /* first one, or NULL */
+    size_t transfer_encoding_count;
+    const char *content_type;      /* first one, or NULL */
+} cw_http_head;
+
+typedef enum cw_http_body_state {
+    CW_BODY_KEEP,        /* buffering */
+    CW_BODY_TOO_LARGE,   /* over max_body: discarding, answer 413 */
+    CW_BODY_LATE,        /* request deadline passed: discarding, answer 503 */
+    CW_BODY_NOMEM        /* no memory for the body: discarding, answer 503 */
+} cw_http_body_state;
+
+typedef struct cw_http_request {
+    int64_t start_ms;
+    int64_t deadline_ms;           /* start_ms + request_deadline_ms */
+    cw_http_route route;
+    int answered;                  /* a response is queued */
+    cw_http_body_state body_state;
+    char *body;                    /* malloc'd, NUL-terminated when non-NULL */
+    size_t len, cap;
+    size_t seen;                   /* body bytes received, kept or not */
+    size_t max_body;
+} cw_http_request;
+
+/* calloc'd request started now; NULL on OOM. */
+cw_http_request *cw_http_request_create(size_t max_body, int request_deadline_ms);
+
+/* NULL-safe. */
+void cw_http_request_destroy(cw_http_request *r);
+
+/* Run the header checks. Sets r->route. Returns 1 with `a` filled when the
+ * request is answered from its headers alone, else 0 (read the body). */
+int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_http_answer *a);
+
+/* Take `n` body bytes (buffer, or count and drop; see above). */
+void cw_http_request_take(cw_http_request *r, const char *data, size_t n);
+
+/* Content-Type is application/json, with optional parameters. */
+int cw_http_content_type_is_json(const char *value);
+
+#endif

@@ -1,0 +1,160 @@
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cw_log.h"
+#include "cw_time.h"
+#include "http_server.h"
+#include "sync_payload.h"
+
+static const char *const ROUTE_NAMES[CW_ROUTE_COUNT] = {
+    [CW_ROUTE_SYNC] = "sync",
+    [CW_ROUTE_HEALTHZ] = "healthz",
+    [CW_ROUTE_READYZ] = "readyz",
+    [CW_ROUTE_METRICS] = "metrics",
+    [CW_ROUTE_OTHER] = "other",
+};
+
+cw_http_route cw_http_route_find(const char *path, int admin)
+{
+    if (strcmp(path, CW_HTTP_SYNC_PATH) == 0)
+        return admin ? CW_ROUTE_OTHER : CW_ROUTE_SYNC;
+    if (strcmp(path, "/healthz") == 0)
+        return CW_ROUTE_HEALTHZ;
+    if (strcmp(path, "/readyz") == 0)
+        return CW_ROUTE_READYZ;
+    if (strcmp(path, "/metrics") == 0)
+        return CW_ROUTE_METRICS;
+    return CW_ROUTE_OTHER;
+}
+
+const char *cw_http_route_name(cw_http_route route)
+{
+    return route < CW_ROUTE_COUNT ? ROUTE_NAMES[route] : "other";
+}
+
+const char *cw_http_route_allow(cw_http_route route)
+{
+    return route == CW_ROUTE_SYNC ? "POST" : "GET, HEAD";
+}
+
+int cw_http_route_method_ok(cw_http_route route, const char *method)
+{
+    if (route == CW_ROUTE_SYNC)
+        return strcmp(method, "POST") == 0;
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+void cw_http_answer_not_found(cw_http_answer *a, const char *method, const char *path)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "no route for %s %s", method, path);
+    cw_http_answer_error(a, 404, "Not found", msg);
+}
+
+void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *method)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is not allowed here; use %s", method,
+             cw_http_route_allow(route));
+    cw_http_answer_error(a, 405, "Method not allowed", msg);
+    a->allow = cw_http_route_allow(route);
+}
+
+/* 400 (or 500 when the parser ran out of memory) from the parser's issues. */
+static void answer_issues(cw_http_answer *a, const cw_issues *issues)
+{
+    if (cw_issues_is_oom(issues)) {
+        cw_http_answer_error(a, 500, "Internal error", "out of memory while parsing");
+        return;
+    }
+    cw_http_answer_json(a, 400, cw_issues_to_json(issues));
+}
+
+/* The pipeline's failure as an answer: its code decides the status. */
+static void answer_pipeline_error(cw_http_answer *a, const cw_error *err)
+{
+    int status = cw_status_http(err->code);
+    if (status == 503) {
+        cw_log_warn("sync: answered 503 (%s): %s", cw_status_name(err->code), err->msg);
+        cw_http_answer_unavailable(a, err->msg, err->retry_after_s);
+    } else if (status == 400) {
+        cw_http_answer_error(a, 400, "Invalid payload", err->msg);
+    } else {
+        cw_log_error("sync: answered 500 (%s): %s", cw_status_name(err->code), err->msg);
+        cw_http_answer_error(a, 500, "Internal error", err->msg);
+    }
+}
+
+void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *body,
+                         size_t len, int64_t deadline_ms)
+{
+    cw_issues *issues = malloc(sizeof *issues);   /* ~8 KiB: keep it off small stacks */
+    cw_sync_payload payload;
+    memset(&payload, 0, sizeof payload);
+    if (issues == NULL) {
+        cw_http_answer_unavailable(a, "out of memory", 0);
+        return;
+    }
+    cw_issues_init(issues);
+    if (cw_sync_payload_parse(body, len, &payload, issues) != 0) {
+        answer_issues(a, issues);
+        free(issues);
+        return;
+    }
+    free(issues);
+
+    cw_pipeline_result res = { 0, 0 };
+    cw_error err;
+    cw_error_clear(&err);
+    if (cw_pipeline_submit(pipeline, &payload, deadline_ms, &res, &err) != 0) {
+        answer_pipeline_error(a, &err);
+    } else {
+        char buf[96];
+        snprintf(buf, sizeof buf, "{\"status\":\"ok\",\"upserted\":%zu,\"deleted\":%zu}",
+                 res.upserted, res.deleted);
+        cw_http_answer_json(a, 200, strdup(buf));
+    }
+    cw_sync_payload_free(&payload);
+}
+
+void cw_http_handle_healthz(cw_http_answer *a)
+{
+    cw_http_answer_json(a, 200, strdup("{\"status\":\"ok\"}"));
+}
+
+void cw_http_handle_readyz(cw_http_answer *a, int shutting_down, cw_http_ready_fn ready,
+                           void *ready_ctx)
+{
+    char why[256] = "";
+    int ok = 0;
+    if (shutting_down)
+        snprintf(why, sizeof why, "shutting down");
+    else if (ready == NULL)
+        ok = 1;
+    else
+        ok = ready(ready_ctx, why, sizeof why) == 1;
+    if (ok) {
+        cw_http_answer_json(a, 200, strdup("{\"status\":\"ok\"}"));
+        return;
+    }
+    why[sizeof why - 1] = '\0';
+    struct json_object *obj = json_object_new_object();
+    struct json_object *st = json_object_new_string("unavailable");
+    struct json_object *er = json_object_new_string(why[0] != '\0' ? why : "not ready");
+    if (obj == NULL || st == NULL || er == NULL) {
+        json_object_put(obj);
+        json_object_put(st);
+        json_object_put(er);
+        cw_http_answer_json(a, 503, NULL);
+        return;
+    }
+    json_object_object_add(obj, "status", st);
+    json_object_object_add(obj, "error", er);
+    cw_http_answer_json(a, 503, cw_http_json_take(obj));
+    a->retry_after_s = CW_HTTP_RETRY_AFTER_DEFAULT_S;
+}

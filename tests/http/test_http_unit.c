@@ -1,0 +1,324 @@
+/* Unit tests of the HTTP module's pure parts: header checks, routes,
+ * answers and the /metrics text. The transport is tested over real HTTP in
+ * test_http_contract.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "cw_test.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "request.h"
+#include "routes.h"
+
+static void assert_body(const cw_http_answer *a, const char *want)
+{
+    size_t len = 0;
+    const char *got = cw_http_answer_bytes(a, &len);
+    CU_ASSERT_EQUAL(len, strlen(want));
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+static void test_content_type(void)
+{
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("application/json"), 1);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("application/json; charset=utf-8"), 1);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("Application/JSON;charset=UTF-8"), 1);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json(" application/json "), 1);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("application/jsonx"), 0);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("application/json-seq"), 0);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("text/plain"), 0);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json("application/x-www-form-urlencoded"), 0);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json(""), 0);
+    CU_ASSERT_EQUAL(cw_http_content_type_is_json(NULL), 0);
+}
+
+static void test_routes(void)
+{
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync", 0), CW_ROUTE_SYNC);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync", 1), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync/", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/healthz", 1), CW_ROUTE_HEALTHZ);
+    CU_ASSERT_EQUAL(cw_http_route_find("/readyz", 0), CW_ROUTE_READYZ);
+    CU_ASSERT_EQUAL(cw_http_route_find("/metrics", 0), CW_ROUTE_METRICS);
+    CU_ASSERT_EQUAL(cw_http_route_find("/", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_SYNC), "POST");
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_READYZ), "GET, HEAD");
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SYNC, "POST"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SYNC, "GET"), 0);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "HEAD"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "POST"), 0);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_METRICS), "metrics");
+}
+
+/* A POST to the sync path with a JSON body of `length` bytes. */
+static cw_http_head sync_head(const char *length)
+{
+    cw_http_head h;
+    memset(&h, 0, sizeof h);
+    h.method = "POST";
+    h.path = "/api/v1/instances/sync";
+    h.content_type = "application/json";
+    h.content_length = length;
+    h.content_length_count = length != NULL ? 1 : 0;
+    return h;
+}
+
+/* Run the header checks on `h` with max_body 100; returns the status (0 =
+ * read the body) and leaves the answer in `a`. */
+static unsigned check(const cw_http_head *h, cw_http_answer *a)
+{
+    cw_http_request *r = cw_http_request_create(100, 1000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    memset(a, 0, sizeof *a);
+    int answered = cw_http_request_check_head(r, h, a);
+    cw_http_request_destroy(r);
+    return answered ? a->status : 0;
+}
+
+static void test_head_framing(void)
+{
+    cw_http_answer a;
+    cw_http_head h = sync_head("10");
+    h.content_length_count = 2;
+    CU_ASSERT_EQUAL(check(&h, &a), 400);
+    assert_body(&a, "{\"error\":\"Bad request\",\"message\":\"more than one Content-Length header\"}");
+    CU_ASSERT_EQUAL(a.close, 1);
+    cw_http_answer_clear(&a);
+
+    h = sync_head("1x");
+    CU_ASSERT_EQUAL(check(&h, &a), 400);
+    assert_body(&a, "{\"error\":\"Bad request\",\"message\":\"Content-Length is not a number\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.transfer_encoding = "gzip";
+    h.transfer_encoding_count = 1;
+    CU_ASSERT_EQUAL(check(&h, &a), 400);
+    assert_body(&a, "{\"error\":\"Bad request\",\"message\":"
+                    "\"unsupported Transfer-Encoding (only chunked is accepted)\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head("10");
+    h.transfer_encoding = "chunked";
+    h.transfer_encoding_count = 1;
+    CU_ASSERT_EQUAL(check(&h, &a), 400);
+    assert_body(&a, "{\"error\":\"Bad request\",\"message\":\"both Content-Length and Transfer-Encoding\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.transfer_encoding = "Chunked";
+    h.transfer_encoding_count = 1;
+    CU_ASSERT_EQUAL(check(&h, &a), 0);
+    cw_http_answer_clear(&a);
+}
+
+static void test_head_routes_and_limits(void)
+{
+    cw_http_answer a;
+    cw_http_head h = sync_head("100");
+    CU_ASSERT_EQUAL(check(&h, &a), 0);          /* exactly at the limit */
+    cw_http_answer_clear(&a);
+
+    h = sync_head("101");
+    CU_ASSERT_EQUAL(check(&h, &a), 413);
+    assert_body(&a, "{\"error\":\"Payload too large\",\"message\":"
+                    "\"body of 101 bytes is over the limit of 100 bytes\"}");
+    CU_ASSERT_EQUAL(a.close, 1);
+    cw_http_answer_clear(&a);
+
+    h = sync_head("10");
+    h.content_type = NULL;
+    CU_ASSERT_EQUAL(check(&h, &a), 415);
+    assert_body(&a, "{\"error\":\"Unsupported media type\",\"message\":"
+                    "\"Content-Type must be application/json\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head("10");
+    h.content_type = "text/plain";
+    CU_ASSERT_EQUAL(check(&h, &a), 415);
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.method = "GET";
+    CU_ASSERT_EQUAL(check(&h, &a), 405);
+    CU_ASSERT_STRING_EQUAL(a.allow, "POST");
+    assert_body(&a, "{\"error\":\"Method not allowed\",\"message\":\"GET is not allowed here; use POST\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.method = "DELETE";
+    h.path = "/healthz";
+    CU_ASSERT_EQUAL(check(&h, &a), 405);
+    CU_ASSERT_STRING_EQUAL(a.allow, "GET, HEAD");
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.path = "/api/v1/\"x\"";
+    CU_ASSERT_EQUAL(check(&h, &a), 404);
+    assert_body(&a, "{\"error\":\"Not found\",\"message\":\"no route for POST /api/v1/\\\"x\\\"\"}");
+    cw_http_answer_clear(&a);
+
+    h = sync_head(NULL);
+    h.path = "/api/v1/instances/sync";
+    h.admin = 1;                                 /* the admin listener has no sync */
+    CU_ASSERT_EQUAL(check(&h, &a), 404);
+    cw_http_answer_clear(&a);
+}
+
+static void test_body_limit(void)
+{
+    char chunk[60];
+    memset(chunk, 'x', sizeof chunk);
+    cw_http_request *r = cw_http_request_create(100, 60000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    r->route = CW_ROUTE_SYNC;
+    cw_http_request_take(r, chunk, 60);
+    cw_http_request_take(r, chunk, 40);
+    CU_ASSERT_EQUAL(r->body_state, CW_BODY_KEEP);
+    CU_ASSERT_EQUAL(r->len, 100);
+    CU_ASSERT_EQUAL(r->body[100], '\0');
+    cw_http_request_take(r, chunk, 1);
+    CU_ASSERT_EQUAL(r->body_state, CW_BODY_TOO_LARGE);
+    CU_ASSERT_PTR_NULL(r->body);
+    CU_ASSERT_EQUAL(r->seen, 101);
+    cw_http_request_take(r, chunk, 60);          /* the rest is discarded */
+    CU_ASSERT_EQUAL(r->seen, 161);
+    CU_ASSERT_PTR_NULL(r->body);
+    cw_http_request_destroy(r);
+
+    r = cw_http_request_create(100, 60000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    r->route = CW_ROUTE_SYNC;
+    r->deadline_ms = r->start_ms - 1;            /* deadline already passed */
+    cw_http_request_take(r, chunk, 1);
+    CU_ASSERT_EQUAL(r->body_state, CW_BODY_LATE);
+    CU_ASSERT_PTR_NULL(r->body);
+    cw_http_request_destroy(r);
+    cw_http_request_destroy(NULL);
+}
+
+static int ready_no(void *ctx, char *why, size_t cap)
+{
+    (void)ctx;
+    snprintf(why, cap, "chroma: \"down\"\n");
+    return 0;
+}
+
+static int ready_yes(void *ctx, char *why, size_t cap)
+{
+    (void)ctx;
+    (void)why;
+    (void)cap;
+    return 1;
+}
+
+static void test_probe_answers(void)
+{
+    cw_http_answer a;
+    memset(&a, 0, sizeof a);
+    cw_http_handle_healthz(&a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT_STRING_EQUAL(a.content_type, "application/json");
+    assert_body(&a, "{\"status\":\"ok\"}");
+
+    cw_http_handle_readyz(&a, 0, ready_yes, NULL);
+    CU_ASSERT_EQUAL(a.status, 200);
+    assert_body(&a, "{\"status\":\"ok\"}");
+
+    cw_http_handle_readyz(&a, 0, NULL, NULL);
+    CU_ASSERT_EQUAL(a.status, 200);
+
+    cw_http_handle_readyz(&a, 0, ready_no, NULL);
+    CU_ASSERT_EQUAL(a.status, 503);
+    CU_ASSERT_EQUAL(a.retry_after_s, CW_HTTP_RETRY_AFTER_DEFAULT_S);
+    assert_body(&a, "{\"status\":\"unavailable\",\"error\":\"chroma: \\\"down\\\"\\n\"}");
+
+    cw_http_handle_readyz(&a, 1, ready_yes, NULL);
+    CU_ASSERT_EQUAL(a.status, 503);
+    assert_body(&a, "{\"status\":\"unavailable\",\"error\":\"shutting down\"}");
+
+    cw_http_answer_unavailable(&a, "queue full", 7);
+    CU_ASSERT_EQUAL(a.status, 503);
+    CU_ASSERT_EQUAL(a.retry_after_s, 7);
+    assert_body(&a, "{\"error\":\"Service unavailable\",\"message\":\"queue full\"}");
+    cw_http_answer_unavailable(&a, "x", 0);
+    CU_ASSERT_EQUAL(a.retry_after_s, CW_HTTP_RETRY_AFTER_DEFAULT_S);
+
+    cw_http_answer_json(&a, 200, NULL);          /* a builder ran out of memory */
+    CU_ASSERT_EQUAL(a.status, 503);
+    assert_body(&a, "{\"error\":\"Service unavailable\",\"message\":\"out of memory\"}");
+    cw_http_answer_clear(&a);
+}
+
+static void test_metrics_text(void)
+{
+    cw_http_metrics *m = cw_http_metrics_create();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200);
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200);
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 413);
+    cw_http_metrics_count(m, CW_ROUTE_HEALTHZ, 200);
+    cw_http_metrics_count(m, CW_ROUTE_OTHER, 404);
+    cw_http_metrics_count(m, CW_ROUTE_OTHER, 418);
+    cw_http_metrics_body(m, 10);
+    cw_http_metrics_body(m, 1024);
+    cw_http_metrics_body(m, 20000);
+    cw_http_metrics_body(m, 6000000);
+    char *text = cw_http_metrics_render(m, 3, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_STRING_EQUAL(text,
+        "# HELP cw_http_requests_total HTTP requests answered, by route and status code.\n"
+        "# TYPE cw_http_requests_total counter\n"
+        "cw_http_requests_total{route=\"sync\",code=\"200\"} 2\n"
+        "cw_http_requests_total{route=\"sync\",code=\"413\"} 1\n"
+        "cw_http_requests_total{route=\"healthz\",code=\"200\"} 1\n"
+        "cw_http_requests_total{route=\"other\",code=\"404\"} 1\n"
+        "cw_http_requests_total{route=\"other\",code=\"other\"} 1\n"
+        "# HELP cw_http_requests_in_flight Requests received and not yet answered.\n"
+        "# TYPE cw_http_requests_in_flight gauge\n"
+        "cw_http_requests_in_flight 3\n"
+        "# HELP cw_http_request_body_bytes Size of received sync request bodies.\n"
+        "# TYPE cw_http_request_body_bytes histogram\n"
+        "cw_http_request_body_bytes_bucket{le=\"1024\"} 2\n"
+        "cw_http_request_body_bytes_bucket{le=\"16384\"} 2\n"
+        "cw_http_request_body_bytes_bucket{le=\"131072\"} 3\n"
+        "cw_http_request_body_bytes_bucket{le=\"1048576\"} 3\n"
+        "cw_http_request_body_bytes_bucket{le=\"5242880\"} 3\n"
+        "cw_http_request_body_bytes_bucket{le=\"+Inf\"} 4\n"
+        "cw_http_request_body_bytes_sum 6021034\n"
+        "cw_http_request_body_bytes_count 4\n");
+    free(text);
+    cw_http_metrics_destroy(m);
+    cw_http_metrics_destroy(NULL);
+}
+
+static void test_config_defaults(void)
+{
+    cw_http_config cfg;
+    cw_http_config_defaults(&cfg);
+    CU_ASSERT_STRING_EQUAL(cfg.host, "0.0.0.0");
+    CU_ASSERT_EQUAL(cfg.port, 3000);
+    CU_ASSERT_EQUAL(cfg.admin_port, 0);
+    CU_ASSERT_EQUAL(cfg.max_body, 5u * 1024u * 1024u);
+    CU_ASSERT_EQUAL(cfg.connection_limit, 256);
+    CU_ASSERT_EQUAL(cfg.connection_timeout_s, 30);
+    CU_ASSERT_EQUAL(cfg.request_deadline_ms, 25000);
+    CU_ASSERT_EQUAL(cfg.thread_stack_size, 256u * 1024u);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "content type", test_content_type },
+        { "routes", test_routes },
+        { "header checks: framing", test_head_framing },
+        { "header checks: routes and limits", test_head_routes_and_limits },
+        { "body limit and deadline", test_body_limit },
+        { "probe and error answers", test_probe_answers },
+        { "metrics text", test_metrics_text },
+        { "config defaults", test_config_defaults },
+        CU_TEST_INFO_NULL,
+    };
+    return cw_test_run("http_unit", tests);
+}
