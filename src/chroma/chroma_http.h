@@ -1,6 +1,6 @@
-/* cw_chroma_http — the transport under cw_chroma: a locked pool of curl easy
- * handles and one call = one HTTP request with its own timeouts.
- * Internal to src/chroma/.
+/* cw_chroma_http — the transport under cw_chroma: a cw_httpc pool of curl
+ * easy handles (httpc.h) with Chroma's headers and answer limit, and one
+ * call = one HTTP request with its own timeouts. Internal to src/chroma/.
  *
  * A pool hands each caller its own easy handle (never shared concurrently);
  * when every pooled handle is busy it makes a new one rather than wait, and

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "curl_pool.h"
 #include "cw_log.h"
 #include "cw_time.h"
 #include "embed_wire.h"
 #include "embedder_util.h"
+#include "httpc.h"
 
 #define DEFAULT_TIMEOUT_MS 20000L
 #define DEFAULT_DEADLINE_MS 20000L
@@ -51,7 +51,7 @@ typedef struct remote_embedder {
     long timeout_ms;
     long deadline_ms;
     size_t max_text_bytes;        /* 0 = no cut */
-    cw_embed_curl_pool *pool;
+    cw_httpc_pool *pool;
     pthread_mutex_t lock;         /* guards base.dim (written once), last_auth_log_ms, rng */
     int lock_ready;
     int64_t last_auth_log_ms;     /* when the refused-key line was last logged; 0 = never */
@@ -60,37 +60,9 @@ typedef struct remote_embedder {
 
 /* One upstream answer as it arrives. */
 typedef struct answer {
-    char *data;
-    size_t len;
-    size_t cap;
-    int too_big;                  /* body passed CW_EMBED_HTTP_MAX_ANSWER */
+    cw_httpc_body body;           /* at most CW_EMBED_HTTP_MAX_ANSWER bytes */
     int retry_after_s;            /* Retry-After seconds; 0 = none */
 } answer;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    answer *a = userdata;
-    size_t add = size * nmemb;
-
-    if (add > CW_EMBED_HTTP_MAX_ANSWER - a->len) {
-        a->too_big = 1;
-        return 0;
-    }
-    if (a->len + add + 1 > a->cap) {
-        size_t cap = a->cap > 0 ? a->cap : 16384;
-        while (cap < a->len + add + 1)
-            cap *= 2;
-        char *grown = realloc(a->data, cap);
-        if (grown == NULL)
-            return 0;
-        a->data = grown;
-        a->cap = cap;
-    }
-    memcpy(a->data + a->len, ptr, add);
-    a->len += add;
-    a->data[a->len] = '\0';
-    return add;
-}
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -120,36 +92,21 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int post_once(remote_embedder *r, const char *body, long call_ms, answer *a,
                      long *status, CURLcode *cc, cw_error *err)
 {
-    CURL *h = cw_embed_curl_pool_acquire(r->pool);
+    CURL *h = cw_httpc_pool_acquire(r->pool);
 
     *status = 0;
     if (h == NULL)
         return cw_error_set(err, CW_E_NOMEM, "%s: out of memory for an HTTP handle", r->base.name);
-    curl_easy_setopt(h, CURLOPT_URL, r->endpoint);
+    cw_httpc_prepare(h, r->endpoint, r->headers, CONNECT_TIMEOUT_MS, call_ms, &a->body);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, call_ms < CONNECT_TIMEOUT_MS ? call_ms : CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, call_ms);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "cluster-whisperer/" CW_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+    cw_httpc_post(h, body, strlen(body));
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
     *cc = curl_easy_perform(h);
     if (*cc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    /* Drop pointers into this call's memory before the next user. */
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
-    cw_embed_curl_pool_release(r->pool, h);
+    cw_httpc_pool_release(r->pool, h);
     return 0;
 }
 
@@ -218,10 +175,9 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
     int rc = -1;
     const char *name = r->base.name;
     char desc[CW_ERROR_MSG_MAX];
-    answer a;
+    answer a = { .body = { .max = CW_EMBED_HTTP_MAX_ANSWER } };
     char *body = cw_embed_wire_request(texts, n, r->model, input_type, r->max_text_bytes, err);
 
-    memset(&a, 0, sizeof a);
     snprintf(desc, sizeof desc, "%s: no time left to call %s", name, r->endpoint);
     if (body == NULL)
         goto out;
@@ -235,17 +191,16 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
                                "%s (gave up within the %ld ms deadline)", desc, r->deadline_ms);
             goto out;
         }
-        a.len = 0;
-        a.too_big = 0;
+        cw_httpc_body_clear(&a.body);
         a.retry_after_s = 0;
         if (post_once(r, body, left < r->timeout_ms ? (long)left : r->timeout_ms, &a, &status, &cc, err) != 0)
             goto out;
         if (cc == CURLE_OK && status >= 200 && status < 300) {
-            rc = cw_embed_wire_parse_answer(name, a.data, a.len, n, CW_EMBEDDER_MAX_DIM, vecs, dim, err);
+            rc = cw_embed_wire_parse_answer(name, a.body.data, a.body.len, n, CW_EMBEDDER_MAX_DIM, vecs, dim, err);
             goto out;
         }
         if (cc != CURLE_OK) {
-            if (a.too_big) {
+            if (a.body.too_big) {
                 cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: larger than %u bytes",
                              name, CW_EMBED_HTTP_MAX_ANSWER);
                 goto out;
@@ -267,7 +222,7 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             snprintf(desc, sizeof desc, "%s: the embedding API answered HTTP %ld", name, status);
         } else if (status >= 400) {
             char upstream[300];
-            cw_embed_wire_upstream_message(a.data, a.len, upstream, sizeof upstream);
+            cw_embed_wire_upstream_message(a.body.data, a.body.len, upstream, sizeof upstream);
             cw_error_set(err, CW_E_CONFIG, "%s: the embedding API refused the request (HTTP %ld): %s",
                          name, status, upstream);
             goto out;
@@ -291,7 +246,7 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
         cw_sleep_ms(wait);
     }
 out:
-    free(a.data);
+    cw_httpc_body_clear(&a.body);
     free(body);
     return rc;
 }
@@ -347,7 +302,7 @@ static void remote_destroy(cw_embedder *self)
 
     if (r == NULL)
         return;
-    cw_embed_curl_pool_destroy(r->pool);
+    cw_httpc_pool_destroy(r->pool);
     curl_slist_free_all(r->headers);
     free(r->endpoint);
     free(r->model);
@@ -357,16 +312,6 @@ static void remote_destroy(cw_embedder *self)
 }
 
 static const cw_embedder_vtable REMOTE_VT = { remote_embed, remote_destroy };
-
-/* Append one header line; -1 on out of memory (the list is kept). */
-static int add_header(struct curl_slist **list, const char *line)
-{
-    struct curl_slist *grown = curl_slist_append(*list, line);
-    if (grown == NULL)
-        return -1;
-    *list = grown;
-    return 0;
-}
 
 static cw_embedder *remote_create(const remote_flavor *flavor, const cw_remote_embedder_config *cfg,
                                   cw_error *err)
@@ -415,24 +360,21 @@ static cw_embedder *remote_create(const remote_flavor *flavor, const cw_remote_e
     while (url_len > 0 && url[url_len - 1] == '/')
         url_len--;
     r->endpoint = malloc(url_len + sizeof "/embeddings");
-    r->pool = cw_embed_curl_pool_create(POOL_MAX_IDLE);
+    r->pool = cw_httpc_pool_create(POOL_MAX_IDLE);
     if (r->model == NULL || r->endpoint == NULL || r->pool == NULL)
         goto nomem;
     memcpy(r->endpoint, url, url_len);
     memcpy(r->endpoint + url_len, "/embeddings", sizeof "/embeddings");
-    if (add_header(&r->headers, "Content-Type: application/json") != 0
-        || add_header(&r->headers, "Accept: application/json") != 0
-        || add_header(&r->headers, "Expect:") != 0)
-        goto nomem;
-    if (cfg->api_key != NULL && key_len > 0) {
+    if (key_len > 0) {
         size_t len = strlen("Authorization: Bearer ") + key_len + 1;
         auth = malloc(len);
         if (auth == NULL)
             goto nomem;
         snprintf(auth, len, "Authorization: Bearer %.*s", (int)key_len, cfg->api_key);
-        if (add_header(&r->headers, auth) != 0)
-            goto nomem;
     }
+    r->headers = cw_httpc_json_headers(auth);
+    if (r->headers == NULL)
+        goto nomem;
     free(auth);
     return &r->base;
 nomem:
