@@ -9,5 +9,8 @@ if [ -x node_modules/.bin/chroma ] && [ -d node_modules/@lat.md/embed ] \
    && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   exit 0
 fi
-echo "install-node-deps: npm ci in contrib/npm"
-npm ci --no-audit --no-fund --loglevel=error
+echo "install-node-deps: npm install in contrib/npm (versions pinned by package-lock.json)"
+# Not `npm ci`: npm 11 wants lock entries for chromadb's optional bindings for
+# other platforms, which a lock made on Linux does not hold. `install
+# --no-save` follows the lock (and its integrity hashes) and never rewrites it.
+npm install --no-save --no-audit --no-fund --loglevel=error
