@@ -19,14 +19,6 @@ pid_t proc_start(char *const argv[], const char *log_path);
  * with SIGKILL after the timeout, or died by a signal). */
 int proc_stop(pid_t pid, int sig, int timeout_ms);
 
-/* A TCP port that was free a moment ago on 127.0.0.1. */
-unsigned short proc_free_port(void);
-
-/* GET/POST http://127.0.0.1:port/path; body may be NULL. Returns the HTTP
- * status (0 on a network error); *resp gets the body (malloc'd) if non-NULL. */
-long proc_http(unsigned short port, const char *method, const char *path,
-               const char *content_type, const char *body, char **resp);
-
 /* Poll GET /healthz until 200 or timeout; 1 when up. */
 int proc_wait_http(unsigned short port, int timeout_ms);
 

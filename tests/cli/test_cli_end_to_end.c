@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "cw_test.h"
+#include "http_client.h"
 #include "mock_embedder.h"
 #include "proc.h"
 
@@ -23,6 +24,21 @@ static const char PRD_EXAMPLE[] =
     "\"deletes\":[\"default/apps/v1/Deployment/old-service\"]}";
 
 static cw_mock_embedder *g_mock;
+
+/* method http://127.0.0.1:port/path (JSON body or NULL); the status, 0 on a
+ * network error; *resp = the body (malloc'd). */
+static long call(unsigned short port, const char *method, const char *path, const char *body, char **resp)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+    http_reply r;
+    int rc = http_request(method, url, body != NULL ? "application/json" : NULL, body,
+                          body != NULL ? strlen(body) : 0, 0, &r);
+    long status = rc == 0 ? r.status : 0;
+    *resp = strdup(r.body != NULL ? r.body : "");
+    http_reply_free(&r);
+    return status;
+}
 static char *g_chroma_url;
 static char g_collection[64];
 static char g_log[256];
@@ -62,13 +78,13 @@ static pid_t start_server(unsigned short port)
 
 static void test_post_then_search_then_sync_delete(void)
 {
-    unsigned short port = proc_free_port();
+    unsigned short port = http_free_port();
     pid_t pid = start_server(port);
 
     char *resp = NULL;
-    CU_ASSERT_EQUAL(proc_http(port, "GET", "/readyz", NULL, NULL, &resp), 200);
+    CU_ASSERT_EQUAL(call(port, "GET", "/readyz", NULL, &resp), 200);
     free(resp);
-    CU_ASSERT_EQUAL(proc_http(port, "POST", "/api/v1/instances/sync", "application/json", PRD_EXAMPLE, &resp), 200);
+    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", PRD_EXAMPLE, &resp), 200);
     CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":1}");
     free(resp);
 
@@ -121,13 +137,13 @@ typedef struct post_job { unsigned short port; const char *body; long code; char
 static void *post_thread(void *arg)
 {
     post_job *j = arg;
-    j->code = proc_http(j->port, "POST", "/api/v1/instances/sync", "application/json", j->body, &j->resp);
+    j->code = call(j->port, "POST", "/api/v1/instances/sync", j->body, &j->resp);
     return NULL;
 }
 
 static void test_sigterm_drains_in_flight_request(void)
 {
-    unsigned short port = proc_free_port();
+    unsigned short port = http_free_port();
     pid_t pid = start_server(port);
 
     cw_mock_embedder_set_latency(g_mock, 1500);
@@ -158,7 +174,7 @@ static void test_local_model_finds_the_database(void)
 {
     char collection[80];
     snprintf(collection, sizeof collection, "%s_local", g_collection);
-    unsigned short port = proc_free_port();
+    unsigned short port = http_free_port();
     char p[16];
     snprintf(p, sizeof p, "%u", port);
     char *sargv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
@@ -180,7 +196,7 @@ static void test_local_model_finds_the_database(void)
         "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":{},\"annotations\":{},"
         "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":null}";
     char *resp = NULL;
-    CU_ASSERT_EQUAL(proc_http(port, "POST", "/api/v1/instances/sync", "application/json", body, &resp), 200);
+    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", body, &resp), 200);
     CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":3,\"deleted\":0}");
     free(resp);
     CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
