@@ -25,14 +25,9 @@ static void cell(const char *s, int width)
 int cw_cmd_search(int argc, char **argv)
 {
     cw_options o;
-    int prc = cw_options_parse(&o, CW_CMD_SEARCH, argc, argv);
-    if (prc == 1) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc != 0)
-        return 2;
-    cw_log_configure(CW_LOG_WARN, strcmp(o.log_format, "json") == 0 ? CW_LOG_JSON : CW_LOG_TEXT);
+    int early = cw_options_begin(&o, CW_CMD_SEARCH, argc, argv, usage, CW_LOG_WARN);
+    if (early >= 0)
+        return early;
 
     int rc = 1;
     cw_app app;

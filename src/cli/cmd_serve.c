@@ -58,14 +58,9 @@ static void usage(FILE *out)
 int cw_cmd_serve(int argc, char **argv)
 {
     cw_options o;
-    int prc = cw_options_parse(&o, CW_CMD_SERVE, argc, argv);
-    if (prc == 1) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc != 0)
-        return 2;
-    cw_log_configure(CW_LOG_INFO, strcmp(o.log_format, "json") == 0 ? CW_LOG_JSON : CW_LOG_TEXT);
+    int early = cw_options_begin(&o, CW_CMD_SERVE, argc, argv, usage, CW_LOG_INFO);
+    if (early >= 0)
+        return early;
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;

@@ -26,14 +26,9 @@ static void usage(FILE *out)
 int cw_cmd_sync(int argc, char **argv)
 {
     cw_options o;
-    int prc = cw_options_parse(&o, CW_CMD_SYNC, argc, argv);
-    if (prc == 1) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc != 0)
-        return 2;
-    cw_log_configure(CW_LOG_WARN, strcmp(o.log_format, "json") == 0 ? CW_LOG_JSON : CW_LOG_TEXT);
+    int early = cw_options_begin(&o, CW_CMD_SYNC, argc, argv, usage, CW_LOG_WARN);
+    if (early >= 0)
+        return early;
 
     int rc = 1;
     char *body = NULL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw_log.h"
 #include "embed_http.h"
 #include "embed_local.h"
 
@@ -245,6 +246,20 @@ int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv)
             o->embedder = "local";
     }
     return 0;
+}
+
+int cw_options_begin(cw_options *o, unsigned command, int argc, char **argv,
+                     void (*usage)(FILE *out), int level)
+{
+    int prc = cw_options_parse(o, command, argc, argv);
+    if (prc == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (prc != 0)
+        return 2;
+    cw_log_configure((cw_log_level)level, strcmp(o->log_format, "json") == 0 ? CW_LOG_JSON : CW_LOG_TEXT);
+    return -1;
 }
 
 cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)

@@ -60,6 +60,12 @@ typedef struct cw_options {
  * (one line already printed on stderr). */
 int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv);
 
+/* What every command does first: parse, print `usage` for --help, set up
+ * logging at `level` in the chosen format. Returns -1 to go on, else the
+ * exit code (0 after --help, 2 after a usage error). */
+int cw_options_begin(cw_options *o, unsigned command, int argc, char **argv,
+                     void (*usage)(FILE *out), int level);
+
 /* Print the option list for `command`. */
 void cw_options_help(FILE *out, unsigned command);
 
