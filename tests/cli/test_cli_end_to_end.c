@@ -218,6 +218,56 @@ static void test_local_model_finds_the_database(void)
     free(err);
 }
 
+/* The operator switched models: the collection holds the mock's 64-d
+ * vectors, the local model makes 384-d ones. One clear line at startup,
+ * and /readyz says the same instead of every request failing. */
+static void test_dimension_mismatch_reported(void)
+{
+    char collection[80];
+    snprintf(collection, sizeof collection, "%s_dim", g_collection);
+    char path[] = "/tmp/cw-cli-dim-XXXXXX";
+    int fd = mkstemp(path);
+    const char one[] =
+        "{\"upserts\":[{\"id\":\"default/v1/ConfigMap/a\",\"namespace\":\"default\",\"name\":\"a\","
+        "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"createdAt\":\"2026-02-20T10:00:00Z\"}]}";
+    CU_ASSERT_EQUAL(write(fd, one, sizeof one - 1), (ssize_t)(sizeof one - 1));
+    close(fd);
+    char *sync_argv[] = { getenv("CW_BIN"), "sync", "--chroma-url", g_chroma_url, "--collection", collection,
+                          "--embedder", "openai", "--embed-url", (char *)cw_mock_embedder_url(g_mock), path, NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(proc_run(sync_argv, &out, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(out, "ok: 1 upserted, 0 deleted\n");
+    free(out);
+    unlink(path);
+
+    char log[300];
+    snprintf(log, sizeof log, "%s.dim", g_log);
+    unlink(log);
+    unsigned short port = http_free_port();
+    char p[16];
+    snprintf(p, sizeof p, "%u", port);
+    char *sargv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
+                      "--chroma-url", g_chroma_url, "--collection", collection,
+                      "--embedder", "local", NULL };
+    pid_t pid = proc_start(sargv, log);
+    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+    char *resp = NULL;
+    CU_ASSERT_EQUAL(call(port, "GET", "/readyz", NULL, &resp), 503);
+    char want[300];
+    snprintf(want, sizeof want,
+             "{\"status\":\"unavailable\",\"error\":\"collection '%s' holds 64-d vectors but the embedder "
+             "makes 384-d vectors: use the embedder that filled it, or another --collection\"}", collection);
+    CU_ASSERT_STRING_EQUAL(resp, want);
+    free(resp);
+    CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
+
+    char *text = cw_test_read_file(log);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(want, sizeof want, "error collection '%s' holds 64-d vectors but the embedder makes 384-d vectors", collection);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    free(text);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -239,6 +289,7 @@ int main(void)
         { "POST, search, sync delete, validate", test_post_then_search_then_sync_delete },
         { "SIGTERM drains an in-flight request", test_sigterm_drains_in_flight_request },
         { "local model: the database ranks first", test_local_model_finds_the_database },
+        { "dimension mismatch: one line at startup and in /readyz", test_dimension_mismatch_reported },
         CU_TEST_INFO_NULL,
     };
     int rc = cw_test_run("cli_end_to_end", tests);
