@@ -1,7 +1,8 @@
 /* The checker: resolves record types and the root, derives C member names,
  * and reports every error it finds (unknown type, duplicate field or
  * record, modifier that does not fit the type, unsupported nesting,
- * recursive records, missing prefix or root). */
+ * recursive records, records the root does not use, missing prefix or
+ * root). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,19 @@ static int check_cycle(const source *src, record *r)
     return errors;
 }
 
+/* Mark `r` and every record it contains, at any depth. */
+static void mark_reachable(record *r)
+{
+    if (r->reachable)
+        return;
+    r->reachable = 1;
+    for (field *f = r->fields; f != NULL; f = f->next) {
+        record *inner = contained(f->type);
+        if (inner != NULL)
+            mark_reachable(inner);
+    }
+}
+
 int check_schema(const source *src, schema *s)
 {
     int errors = 0;
@@ -290,5 +304,18 @@ int check_schema(const source *src, schema *s)
         errors += check_cycle(src, r);
     for (record *r = s->records; r != NULL; r = r->next)
         r->emitted = 0;
+    if (errors != 0)
+        return errors;
+
+    /* A record the root does not reach would be emitted as unused static
+     * functions, which do not compile with -Werror. */
+    mark_reachable(s->root);
+    for (record *r = s->records; r != NULL; r = r->next) {
+        if (!r->reachable) {
+            source_error(src, r->line, r->col, "record '%s' is not used by the root record '%s'",
+                         r->name, s->root->name);
+            errors++;
+        }
+    }
     return errors;
 }

@@ -330,6 +330,36 @@ static int emit_field_frees(emitter *e, const record *r)
     return lines;
 }
 
+/* An absent (optional or null) record: its strings read as "" too, never
+ * NULL (the header's promise); maps and lists stay empty. */
+static void emit_absent_record(emitter *e, const record *r)
+{
+    char name[256];
+    int lines = 0;
+
+    for (const field *f = r->fields; f != NULL; f = f->next) {
+        if (f->type->kind == TYPE_STRING || f->type->kind == TYPE_RECORD)
+            lines++;
+    }
+    if (lines == 0) {
+        println(e, "if (!has)");
+        println(e, "    return 1;");
+        return;
+    }
+    println(e, "if (!has) {");
+    indent(e);
+    for (const field *f = r->fields; f != NULL; f = f->next) {
+        if (f->type->kind == TYPE_STRING)
+            println(e, "out->%s = \"\";", f->c_name);
+        else if (f->type->kind == TYPE_RECORD)
+            println(e, "(void)%s_read_(ctx, 0, NULL, 0, &out->%s);",
+                    rec_name(e, f->type->record, "", name, sizeof name), f->c_name);
+    }
+    println(e, "return 1;");
+    unindent(e);
+    println(e, "}");
+}
+
 static void emit_record_functions(emitter *e, const record *r)
 {
     char name[256];
@@ -355,8 +385,7 @@ static void emit_record_functions(emitter *e, const record *r)
         blank(e);
         println(e, "if (!cw_rt_read_record(ctx, present, obj, flags, &has))");
         println(e, "    return 0;");
-        println(e, "if (!has)");
-        println(e, "    return 1;");
+        emit_absent_record(e, r);
     }
     for (const field *f = r->fields; f != NULL; f = f->next)
         emit_field_read(e, f);

@@ -72,6 +72,7 @@ typedef struct record {
     int emitted;                 /* emit: struct already written */
     int visiting;                /* check: cycle detection */
     int used_in_list;            /* check: needs a <prefix>_<name>_list type */
+    int reachable;               /* check: the root contains it (or is it) */
     struct record *next;
 } record;
 

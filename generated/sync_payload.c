@@ -23,8 +23,16 @@ static int cw_resource_instance_read_(cw_rt_ctx *ctx, int present, struct json_o
 
     if (!cw_rt_read_record(ctx, present, obj, flags, &has))
         return 0;
-    if (!has)
+    if (!has) {
+        out->id = "";
+        out->namespace = "";
+        out->name = "";
+        out->kind = "";
+        out->api_version = "";
+        out->api_group = "";
+        out->created_at = "";
         return 1;
+    }
     present = cw_rt_lookup(obj, "id", &v);
     cw_rt_push_key(ctx, "id");
     ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED | CW_RT_NONEMPTY, 2048, CW_RT_FMT_NONE, &out->id);

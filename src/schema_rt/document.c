@@ -2,9 +2,14 @@
  * closes json-c 0.16's traps (DESIGN §6b) — depth limit, strict mode,
  * whole body consumed, "continue" on empty/scalar bodies, its lax UTF-8
  * check, `\u0000` turning into an embedded NUL (silently truncating
- * object keys), NaN/Infinity/1e999 accepted even in strict mode. */
+ * object keys), NaN/Infinity/1e999 accepted even in strict mode, and
+ * what strict mode still takes against RFC 8259: raw control characters
+ * in strings, numbers like `1.` or `00`, and integers far out of range
+ * clamped to 64 bits. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema_rt.h"
@@ -24,8 +29,11 @@ const char *cw_rt_type_name(struct json_object *v)
 }
 
 /* Check every string, key and number under `v` (depth is bounded by the
- * tokener). Returns 1 when all are fine, else 0 with issues recorded. */
-static int walk(cw_rt_ctx *ctx, struct json_object *v)
+ * tokener). `huge`, when not NULL, counts the integers json-c clamped
+ * (the text has integer literals beyond a double's range): those are
+ * reported where they are. Returns 1 when all are fine, else 0 with
+ * issues recorded. */
+static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
 {
     int ok = 1;
 
@@ -55,7 +63,7 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v)
                 continue;
             }
             cw_rt_push_key(ctx, key);
-            ok &= walk(ctx, val);
+            ok &= walk(ctx, val, huge);
             cw_rt_pop(ctx);
         }
         break;
@@ -64,39 +72,131 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v)
         size_t n = json_object_array_length(v);
         for (size_t i = 0; i < n; i++) {
             cw_rt_push_index(ctx, i);
-            ok &= walk(ctx, json_object_array_get_idx(v, i));
+            ok &= walk(ctx, json_object_array_get_idx(v, i), huge);
             cw_rt_pop(ctx);
         }
         break;
     }
+    case json_type_int:
+        if (huge != NULL && (json_object_get_int64(v) == INT64_MIN ||
+                             json_object_get_uint64(v) == UINT64_MAX)) {
+            cw_rt_issue(ctx, CW_ISSUE_INVALID_NUMBER,
+                        "number is NaN, Infinity or out of range");
+            (*huge)++;
+            ok = 0;
+        }
+        break;
     case json_type_null:
     case json_type_boolean:
-    case json_type_int:
         break;
     }
     return ok;
 }
 
-/* Number of `\u0000` escapes inside strings of the (syntactically valid)
- * JSON text. */
-static size_t count_nul_escapes(const char *s, size_t len)
-{
-    size_t count = 0;
-    int in_string = 0;
+/* What json-c 0.16 lets through that only the raw text shows. */
+typedef struct text_scan {
+    size_t nul_escapes;     /* `\u0000` inside strings */
+    size_t huge_integers;   /* integer literals beyond a double's range */
+    int control_char;       /* a raw byte below 0x20 inside a string */
+    int bad_number;         /* a number RFC 8259 does not allow: 1. 1.e5 00 -01 */
+} text_scan;
 
-    for (size_t i = 0; i < len; i++) {
-        if (!in_string) {
-            if (s[i] == '"')
-                in_string = 1;
-        } else if (s[i] == '"') {
-            in_string = 0;
-        } else if (s[i] == '\\' && i + 1 < len) {
-            if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
-                count++;
-            i++;   /* skip the escaped character; \uXXXX digits are harmless */
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* 1 when s[0..n) is an RFC 8259 number,
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; *integer = 1 when it
+ * has neither fraction nor exponent. */
+static int number_ok(const char *s, size_t n, int *integer)
+{
+    size_t i = 0, start;
+
+    *integer = 1;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0') {
+        i++;
+    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
+        while (i < n && is_digit(s[i]))
+            i++;
+    } else {
+        return 0;
+    }
+    if (i < n && s[i] == '.') {
+        *integer = 0;
+        start = ++i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        *integer = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        start = i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    return i == n;
+}
+
+/* 1 when the integer literal s[0..n) is beyond a double's range (json-c
+ * would clamp it to 2^64-1 or -2^63 without a word). */
+static int integer_huge(const char *s, size_t n)
+{
+    size_t digits = n - (s[0] == '-');
+    char buf[312];
+
+    if (digits < 309)              /* below 10^308 < DBL_MAX */
+        return 0;
+    if (digits > 309)
+        return 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return isinf(strtod(buf, NULL)) ? 1 : 0;
+}
+
+/* Scan the (syntactically valid) JSON text for what json-c accepted but
+ * must not be: see text_scan. */
+static void scan_text(const char *s, size_t len, text_scan *out)
+{
+    size_t i = 0;
+
+    memset(out, 0, sizeof *out);
+    while (i < len) {
+        if (s[i] == '"') {
+            for (i++; i < len && s[i] != '"'; i++) {
+                if ((unsigned char)s[i] < 0x20) {
+                    out->control_char = 1;
+                } else if (s[i] == '\\' && i + 1 < len) {
+                    if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+                        out->nul_escapes++;
+                    i++;   /* skip the escaped character; \uXXXX digits are harmless */
+                }
+            }
+            i++;           /* the closing quote */
+        } else if (s[i] == '-' || is_digit(s[i])) {
+            size_t start = i;
+            int integer;
+            while (i < len && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                               s[i] == '+' || s[i] == '-'))
+                i++;
+            if (i < len && s[i] == 'I')
+                continue;  /* -Infinity: walk() reports it */
+            if (!number_ok(s + start, i - start, &integer))
+                out->bad_number = 1;
+            else if (integer && integer_huge(s + start, i - start))
+                out->huge_integers++;
+        } else {
+            i++;
         }
     }
-    return count;
 }
 
 static int is_space(char c)
@@ -109,7 +209,9 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
     struct json_tokener *tok = NULL;
     struct json_object *root = NULL;
     enum json_tokener_error err;
-    size_t start = 0, end;
+    text_scan scan;
+    size_t start = 0, end, huge = 0;
+    int ok;
 
     if (len > INT_MAX) {
         cw_rt_issue(ctx, CW_ISSUE_TOO_LARGE, "body is larger than %d bytes", INT_MAX);
@@ -156,15 +258,30 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
                     end);
         goto fail;
     }
+    scan_text(bytes, len, &scan);
+    if (scan.control_char) {
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_JSON, "malformed JSON: control character in a string");
+        goto fail;
+    }
+    if (scan.bad_number) {
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_JSON, "malformed JSON: invalid number");
+        goto fail;
+    }
     if (!json_object_is_type(root, json_type_object)) {
         cw_rt_issue(ctx, CW_ISSUE_NOT_OBJECT, "expected a JSON object, got %s",
                     cw_rt_type_name(root));
         goto fail;
     }
 
-    if (!walk(ctx, root))
+    ok = walk(ctx, root, scan.huge_integers > 0 ? &huge : NULL);
+    if (huge < scan.huge_integers) {
+        /* One that a later duplicate key dropped from the tree. */
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_NUMBER, "number is NaN, Infinity or out of range");
+        ok = 0;
+    }
+    if (!ok)
         goto fail;
-    if (count_nul_escapes(bytes, len) > 0) {
+    if (scan.nul_escapes > 0) {
         /* No string value holds a NUL, so a key did: json-c cut it short. */
         cw_rt_issue(ctx, CW_ISSUE_INVALID_UTF8, "object key contains NUL (\\u0000)");
         goto fail;

@@ -124,10 +124,12 @@ void cw_rt_issue(cw_rt_ctx *ctx, const char *code, const char *fmt, ...)
 int cw_rt_oom(cw_rt_ctx *ctx);
 
 /* Parse `bytes` with json-c (strict, depth CW_RT_MAX_DEPTH), require the
- * whole body to be one JSON object (trailing whitespace allowed), and check
- * every string value and object key at every depth (cw_rt_utf8_valid) and
- * every number (finite). Returns the tree (caller owns: json_object_put),
- * or NULL with issues recorded. */
+ * whole body to be one JSON object (trailing whitespace allowed), refuse
+ * what strict mode still takes against RFC 8259 (raw control characters
+ * in strings, numbers like `1.` or `00`), and check every string value and
+ * object key at every depth (cw_rt_utf8_valid) and every number (finite,
+ * integers within a double's range). Returns the tree (caller owns:
+ * json_object_put), or NULL with issues recorded. */
 CW_MUST_CHECK struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size_t len);
 
 /* "null", "boolean", "number", "string", "array" or "object" (NULL → "null"). */

@@ -32,16 +32,17 @@ static int parse(const char *body)
     return parse_n(body, strlen(body));
 }
 
-/* Body must be accepted. */
+/* Body must be accepted; if not, the test stops here (what follows reads
+ * the parsed struct, which is then zeroed). */
 #define EXPECT_OK(body)                                                       \
     do {                                                                      \
         int rc_ = parse(body);                                                \
-        CU_ASSERT_EQUAL(rc_, 0);                                              \
         if (rc_ != 0) {                                                       \
             char *j_ = cw_issues_to_json(&I);                                 \
             fprintf(stderr, "\n%s:%d unexpected issues: %s\n", __FILE__, __LINE__, j_); \
             free(j_);                                                         \
         }                                                                     \
+        CU_ASSERT_EQUAL_FATAL(rc_, 0);                                        \
     } while (0)
 
 /* The parse failed, `out` is zeroed, and issue 0 is exactly path/code/message. */
@@ -132,6 +133,7 @@ static void test_labels_annotations_null(void)
 static void test_labels_annotations_empty(void)
 {
     EXPECT_OK(UPSERTS(INSTANCE(",\"labels\":{},\"annotations\":{}")));
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 1);
     CU_ASSERT_EQUAL(P.upserts.items[0].labels.len, 0);
     CU_ASSERT_EQUAL(P.upserts.items[0].annotations.len, 0);
     cw_sync_payload_free(&P);
@@ -481,6 +483,45 @@ static void test_bad_utf8_in_ignored_places(void)
     EXPECT_ISSUE("{\"\xc0\x80\":1}", "[]", "invalid_utf8", "object key is not valid UTF-8");
 }
 
+/* Every class of invalid UTF-8 (RFC 3629 §4 table) in every kind of place:
+ * a typed value, a map key and value, an ignored key, an ignored value
+ * deep in nested arrays. */
+static void test_utf8_every_class_everywhere(void)
+{
+    static const char *const bad[] = {
+        "\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xc2", "\xc2\x41", "\xdf\xc0",
+        "\xe0\x80\x80", "\xe0\x9f\xbf", "\xe0\xa0", "\xe1\x80", "\xe1\x41\x80",
+        "\xed\xa0\x80", "\xed\xbf\xbf", "\xee\x80", "\xef\xbf\x41",
+        "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf0\x90\x80", "\xf1\x80\x80",
+        "\xf3\xbf\xbf\x41", "\xf4\x90\x80\x80", "\xf4\xbf\xbf\xbf", "\xf5\x80\x80\x80",
+        "\xf7\xbf\xbf\xbf", "\xf8\x88\x80\x80\x80", "\xfc\x84\x80\x80\x80\x80", "\xfe", "\xff",
+    };
+    static const struct { const char *tmpl; const char *path; const char *message; } places[] = {
+        { "{\"deletes\":[\"a%sb\"]}", "[\"deletes\",0]", BAD_UTF8_MSG },
+        { UPSERTS("{" INSTANCE_FIELDS("x", "n%s") "}"), "[\"upserts\",0,\"name\"]", BAD_UTF8_MSG },
+        { UPSERTS(INSTANCE(",\"labels\":{\"k\":\"%s\"}")), "[\"upserts\",0,\"labels\",\"k\"]",
+          BAD_UTF8_MSG },
+        { UPSERTS(INSTANCE(",\"labels\":{\"k%s\":\"v\"}")), "[\"upserts\",0,\"labels\"]",
+          "object key is not valid UTF-8" },
+        { "{\"x%s\":1}", "[]", "object key is not valid UTF-8" },
+        { "{\"x\":[[[[[[\"ok\",\"%s\"]]]]]]}", "[\"x\",0,0,0,0,0,1]", BAD_UTF8_MSG },
+        { UPSERTS(INSTANCE(",\"ignored\":[{\"a\":[\"%s\"]}]")),
+          "[\"upserts\",0,\"ignored\",0,\"a\",0]", BAD_UTF8_MSG },
+        { UPSERTS(INSTANCE(",\"ignored\":[{\"a%s\":1}]")), "[\"upserts\",0,\"ignored\",0]",
+          "object key is not valid UTF-8" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(cw_rt_utf8_valid(bad[i], strlen(bad[i])), 0);
+        for (size_t j = 0; j < sizeof places / sizeof places[0]; j++) {
+            char body[1024];
+            snprintf(body, sizeof body, places[j].tmpl, bad[i]);
+            EXPECT_ISSUE(body, places[j].path, "invalid_utf8", places[j].message);
+            if (I.len < 1 || strcmp(I.items[0].code, "invalid_utf8") != 0)
+                fprintf(stderr, "\nclass %zu accepted in place %zu\n", i, j);
+        }
+    }
+}
+
 static void test_trailing_garbage(void)
 {
     EXPECT_ISSUE("{}x", "[]", "invalid_json", "malformed JSON: unexpected character");
@@ -535,6 +576,73 @@ static void test_not_finite_numbers(void)
     cw_sync_payload_free(&P);
 }
 
+/* json-c's strict mode still takes raw control characters inside strings;
+ * RFC 8259 (and JSON.parse) do not. */
+static void test_control_chars_in_strings(void)
+{
+    static const char *const bodies[] = {
+        "{\"deletes\":[\"a\nb\"]}", "{\"deletes\":[\"a\tb\"]}", "{\"deletes\":[\"\x1f\"]}",
+        "{\"x\":{\"y\":[\"\r\"]}}", "{\"k\x01\":1}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        EXPECT_ISSUE(bodies[i], "[]", "invalid_json",
+                     "malformed JSON: control character in a string");
+    EXPECT_ISSUE(UPSERTS(INSTANCE(",\"labels\":{\"a\":\"x\ny\"}")), "[]", "invalid_json",
+                 "malformed JSON: control character in a string");
+    /* Escaped, and DEL, are fine. */
+    EXPECT_OK("{\"deletes\":[\"a\\nb\\t\\u001f\x7f\"]}");
+    CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "a\nb\t\x1f\x7f");
+    cw_sync_payload_free(&P);
+}
+
+/* json-c's strict mode still takes `1.`, `1.e5`, `00` and `-01`. */
+static void test_numbers_rfc8259(void)
+{
+    static const char *const bad[] = {
+        "{\"x\":1.}", "{\"x\":1.e5}", "{\"x\":00}", "{\"x\":-01}", "{\"x\":[0,-00]}",
+        "{\"x\":{\"y\":[2.E3]}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        EXPECT_ISSUE(bad[i], "[]", "invalid_json", "malformed JSON: invalid number");
+    EXPECT_OK("{\"x\":[0,-0,0.5,-0.0e-0,1E+2,1e-2,10,-10,123.456e7],\"y\":\"1.\"}");
+    cw_sync_payload_free(&P);
+}
+
+/* An integer literal beyond a double's range is out of range like 1e999
+ * (json-c would silently clamp it to 2^64-1 or -2^63). */
+static void test_huge_integers(void)
+{
+    char big[401], body[1400];
+    memset(big, '9', 400);
+    big[400] = '\0';
+
+    snprintf(body, sizeof body, "{\"x\":%s}", big);
+    EXPECT_ISSUE(body, "[\"x\"]", "invalid_number", "number is NaN, Infinity or out of range");
+    snprintf(body, sizeof body, "{\"x\":[1,-%s]}", big);
+    EXPECT_ISSUE(body, "[\"x\",1]", "invalid_number", "number is NaN, Infinity or out of range");
+    snprintf(body, sizeof body, UPSERTS(INSTANCE(",\"extra\":{\"v\":[0,%s]}")), big);
+    EXPECT_ISSUE(body, "[\"upserts\",0,\"extra\",\"v\",1]", "invalid_number", NULL);
+    snprintf(body, sizeof body, UPSERTS("{" INSTANCE_FIELDS("x", "y") ",\"name\":%s}"), big);
+    EXPECT_ISSUE(body, "[\"upserts\",0,\"name\"]", "invalid_number", NULL);
+    /* Dropped by a duplicate key: still refused, at the top. */
+    snprintf(body, sizeof body, "{\"x\":%s,\"x\":1}", big);
+    EXPECT_ISSUE(body, "[]", "invalid_number", "number is NaN, Infinity or out of range");
+    /* 309 digits: 2e308 is out of range, 1e308 is not. */
+    big[0] = '2';
+    memset(big + 1, '0', 308);
+    big[309] = '\0';
+    snprintf(body, sizeof body, "{\"x\":%s}", big);
+    EXPECT_ISSUE(body, "[\"x\"]", "invalid_number", NULL);
+    big[0] = '1';
+    snprintf(body, sizeof body, "{\"x\":%s}", big);
+    EXPECT_OK(body);
+    cw_sync_payload_free(&P);
+    /* Beyond 64 bits but well inside a double: accepted, as JSON.parse. */
+    EXPECT_OK("{\"x\":[18446744073709551615,18446744073709551616,-9223372036854775808,"
+              "-9223372036854775809]}");
+    cw_sync_payload_free(&P);
+}
+
 static void test_duplicate_keys_last_wins(void)
 {
     EXPECT_OK("{\"upserts\":[{" INSTANCE_FIELDS("x", "first") ",\"name\":\"second\","
@@ -559,7 +667,7 @@ static void test_unknown_fields_ignored(void)
     EXPECT_OK("{\"version\":2,\"cluster\":{\"name\":\"prod\",\"tags\":[\"a\",{\"b\":null}]},"
               "\"upserts\":[{" INSTANCE_FIELDS("x", "y") ",\"status\":{\"phase\":\"Running\"},"
               "\"spec\":[1,2,{\"c\":true}],\"uid\":null}],\"deletes\":[],\"extra\":false}");
-    CU_ASSERT_EQUAL(P.upserts.len, 1);
+    CU_ASSERT_EQUAL_FATAL(P.upserts.len, 1);
     CU_ASSERT_STRING_EQUAL(P.upserts.items[0].name, "y");
     cw_sync_payload_free(&P);
 }
@@ -680,7 +788,7 @@ static void test_long_key_in_path_is_shortened(void)
 static void test_not_nul_terminated_input(void)
 {
     static const char buf[] = "{\"deletes\":[\"a\"]}GARBAGE";
-    CU_ASSERT_EQUAL(parse_n(buf, sizeof buf - 1 - 7), 0);
+    CU_ASSERT_EQUAL_FATAL(parse_n(buf, sizeof buf - 1 - 7), 0);
     CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "a");
     cw_sync_payload_free(&P);
 }
@@ -732,6 +840,35 @@ static void test_rt_datetime(void)
     CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-12-31T23:59:59Z\0", 21), 0);
 }
 
+/* The last day of every month, and the day after it. */
+static void test_rt_datetime_month_ends(void)
+{
+    static const struct { int year, month, last; } months[] = {
+        { 2023, 1, 31 }, { 2023, 2, 28 }, { 2023, 3, 31 }, { 2023, 4, 30 }, { 2023, 5, 31 },
+        { 2023, 6, 30 }, { 2023, 7, 31 }, { 2023, 8, 31 }, { 2023, 9, 30 }, { 2023, 10, 31 },
+        { 2023, 11, 30 }, { 2023, 12, 31 }, { 2024, 2, 29 }, { 2000, 2, 29 }, { 1900, 2, 28 },
+        { 2100, 2, 28 }, { 2400, 2, 29 }, { 1996, 2, 29 },
+    };
+    for (size_t i = 0; i < sizeof months / sizeof months[0]; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "%04d-%02d-%02dT23:59:59Z", months[i].year, months[i].month,
+                 months[i].last);
+        CU_ASSERT_EQUAL(cw_rt_datetime_valid(s, strlen(s)), 1);
+        snprintf(s, sizeof s, "%04d-%02d-%02dT00:00:00Z", months[i].year, months[i].month,
+                 months[i].last + 1);
+        CU_ASSERT_EQUAL(cw_rt_datetime_valid(s, strlen(s)), 0);
+        if (cw_rt_datetime_valid(s, strlen(s)))
+            fprintf(stderr, "\naccepted %s\n", s);
+    }
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:60Z", 20), 0);   /* no leap second */
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59.9999999999Z", 31), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59.999999999Z", 30), 1);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30t23:59:59Z", 20), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59z", 20), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("+2024-06-30T23:59:59Z", 21), 0);
+    CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59.+1Z", 23), 0);
+}
+
 static CU_TestInfo tests[] = {
     { "reference: valid instance", test_valid_instance },
     { "reference: labels/annotations omitted -> {}", test_labels_annotations_omitted },
@@ -763,11 +900,15 @@ static CU_TestInfo tests[] = {
     { "hostile: \\u0000", test_nul_escape },
     { "hostile: raw NUL byte", test_raw_nul_byte },
     { "hostile: bad UTF-8 in ignored keys/values", test_bad_utf8_in_ignored_places },
+    { "hostile: every invalid UTF-8 class, every place", test_utf8_every_class_everywhere },
     { "hostile: trailing garbage", test_trailing_garbage },
     { "hostile: two documents", test_two_documents },
     { "hostile: empty and whitespace bodies", test_empty_and_whitespace_bodies },
     { "malformed JSON", test_malformed_json },
     { "hostile: NaN, Infinity, 1e999", test_not_finite_numbers },
+    { "hostile: raw control characters in strings", test_control_chars_in_strings },
+    { "hostile: numbers json-c takes but RFC 8259 does not", test_numbers_rfc8259 },
+    { "hostile: integers beyond a double's range", test_huge_integers },
     { "duplicate keys: last wins", test_duplicate_keys_last_wins },
     { "unknown fields at any depth ignored", test_unknown_fields_ignored },
     { "datetimes accepted", test_datetimes_accepted },
@@ -779,6 +920,7 @@ static CU_TestInfo tests[] = {
     { "free(NULL), free(zeroed)", test_free_null_and_zeroed },
     { "runtime: UTF-8 check", test_rt_utf8 },
     { "runtime: datetime check", test_rt_datetime },
+    { "runtime: datetime month ends, leap years", test_rt_datetime_month_ends },
     CU_TEST_INFO_NULL,
 };
 
