@@ -25,6 +25,7 @@
 #include "routes.h"
 
 #define ADMIN_CONNECTION_LIMIT 32
+#define RETRY_BUSY_S 1               /* Retry-After when every sync slot is busy */
 
 /* *req_cls of a request answered 503 because its context could not be
  * allocated: never freed, its body is discarded. */
@@ -49,9 +50,10 @@ struct cw_http_server {
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
-    pthread_mutex_t lock;        /* guards in_flight and shutting_down */
+    pthread_mutex_t lock;        /* guards in_flight, sync_active and shutting_down */
     pthread_cond_t idle;         /* signalled whenever in_flight drops */
     size_t in_flight;            /* requests between headers and completion */
+    size_t sync_active;          /* sync requests holding a slot (≤ connection_limit) */
     int shutting_down;
 };
 
@@ -149,6 +151,21 @@ static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
 
 /* ---- the request lifecycle ---------------------------------------------- */
 
+/* Give `r` one of the connection_limit sync slots: 0, or -1 when all are
+ * taken. The slot is given back in on_completed(). */
+static int take_sync_slot(cw_http_server *s, cw_http_request *r)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s->sync_active < s->cfg.connection_limit) {
+        s->sync_active++;
+        r->sync_slot = 1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 /* First call: headers only. Create the context and run the header checks. */
 static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, const char *url,
                                   const char *method, void **req_cls)
@@ -177,6 +194,15 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
     if (cw_http_request_check_head(r, &h, &a))
         return send_answer(l, conn, r, &a);
+    if (r->route == CW_ROUTE_SYNC && take_sync_slot(s, r) != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "too many concurrent sync requests (limit %u)",
+                 s->cfg.connection_limit);
+        cw_log_warn("sync: answered 503: %s", msg);
+        cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+        a.close = 1;
+        return send_answer(l, conn, r, &a);
+    }
     return MHD_YES;
 }
 
@@ -287,9 +313,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
                      cw_http_route_name(r->route), (int)toe);
+    int slot = r->sync_slot;
     cw_http_request_destroy(r);
     *req_cls = NULL;
     pthread_mutex_lock(&s->lock);
+    if (slot)
+        s->sync_active--;
     s->in_flight--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
@@ -324,7 +353,8 @@ static int start_listener(cw_http_server *s, listener *l, unsigned short port, i
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,   /* first, so it sees every message */
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)(admin ? ADMIN_CONNECTION_LIMIT : s->cfg.connection_limit),
+        (unsigned int)(admin ? ADMIN_CONNECTION_LIMIT
+                             : s->cfg.connection_limit + CW_HTTP_PROBE_RESERVE),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.connection_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,

@@ -5,8 +5,16 @@
  *   listener    — libmicrohttpd's internal polling thread (poll(2)); one per
  *                 listener (main, and admin when admin_port != 0).
  *   connection  — one per open connection (libmicrohttpd), at most
- *                 connection_limit on the main listener. A POST blocks its
- *                 connection thread in cw_pipeline_submit() until committed.
+ *                 connection_limit + CW_HTTP_PROBE_RESERVE on the main
+ *                 listener. A POST blocks its connection thread in
+ *                 cw_pipeline_submit() until committed.
+ *
+ * Connection limit: at most connection_limit sync requests are in flight at
+ * once (from their headers to their answer); one more is answered 503 +
+ * Retry-After from its headers. The main listener accepts
+ * CW_HTTP_PROBE_RESERVE connections beyond that, so probes (and those 503s)
+ * are still answered when every sync slot is busy; past that libmicrohttpd
+ * closes new connections at once (a network error: the controller retries).
  *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
@@ -37,6 +45,10 @@
 
 #define CW_HTTP_SYNC_PATH "/api/v1/instances/sync"
 
+/* Connections the main listener accepts beyond connection_limit (sync
+ * requests), so that probes still get through when every slot is busy. */
+#define CW_HTTP_PROBE_RESERVE 16
+
 /* Retry-After (seconds) sent with a 503 when the error carries no hint. */
 #define CW_HTTP_RETRY_AFTER_DEFAULT_S 5
 
@@ -45,7 +57,7 @@ typedef struct cw_http_config {
     unsigned short port;           /* 0 = any free port (tests) */
     unsigned short admin_port;     /* 0 = no admin listener; else /healthz /readyz /metrics only */
     size_t max_body;               /* bytes, default 5 MiB */
-    unsigned connection_limit;     /* main listener, default 256 */
+    unsigned connection_limit;     /* main listener: sync requests at once, default 256 */
     unsigned connection_timeout_s; /* idle timeout, default 30 */
     int request_deadline_ms;       /* our own per-request deadline, default 25000 */
     size_t thread_stack_size;      /* connection threads, default 256 KiB */

@@ -139,6 +139,8 @@ int fx_open(fx *f, const fx_opts *o)
         hc.request_deadline_ms = o->request_deadline_ms;
     if (o->connection_timeout_s > 0)
         hc.connection_timeout_s = o->connection_timeout_s;
+    if (o->connection_limit > 0)
+        hc.connection_limit = o->connection_limit;
     hc.admin_port = o->with_admin ? http_free_port() : 0;
     f->server = cw_http_server_start(&hc, f->pipeline, fx_ready, f, &err);
     if (f->server == NULL) {

@@ -27,6 +27,7 @@ typedef struct fx_opts {
     long embed_deadline_ms;     /* 0: 3000 (persistent upstream failures end fast) */
     unsigned connection_timeout_s; /* 0: the server default */
     size_t queue_max;           /* 0: the pipeline default */
+    unsigned connection_limit;  /* 0: the server default */
 } fx_opts;
 
 typedef struct fx {

@@ -143,6 +143,46 @@ static void test_empty_payloads_touch_nothing(void)
     fx_close(&F);
 }
 
+/* The controller re-sends everything after a restart: instances whose text
+ * is unchanged in Chroma cost no embedding call (DESIGN §6), read back from
+ * the real Chroma; a changed one costs exactly one input. */
+static void test_resent_unchanged_costs_no_embedding(void)
+{
+    CU_ASSERT_FATAL(open_default() == 0);
+    const char *names[] = { "web", "api", "caf\xc3\xa9-\xe6\x95\xb0\xe6\x8d\xae\xe5\xba\x93" };
+    char *p = payload("re", names, 3, NULL, 0);
+    post_expect(p, 200, "{\"status\":\"ok\",\"upserted\":3,\"deleted\":0}");
+    post_expect(PRD_PAYLOAD, 200, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":1}");
+    unsigned long inputs = cw_mock_embedder_inputs(F.mock);
+    cw_pipeline_stats before = fx_stats(&F);
+
+    post_expect(p, 200, "{\"status\":\"ok\",\"upserted\":3,\"deleted\":0}");
+    post_expect(PRD_PAYLOAD, 200, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":1}");
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(F.mock), inputs);
+    cw_pipeline_stats after = fx_stats(&F);
+    CU_ASSERT_EQUAL(after.embed_reused - before.embed_reused, 4);
+    free(p);
+
+    /* one instance changed (another label): one text embedded */
+    char *changed = fx_instance("re", "web");
+    char *q = changed != NULL ? strstr(changed, "\"app\":\"web\"") : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    memcpy(q, "\"app\":\"WEB\"", strlen("\"app\":\"WEB\""));
+    char *body = fx_printf("{\"upserts\":[%s]}", changed);
+    post_expect(body, 200, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":0}");
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(F.mock), inputs + 1);
+    char *text = fx_stored_text(&F, "re/apps/v1/Deployment/web");
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text != NULL)
+        CU_ASSERT_STRING_EQUAL(text, "Deployment web | namespace: re | apiVersion: apps/v1"
+                                     " | labels: app=WEB");
+    free(text);
+    free(body);
+    free(changed);
+    CU_ASSERT_EQUAL(fx_count(&F), 4);
+    fx_close(&F);
+}
+
 static void test_multiple_upserts(void)
 {
     CU_ASSERT_FATAL(open_default() == 0);
@@ -445,6 +485,7 @@ int main(void)
         { "PRD example: 200, stored text and metadata exact", test_prd_example_stored_exactly },
         { "empty payloads: 200, no embedder or Chroma call", test_empty_payloads_touch_nothing },
         { "multiple upserts stored", test_multiple_upserts },
+        { "re-sent unchanged instances: no embedding call", test_resent_unchanged_costs_no_embedding },
         { "single and multiple deletes", test_deletes },
         { "empty deletes skip Chroma delete", test_empty_deletes_skip_chroma_delete },
         { "mixed: deletes before upserts, id in both present", test_mixed_deletes_before_upserts },

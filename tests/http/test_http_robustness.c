@@ -515,6 +515,10 @@ static void test_overload_is_503_and_acknowledged_is_stored(void)
     }
     for (int i = 0; i < N_OVERLOAD; i++)
         pthread_join(th[i], NULL);
+    int refused = 0;
+    for (int i = 0; i < N_OVERLOAD; i++)
+        refused += jobs[i].status == 503;
+    CU_ASSERT(refused > 0);       /* the one-slot queue did refuse some */
     for (int i = 0; i < N_OVERLOAD; i++) {
         char id[64];
         snprintf(id, sizeof id, "over/apps/v1/Deployment/o%d", i);
@@ -591,6 +595,124 @@ static void test_shutdown_answers_in_flight(void)
     fx_close(&F);
 }
 
+/* SIGTERM under load (the sequence cmd_serve runs, with short drain
+ * deadlines): every answer is 200, 503 + Retry-After or a network error,
+ * and every id answered 200 is in Chroma. */
+#define N_LOAD_CLIENTS 12
+#define N_LOAD_MAX 200
+
+typedef struct load_client {
+    int index;
+    int sent;
+    long status[N_LOAD_MAX];
+    int bad_503;                 /* 503 without Retry-After */
+    pthread_t thread;
+} load_client;
+
+static int g_load_stop;         /* __atomic access */
+
+static void *load_client_main(void *arg)
+{
+    load_client *c = arg;
+    while (!__atomic_load_n(&g_load_stop, __ATOMIC_SEQ_CST) && c->sent < N_LOAD_MAX) {
+        char name[32];
+        snprintf(name, sizeof name, "c%dr%d", c->index, c->sent);
+        char *inst = fx_instance("load", name);
+        char *p = fx_printf("{\"upserts\":[%s]}", inst);
+        http_reply r;
+        http_post_sync(F.base, p, &r);
+        char ra[32];
+        if (r.status == 503 && !(http_reply_header(&r, "Retry-After", ra, sizeof ra) == 1 &&
+                                 atoi(ra) > 0))
+            c->bad_503++;
+        c->status[c->sent++] = r.status;
+        http_reply_free(&r);
+        free(p);
+        free(inst);
+        if (r.status == 0)
+            break;               /* the listener is gone */
+    }
+    return NULL;
+}
+
+static void test_shutdown_under_load_loses_nothing(void)
+{
+    CU_ASSERT_FATAL(open_with(0, 0, 0) == 0);
+    cw_mock_embedder_set_latency(F.mock, 150);
+    __atomic_store_n(&g_load_stop, 0, __ATOMIC_SEQ_CST);
+    load_client c[N_LOAD_CLIENTS];
+    for (int i = 0; i < N_LOAD_CLIENTS; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].index = i;
+        CU_ASSERT_FATAL(pthread_create(&c[i].thread, NULL, load_client_main, &c[i]) == 0);
+    }
+    cw_sleep_ms(700);
+    cw_http_server_begin_shutdown(F.server);
+    cw_http_server_drain(F.server, cw_now_ms() + 100);
+    cw_pipeline_shutdown(F.pipeline, cw_now_ms() + 100);
+    cw_http_server_stop(F.server);
+    F.server = NULL;
+    __atomic_store_n(&g_load_stop, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < N_LOAD_CLIENTS; i++)
+        pthread_join(c[i].thread, NULL);
+
+    int ok = 0, refused = 0, lost = 0, odd = 0, bad_503 = 0;
+    for (int i = 0; i < N_LOAD_CLIENTS; i++) {
+        bad_503 += c[i].bad_503;
+        for (int k = 0; k < c[i].sent; k++) {
+            long st = c[i].status[k];
+            if (st == 200) {
+                ok++;
+                char id[64];
+                snprintf(id, sizeof id, "load/apps/v1/Deployment/c%dr%d", i, k);
+                if (fx_stored(&F, id) != 1) {
+                    lost++;
+                    fprintf(stderr, "\n  acknowledged %s is not stored\n", id);
+                }
+            } else if (st == 503 || st == 0) {
+                refused++;
+            } else {
+                odd++;
+                fprintf(stderr, "\n  unexpected status %ld\n", st);
+            }
+        }
+    }
+    fprintf(stderr, "\n    %d acknowledged, %d refused or cut off\n", ok, refused);
+    CU_ASSERT(ok > 0);
+    CU_ASSERT_EQUAL(lost, 0);
+    CU_ASSERT_EQUAL(odd, 0);
+    CU_ASSERT_EQUAL(bad_503, 0);
+    fx_close(&F);
+}
+
+/* A commit that takes longer than the idle connection timeout (the
+ * connection is silent while we wait for the pipeline) is still answered. */
+static void test_slow_commit_outlasts_idle_timeout(void)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof o);
+    o.connection_timeout_s = 1;
+    o.request_deadline_ms = 10000;
+    CU_ASSERT_FATAL(fx_open(&F, &o) == 0);
+    cw_mock_embedder_set_latency(F.mock, 1800);
+    char *inst = fx_instance("idle", "slow");
+    char *p = fx_printf("{\"upserts\":[%s]}", inst);
+    http_reply r;
+    int64_t t0 = cw_now_ms();
+    http_post_sync(F.base, p, &r);
+    int64_t took = cw_now_ms() - t0;
+    CU_ASSERT(took >= 1500);                 /* longer than the 1 s idle timeout */
+    CU_ASSERT_EQUAL(r.status, 200);
+    if (r.status != 200 || took < 1500)
+        fprintf(stderr, "\n  slow commit: %ld (curl %d) after %lld ms %s\n", r.status,
+                r.curl_code, (long long)took, r.body);
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(fx_stored(&F, "idle/apps/v1/Deployment/slow"), 1);
+    free(p);
+    free(inst);
+    fx_close(&F);
+}
+
 /* ---- admin listener and metrics ----------------------------------------- */
 
 static void test_admin_listener_and_metrics(void)
@@ -646,6 +768,90 @@ static void test_admin_listener_and_metrics(void)
     fx_close(&F);
 }
 
+/* ---- connection limit ---------------------------------------------------- */
+
+typedef struct named_post {
+    const char *base;
+    char name[32];
+    http_reply reply;
+    pthread_t thread;
+} named_post;
+
+static void *named_post_main(void *arg)
+{
+    named_post *s = arg;
+    char *inst = fx_instance("lim", s->name);
+    char *p = fx_printf("{\"upserts\":[%s]}", inst);
+    http_post_sync(s->base, p, &s->reply);
+    free(p);
+    free(inst);
+    return NULL;
+}
+
+/* Every sync slot of the main listener busy (Chroma or the embedder slow):
+ * probes on the main port are still answered, and one more sync request
+ * gets 503 + Retry-After (which the controller retries), not a reset
+ * connection; the admin listener answers too. */
+static void test_connection_limit_full(void)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof o);
+    o.connection_limit = 2;
+    o.with_admin = 1;
+    CU_ASSERT_FATAL(fx_open(&F, &o) == 0);
+    cw_mock_embedder_set_latency(F.mock, 1500);
+    named_post busy[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&busy[i], 0, sizeof busy[i]);
+        busy[i].base = F.base;
+        snprintf(busy[i].name, sizeof busy[i].name, "busy%d", i);
+        CU_ASSERT_FATAL(pthread_create(&busy[i].thread, NULL, named_post_main, &busy[i]) == 0);
+    }
+    for (int i = 0; i < 2000 && cw_http_server_in_flight(F.server) < 2; i++)
+        cw_sleep_ms(1);
+    CU_ASSERT_EQUAL(cw_http_server_in_flight(F.server), 2);
+
+    int64_t t0 = cw_now_ms();
+    expect("GET", F.base, "/healthz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+    expect("GET", F.admin, "/healthz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+    CU_ASSERT(cw_now_ms() - t0 < 1000);      /* not queued behind the busy slots */
+    expect("GET", F.base, "/readyz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+    expect("GET", F.admin, "/readyz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+
+    char *inst = fx_instance("lim", "third");
+    char *p = fx_printf("{\"upserts\":[%s]}", inst);
+    http_reply r;
+    http_post_sync(F.base, p, &r);
+    CU_ASSERT_EQUAL(r.status, 503);
+    char ra[32];
+    CU_ASSERT(http_reply_header(&r, "Retry-After", ra, sizeof ra) == 1 && atoi(ra) > 0);
+    if (r.status != 503)
+        fprintf(stderr, "\n  third sync request: %ld (curl %d) %s\n", r.status, r.curl_code, r.body);
+    http_reply_free(&r);
+    free(p);
+    free(inst);
+
+    for (int i = 0; i < 2; i++) {
+        pthread_join(busy[i].thread, NULL);
+        CU_ASSERT_EQUAL(busy[i].reply.status, 200);
+        http_reply_free(&busy[i].reply);
+    }
+    CU_ASSERT_EQUAL(fx_stored(&F, "lim/apps/v1/Deployment/busy0"), 1);
+    CU_ASSERT_EQUAL(fx_stored(&F, "lim/apps/v1/Deployment/busy1"), 1);
+    CU_ASSERT_EQUAL(fx_stored(&F, "lim/apps/v1/Deployment/third"), 0);
+    /* slots free again (given back once the answers went out) */
+    CU_ASSERT_EQUAL(cw_http_server_drain(F.server, cw_now_ms() + 5000), 0);
+    cw_mock_embedder_set_latency(F.mock, 0);
+    inst = fx_instance("lim", "fourth");
+    p = fx_printf("{\"upserts\":[%s]}", inst);
+    http_post_sync(F.base, p, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_reply_free(&r);
+    free(p);
+    free(inst);
+    fx_close(&F);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -665,7 +871,10 @@ int main(void)
         { "Chroma delete failure: 5xx, no upserts applied", test_chroma_delete_failure_applies_no_upserts },
         { "overload: 200 or 503 + Retry-After, acknowledged stored", test_overload_is_503_and_acknowledged_is_stored },
         { "shutdown: readyz 503, in-flight answered 200 and committed", test_shutdown_answers_in_flight },
+        { "shutdown under load: nothing acknowledged lost", test_shutdown_under_load_loses_nothing },
+        { "a commit slower than the idle timeout is still answered", test_slow_commit_outlasts_idle_timeout },
         { "admin listener and /metrics", test_admin_listener_and_metrics },
+        { "connection limit full: probes answered, sync 503 + Retry-After", test_connection_limit_full },
         CU_TEST_INFO_NULL,
     };
     int rc = cw_test_run("http_robustness", tests);
