@@ -33,12 +33,17 @@ static int ready_cb(void *ctx, char *why, size_t cap)
         return 0;
     }
     pthread_mutex_lock(&r->lock);
-    if (r->checked_at_ms == 0 || cw_now_ms() - r->checked_at_ms > 10000) {
+    int stale = r->checked_at_ms == 0 || cw_now_ms() - r->checked_at_ms > 10000;
+    pthread_mutex_unlock(&r->lock);
+    if (stale) {                      /* Chroma is asked outside the lock */
         char msg[512] = "";
         cw_app_dimension_problem(r->app, msg, sizeof msg);
+        pthread_mutex_lock(&r->lock);
         snprintf(r->dim_problem, sizeof r->dim_problem, "%s", msg);
         r->checked_at_ms = cw_now_ms();
+        pthread_mutex_unlock(&r->lock);
     }
+    pthread_mutex_lock(&r->lock);
     int ok = r->dim_problem[0] == '\0';
     if (!ok)
         snprintf(why, cap, "%s", r->dim_problem);
@@ -90,6 +95,7 @@ int cw_cmd_serve(int argc, char **argv)
     hc.admin_port = (unsigned short)o.admin_port;
     hc.max_body = o.max_body;
     hc.connection_limit = o.connection_limit;
+    hc.max_inflight_bytes = o.max_inflight_bytes;
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);

@@ -15,7 +15,7 @@
 
 /* One row per flag: which commands take it, and its help line. */
 typedef enum {
-    O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_CONN_LIMIT, O_CONN_TIMEOUT,
+    O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
@@ -34,7 +34,8 @@ static const flag FLAGS[] = {
     { "port",            O_PORT,        CW_CMD_SERVE, "N",    "port to listen on (env PORT, default 3000)" },
     { "admin-port",      O_ADMIN_PORT,  CW_CMD_SERVE, "N",    "extra listener for /healthz /readyz /metrics only (default off)" },
     { "max-body",        O_MAX_BODY,    CW_CMD_SERVE, "BYTES","largest accepted body (default 5242880 = 5 MiB)" },
-    { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent connections (default 256)" },
+    { "max-inflight-bytes", O_MAX_INFLIGHT, CW_CMD_SERVE, "BYTES", "sync bodies in flight at once before 503 (default 67108864 = 64 MiB)" },
+    { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent sync requests before 503; probes keep a reserve (default 256)" },
     { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
     { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
     { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, wait this long for in-flight requests (default 20000)" },
@@ -88,6 +89,7 @@ static void defaults(cw_options *o)
     o->port = 3000;
     o->max_body = 5u * 1024 * 1024;
     o->connection_limit = 256;
+    o->max_inflight_bytes = 64u * 1024 * 1024;
     o->connection_timeout_s = 30;
     o->request_deadline_ms = 25000;
     o->drain_ms = 20000;
@@ -165,6 +167,9 @@ int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_MAX_BODY:
             if (parse_num(cmd, flag_name, optarg, 2, 1ull << 30, &v) != 0) return 2;
             o->max_body = (size_t)v; break;
+        case O_MAX_INFLIGHT:
+            if (parse_num(cmd, flag_name, optarg, 1, 1ull << 40, &v) != 0) return 2;
+            o->max_inflight_bytes = (size_t)v; break;
         case O_CONN_LIMIT:
             if (parse_num(cmd, flag_name, optarg, 1, 100000, &v) != 0) return 2;
             o->connection_limit = (unsigned)v; break;

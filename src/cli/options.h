@@ -26,7 +26,8 @@ typedef struct cw_options {
     unsigned port;
     unsigned admin_port;          /* 0 = none */
     size_t max_body;
-    unsigned connection_limit;
+    unsigned connection_limit;    /* sync requests at once */
+    size_t max_inflight_bytes;    /* sync bodies in flight at once */
     unsigned connection_timeout_s;
     int request_deadline_ms;
     int drain_ms;

@@ -50,10 +50,11 @@ struct cw_http_server {
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
-    pthread_mutex_t lock;        /* guards in_flight, sync_active and shutting_down */
+    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, shutting_down */
     pthread_cond_t idle;         /* signalled whenever in_flight drops */
     size_t in_flight;            /* requests between headers and completion */
     size_t sync_active;          /* sync requests holding a slot (≤ connection_limit) */
+    size_t sync_bytes;           /* body bytes those requests reserved (≤ max_inflight_bytes) */
     int shutting_down;
 };
 
@@ -65,6 +66,7 @@ void cw_http_config_defaults(cw_http_config *cfg)
     cfg->admin_port = 0;
     cfg->max_body = 5u * 1024u * 1024u;
     cfg->connection_limit = 256;
+    cfg->max_inflight_bytes = 64u * 1024u * 1024u;
     cfg->connection_timeout_s = 30;
     cfg->request_deadline_ms = 25000;
     cfg->thread_stack_size = 256u * 1024u;
@@ -151,19 +153,38 @@ static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
 
 /* ---- the request lifecycle ---------------------------------------------- */
 
-/* Give `r` one of the connection_limit sync slots: 0, or -1 when all are
- * taken. The slot is given back in on_completed(). */
-static int take_sync_slot(cw_http_server *s, cw_http_request *r)
+/* Give `r` one of the connection_limit sync slots and `bytes` of the
+ * in-flight body budget. 0, or -1 with a reason in msg[cap] when either is
+ * exhausted. Both are given back in on_completed(). */
+static int take_sync_slot(cw_http_server *s, cw_http_request *r, size_t bytes,
+                          char *msg, size_t cap)
 {
     int rc = -1;
     pthread_mutex_lock(&s->lock);
-    if (s->sync_active < s->cfg.connection_limit) {
+    if (s->sync_active >= s->cfg.connection_limit) {
+        snprintf(msg, cap, "too many concurrent sync requests (limit %u)", s->cfg.connection_limit);
+    } else if (s->sync_active > 0 && bytes > s->cfg.max_inflight_bytes - s->sync_bytes) {
+        snprintf(msg, cap, "too many sync body bytes in flight (%zu of %zu; this one %zu)",
+                 s->sync_bytes, s->cfg.max_inflight_bytes, bytes);
+    } else {
         s->sync_active++;
+        s->sync_bytes += bytes;
         r->sync_slot = 1;
+        r->reserved_bytes = bytes;
         rc = 0;
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+/* What a sync request reserves of the body budget: its Content-Length
+ * (already checked to be a number ≤ max_body), or max_body when chunked. */
+static size_t body_reservation(const cw_http_server *s, const cw_http_head *h)
+{
+    if (h->content_length == NULL)
+        return s->cfg.max_body;
+    unsigned long long v = strtoull(h->content_length, NULL, 10);
+    return v < s->cfg.max_body ? (size_t)v : s->cfg.max_body;
 }
 
 /* First call: headers only. Create the context and run the header checks. */
@@ -194,10 +215,9 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
     if (cw_http_request_check_head(r, &h, &a))
         return send_answer(l, conn, r, &a);
-    if (r->route == CW_ROUTE_SYNC && take_sync_slot(s, r) != 0) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "too many concurrent sync requests (limit %u)",
-                 s->cfg.connection_limit);
+    char msg[160];
+    if (r->route == CW_ROUTE_SYNC
+        && take_sync_slot(s, r, body_reservation(s, &h), msg, sizeof msg) != 0) {
         cw_log_warn("sync: answered 503: %s", msg);
         cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
         a.close = 1;
@@ -314,11 +334,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
                      cw_http_route_name(r->route), (int)toe);
     int slot = r->sync_slot;
+    size_t reserved = r->reserved_bytes;
     cw_http_request_destroy(r);
     *req_cls = NULL;
     pthread_mutex_lock(&s->lock);
-    if (slot)
+    if (slot) {
         s->sync_active--;
+        s->sync_bytes -= reserved;
+    }
     s->in_flight--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
@@ -400,7 +423,8 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
         goto fail;
     }
     s->cfg.host = s->host;
-    if (s->cfg.max_body == 0 || s->cfg.connection_limit == 0 || s->cfg.request_deadline_ms <= 0) {
+    if (s->cfg.max_body == 0 || s->cfg.connection_limit == 0 || s->cfg.request_deadline_ms <= 0
+        || s->cfg.max_inflight_bytes == 0) {
         cw_error_set(err, CW_E_CONFIG, "HTTP limits must be positive");
         goto fail;
     }

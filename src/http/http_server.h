@@ -16,6 +16,14 @@
  * are still answered when every sync slot is busy; past that libmicrohttpd
  * closes new connections at once (a network error: the controller retries).
  *
+ * Memory budget: the bodies of the sync requests in flight (their
+ * Content-Length, or max_body for a chunked body) may add up to at most
+ * max_inflight_bytes; a request that would pass it is answered 503 +
+ * Retry-After from its headers, unless it would be the only one (so a body
+ * up to max_body always gets through an idle server). A parsed body costs
+ * roughly 25× its size while its request waits, so this bounds the
+ * server's memory under fan-in of large payloads.
+ *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
  *                                400 invalid payload or broken framing
@@ -58,6 +66,7 @@ typedef struct cw_http_config {
     unsigned short admin_port;     /* 0 = no admin listener; else /healthz /readyz /metrics only */
     size_t max_body;               /* bytes, default 5 MiB */
     unsigned connection_limit;     /* main listener: sync requests at once, default 256 */
+    size_t max_inflight_bytes;     /* sum of sync bodies in flight, default 64 MiB */
     unsigned connection_timeout_s; /* idle timeout, default 30 */
     int request_deadline_ms;       /* our own per-request deadline, default 25000 */
     size_t thread_stack_size;      /* connection threads, default 256 KiB */

@@ -55,6 +55,7 @@ typedef struct cw_http_request {
     size_t seen;                   /* body bytes received, kept or not */
     size_t max_body;
     int sync_slot;                 /* holds one of the server's sync slots (http_server.c) */
+    size_t reserved_bytes;         /* of the server's in-flight body budget (http_server.c) */
 } cw_http_request;
 
 /* calloc'd request started now; NULL on OOM. */

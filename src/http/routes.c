@@ -65,11 +65,12 @@ void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *m
     a->allow = cw_http_route_allow(route);
 }
 
-/* 400 (or 500 when the parser ran out of memory) from the parser's issues. */
+/* 400 from the parser's issues; 503 + Retry-After when the parser ran out
+ * of memory (an overload: the same payload can succeed later). */
 static void answer_issues(cw_http_answer *a, const cw_issues *issues)
 {
     if (cw_issues_is_oom(issues)) {
-        cw_http_answer_error(a, 500, "Internal error", "out of memory while parsing");
+        cw_http_answer_unavailable(a, "out of memory while parsing", 0);
         return;
     }
     cw_http_answer_json(a, 400, cw_issues_to_json(issues));

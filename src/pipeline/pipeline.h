@@ -31,7 +31,8 @@ typedef struct cw_pipeline cw_pipeline;
 
 typedef struct cw_pipeline_config {
     size_t batch_max;        /* max texts per embedding batch (default 64) */
-    int batch_linger_ms;     /* wait this long to coalesce requests (default 5) */
+    int batch_linger_ms;     /* wait this long to coalesce requests (default 5;
+                                0 = the default, < 0 = do not linger) */
     size_t workers;          /* embed worker threads (default 2) */
     size_t queue_max;        /* max queued requests before 503 (default 256) */
     /* Optional (NULL = none), for tests and tracing: called under the

@@ -28,6 +28,7 @@ typedef struct fx_opts {
     unsigned connection_timeout_s; /* 0: the server default */
     size_t queue_max;           /* 0: the pipeline default */
     unsigned connection_limit;  /* 0: the server default */
+    size_t max_inflight_bytes;  /* 0: the server default */
 } fx_opts;
 
 typedef struct fx {

@@ -852,6 +852,55 @@ static void test_connection_limit_full(void)
     fx_close(&F);
 }
 
+/* Large bodies under fan-in: while one request's body holds most of the
+ * in-flight budget, a second whose body would pass it is answered 503 +
+ * Retry-After from its headers (never read, never written); probes still
+ * answer; once the first is done the same request succeeds. */
+static void test_inflight_body_budget(void)
+{
+    char *inst = fx_instance("bud", "busy0");
+    char *first = fx_printf("{\"upserts\":[%s]}", inst);
+    free(inst);
+    fx_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_inflight_bytes = strlen(first) + 100;
+    CU_ASSERT_FATAL(fx_open(&F, &o) == 0);
+    cw_mock_embedder_set_latency(F.mock, 1500);
+    named_post busy;
+    memset(&busy, 0, sizeof busy);
+    busy.base = F.base;
+    snprintf(busy.name, sizeof busy.name, "busy0");
+    CU_ASSERT_FATAL(pthread_create(&busy.thread, NULL, named_post_main, &busy) == 0);
+    for (int i = 0; i < 2000 && cw_http_server_in_flight(F.server) < 1; i++)
+        cw_sleep_ms(1);
+
+    inst = fx_instance("bud", "second");
+    char *second = fx_printf("{\"upserts\":[%s]}", inst);
+    free(inst);
+    http_reply r;
+    http_post_sync(F.base, second, &r);
+    CU_ASSERT_EQUAL(r.status, 503);
+    char ra[32];
+    CU_ASSERT(http_reply_header(&r, "Retry-After", ra, sizeof ra) == 1 && atoi(ra) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "too many sync body bytes in flight"));
+    http_reply_free(&r);
+    expect("GET", F.base, "/healthz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+
+    pthread_join(busy.thread, NULL);
+    CU_ASSERT_EQUAL(busy.reply.status, 200);
+    http_reply_free(&busy.reply);
+    CU_ASSERT_EQUAL(fx_stored(&F, "bud/apps/v1/Deployment/second"), 0);
+    CU_ASSERT_EQUAL(cw_http_server_drain(F.server, cw_now_ms() + 5000), 0);
+    cw_mock_embedder_set_latency(F.mock, 0);
+    http_post_sync(F.base, second, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(fx_stored(&F, "bud/apps/v1/Deployment/second"), 1);
+    free(first);
+    free(second);
+    fx_close(&F);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -875,6 +924,7 @@ int main(void)
         { "a commit slower than the idle timeout is still answered", test_slow_commit_outlasts_idle_timeout },
         { "admin listener and /metrics", test_admin_listener_and_metrics },
         { "connection limit full: probes answered, sync 503 + Retry-After", test_connection_limit_full },
+        { "in-flight body budget: 503 + Retry-After, then 200", test_inflight_body_budget },
         CU_TEST_INFO_NULL,
     };
     int rc = cw_test_run("http_robustness", tests);

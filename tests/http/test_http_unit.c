@@ -302,6 +302,7 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg.admin_port, 0);
     CU_ASSERT_EQUAL(cfg.max_body, 5u * 1024u * 1024u);
     CU_ASSERT_EQUAL(cfg.connection_limit, 256);
+    CU_ASSERT_EQUAL(cfg.max_inflight_bytes, 64u * 1024u * 1024u);
     CU_ASSERT_EQUAL(cfg.connection_timeout_s, 30);
     CU_ASSERT_EQUAL(cfg.request_deadline_ms, 25000);
     CU_ASSERT_EQUAL(cfg.thread_stack_size, 256u * 1024u);
