@@ -269,6 +269,34 @@ out:
     free(docs);
 }
 
+/* A batch failed for a reason that may belong to one request only: a
+ * dependency refused an input (CW_E_CONFIG: e.g. the embedding API refuses
+ * one over-long text; CW_E_INTERNAL: Chroma answered 4xx). Applying its
+ * requests again one at a time, in arrival order, gives each its own
+ * answer, so one bad payload cannot fail the others on every retry. A
+ * transient failure (CW_E_UNAVAILABLE) is not split: it would fail again.
+ * Ops are idempotent and per-id order is kept, so the re-run is safe. */
+static int worth_isolating(const cw_request *batch, const cw_error *err)
+{
+    return batch != NULL && batch->next != NULL
+        && (err->code == CW_E_CONFIG || err->code == CW_E_INTERNAL);
+}
+
+/* Re-run each request of the failed `batch` alone; errs[i] receives the
+ * i-th request's own result (CW_OK when it committed). */
+static void run_isolated(cw_pipeline *p, cw_request *batch, cw_error *errs,
+                         cw_batch_counters *cnt)
+{
+    size_t i = 0;
+    for (cw_request *r = batch; r != NULL; r = r->next, i++) {
+        cw_request *next = r->next;
+        r->next = NULL;
+        cw_error_clear(&errs[i]);
+        run_batch(p, r, r->n_deletes + r->n_upserts, cnt, &errs[i]);
+        r->next = next;
+    }
+}
+
 /* Under the lock: take the next batch off the queue. Requests whose
  * deadline passed are failed (never written). Returns the batch (linked by
  * `next`), possibly NULL; *n_ops its op count. */
@@ -353,6 +381,18 @@ static void *batcher_main(void *arg)
         cw_error_clear(&err);
         int64_t t0 = cw_now_ms();
         run_batch(p, batch, n_ops, &cnt, &err);
+        cw_error *errs = NULL;
+        if (worth_isolating(batch, &err)) {
+            size_t n_req = 0;
+            for (cw_request *r = batch; r != NULL; r = r->next)
+                n_req++;
+            errs = calloc(n_req, sizeof *errs);
+            if (errs != NULL) {
+                cw_log_warn("pipeline: a batch of %zu requests failed (%s); applying them one "
+                            "by one", n_req, err.msg);
+                run_isolated(p, batch, errs, &cnt);
+            }
+        }
         cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
                      "%llu reused, %lld ms: %s", n_ops, (unsigned long long)cnt.embed_inputs,
                      (unsigned long long)cnt.embed_calls, (unsigned long long)cnt.embed_reused,
@@ -367,11 +407,11 @@ static void *batcher_main(void *arg)
         p->stats.embed_reused += cnt.embed_reused;
         p->stats.store_calls += cnt.store_calls;
         p->stats.store_ms_total += cnt.store_ms;
-        while (batch != NULL) {
+        for (size_t i = 0; batch != NULL; i++) {
             cw_request *r = batch;
             batch = r->next;
             r->next = NULL;
-            if (request_complete(r, &err) != NULL) {
+            if (request_complete(r, errs != NULL ? &errs[i] : &err) != NULL) {
                 r->next = to_free;
                 to_free = r;
             }
@@ -379,6 +419,7 @@ static void *batcher_main(void *arg)
         p->busy = 0;
         pthread_cond_broadcast(&p->idle_cond);
         pthread_mutex_unlock(&p->lock);
+        free(errs);
         free_list(to_free);
         pthread_mutex_lock(&p->lock);
     }

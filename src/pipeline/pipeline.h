@@ -85,7 +85,10 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
  * Requests are coalesced into batches; a failing step (store get, embedder,
  * store remove, store upsert) fails every request of its batch with that
  * step's error, and nothing after it is written (a failed remove means no
- * upsert). `res` is zeroed on failure.
+ * upsert). When the failure may belong to one request (CW_E_CONFIG or
+ * CW_E_INTERNAL: a dependency refused an input) and the batch holds several,
+ * they are applied again one at a time, in arrival order, each getting its
+ * own answer. `res` is zeroed on failure.
  * A request whose deadline passes while its batch is being written is still
  * committed (writes are never aborted); only the answer is a 503.
  * An empty payload returns 0 at once without touching embedder or store.

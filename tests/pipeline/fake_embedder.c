@@ -18,6 +18,9 @@ struct fake_embedder {
     int fail_retry;
     char fail_msg[128];
     int64_t sleep_ms;
+    char refuse_sub[64];         /* fail calls with a text containing this ("" = none) */
+    cw_status refuse_code;
+    char refuse_msg[128];
 };
 
 void fake_vector(const char *text, size_t dim, float *out)
@@ -59,6 +62,16 @@ static int fe_embed(cw_embedder *self, const char *const *texts, size_t n,
         cw_sleep_ms(sleep_ms);
     if (code != CW_OK)
         return cw_error_set_retry(err, code, retry, "%s", msg);
+    pthread_mutex_lock(&e->lock);
+    int refused = 0;
+    for (size_t i = 0; i < n && e->refuse_sub[0] != '\0'; i++)
+        if (strstr(texts[i], e->refuse_sub) != NULL)
+            refused = 1;
+    if (refused)
+        cw_error_set(err, e->refuse_code, "%s", e->refuse_msg);
+    pthread_mutex_unlock(&e->lock);
+    if (refused)
+        return -1;
     for (size_t i = 0; i < n; i++)
         fake_vector(texts[i], dim, &out[i * dim]);
     return 0;
@@ -131,4 +144,13 @@ size_t fake_embedder_largest(fake_embedder *e)
     size_t n = e->largest;
     pthread_mutex_unlock(&e->lock);
     return n;
+}
+
+void fake_embedder_refuse(fake_embedder *e, const char *substring, cw_status code, const char *msg)
+{
+    pthread_mutex_lock(&e->lock);
+    snprintf(e->refuse_sub, sizeof e->refuse_sub, "%s", substring);
+    e->refuse_code = code;
+    snprintf(e->refuse_msg, sizeof e->refuse_msg, "%s", msg);
+    pthread_mutex_unlock(&e->lock);
 }

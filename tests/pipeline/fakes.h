@@ -43,6 +43,8 @@ typedef struct fake_embedder fake_embedder;
 fake_embedder *fake_embedder_create(size_t dim, size_t learn_dim);
 cw_embedder *fake_embedder_base(fake_embedder *e);
 void fake_embedder_fail(fake_embedder *e, cw_status code, int retry_s, const char *msg);
+/* Fail every call that has a text containing `substring` (one bad input). */
+void fake_embedder_refuse(fake_embedder *e, const char *substring, cw_status code, const char *msg);
 void fake_embedder_sleep(fake_embedder *e, int64_t ms);
 size_t fake_embedder_calls(fake_embedder *e);
 size_t fake_embedder_inputs(fake_embedder *e);

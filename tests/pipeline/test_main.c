@@ -26,6 +26,8 @@ static CU_TestInfo tests[] = {
     { "embedder unavailable propagated", test_embedder_unavailable },
     { "embedder config error propagated", test_embedder_config_error },
     { "queued requests coalesced in one batch", test_coalesced_across_requests },
+    { "one refused request does not fail its batch", test_bad_request_isolated_from_its_batch },
+    { "a transient failure is not split", test_transient_failure_not_isolated },
     { "queue full: 503 with retry", test_queue_full },
     { "deadline while queued: never written", test_deadline_while_queued },
     { "deadline while writing: write completes", test_deadline_while_writing },

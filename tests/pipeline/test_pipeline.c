@@ -346,3 +346,66 @@ void test_coalesced_across_requests(void)
     CU_ASSERT_EQUAL(st.batch_ops_total, 6);
     fx_stop(&fx);
 }
+
+/* One request whose text the embedding API refuses (CW_E_CONFIG) shares a
+ * batch with good ones: the batch is re-applied request by request, so
+ * only the bad request fails and the others commit, in arrival order. */
+void test_bad_request_isolated_from_its_batch(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    fake_embedder_refuse(fx.emb, "poison", CW_E_CONFIG,
+                         "openai: the embedding API refused the request (HTTP 400): too long");
+    submitter a, q[3];
+    fake_store_gate(fx.store, 1);
+    submitter_start(&a, fx.p, "+a", FAR_MS);
+    fake_store_wait_entered(fx.store, 1);        /* a's batch is being written */
+    submitter_start(&q[0], fx.p, "+x", FAR_MS);
+    fx_wait_queued(&fx, 1);
+    submitter_start(&q[1], fx.p, "+poison", FAR_MS);
+    fx_wait_queued(&fx, 2);
+    submitter_start(&q[2], fx.p, "-a +y", FAR_MS);
+    fx_wait_queued(&fx, 3);
+    fake_store_gate(fx.store, 0);
+    submitter_join(&a);
+    CU_ASSERT_EQUAL(a.rc, 0);
+    for (int i = 0; i < 3; i++)
+        submitter_join(&q[i]);
+    CU_ASSERT_EQUAL(q[0].rc, 0);
+    CU_ASSERT_EQUAL(q[1].rc, -1);
+    CU_ASSERT_EQUAL(q[1].err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(q[1].err.msg, "openai: the embedding API refused the request (HTTP 400): too long");
+    CU_ASSERT_EQUAL(q[2].rc, 0);
+    fx_assert_log(&fx, "get(a) upsert(a) get(x,poison,y) get(x) upsert(x) get(poison) get(y) remove(a) upsert(y)");
+    CU_ASSERT(fx_stored_as(&fx, "x", "x"));
+    CU_ASSERT(fx_stored_as(&fx, "y", "y"));
+    CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);    /* a deleted, poison never stored */
+    fx_stop(&fx);
+}
+
+/* A transient failure is not split: every request of the batch gets the
+ * 503 at once, with one embedding attempt. */
+void test_transient_failure_not_isolated(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    submitter a, q[2];
+    fake_store_gate(fx.store, 1);
+    submitter_start(&a, fx.p, "+a", FAR_MS);
+    fake_store_wait_entered(fx.store, 1);
+    fake_embedder_fail(fx.emb, CW_E_UNAVAILABLE, 3, "voyage: 503 Service Unavailable");
+    submitter_start(&q[0], fx.p, "+x", FAR_MS);
+    fx_wait_queued(&fx, 1);
+    submitter_start(&q[1], fx.p, "+y", FAR_MS);
+    fx_wait_queued(&fx, 2);
+    size_t calls_before = fake_embedder_calls(fx.emb);
+    fake_store_gate(fx.store, 0);
+    submitter_join(&a);
+    for (int i = 0; i < 2; i++) {
+        submitter_join(&q[i]);
+        CU_ASSERT_EQUAL(q[i].rc, -1);
+        CU_ASSERT_EQUAL(q[i].err.code, CW_E_UNAVAILABLE);
+    }
+    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb) - calls_before, 1);
+    fx_stop(&fx);
+}

@@ -27,6 +27,8 @@ void test_store_get_fails(void);
 void test_embedder_unavailable(void);
 void test_embedder_config_error(void);
 void test_coalesced_across_requests(void);
+void test_bad_request_isolated_from_its_batch(void);
+void test_transient_failure_not_isolated(void);
 
 /* test_concurrency.c */
 void test_queue_full(void);
