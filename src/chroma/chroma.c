@@ -160,6 +160,10 @@ static int reply_error(cw_chroma *c, const char *what, const cw_chroma_reply *r,
                &got) == 2)
         return cw_error_set(err, CW_E_CONFIG, "collection '%s' holds %zu-d vectors but got %zu-d ones",
                             c->collection, want, got);
+    if (r->status == 401 || r->status == 403)
+        return cw_error_set(err, CW_E_CONFIG,
+                            "chroma %s: HTTP %ld: %s (does this Chroma need credentials?)", what,
+                            r->status, line);
     if (r->status >= 500 || r->status == 429 || r->status == 408)
         return cw_error_set_retry(err, CW_E_UNAVAILABLE, 5, "chroma %s: HTTP %ld: %s", what,
                                   r->status, line);
@@ -336,12 +340,26 @@ static int collection_call(cw_chroma *c, const char *method, const char *op, con
 
 /* ---- records ---------------------------------------------------------- */
 
+/* Records per call for the next call: the collection is made known first
+ * (that reads the server's max batch size), so even the first call of a
+ * fresh client is split to the server's size. 0 on failure. */
+static size_t next_batch(cw_chroma *c, cw_error *err)
+{
+    char id[CW_CHROMA_ID_MAX];
+    if (current_id(c, id, err) != 0)
+        return 0;
+    return cw_chroma_max_batch(c);
+}
+
 int cw_chroma_upsert(cw_chroma *c, const cw_document *docs, const float *vecs, size_t n,
                      size_t dim, cw_error *err)
 {
-    size_t batch = cw_chroma_max_batch(c);
-    for (size_t at = 0; at < n; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
+    /* Advance by what was sent (m), never by a batch size read later. */
+    for (size_t at = 0, m = 0; at < n; at += m) {
+        size_t batch = next_batch(c, err);
+        if (batch == 0)
+            return -1;
+        m = n - at < batch ? n - at : batch;
         cw_chroma_reply r = { 0 };
         char *body = cw_chroma_json_upsert(docs + at, vecs + at * dim, m, dim, err);
         if (body == NULL)
@@ -351,17 +369,17 @@ int cw_chroma_upsert(cw_chroma *c, const cw_document *docs, const float *vecs, s
         cw_chroma_reply_clear(&r);
         if (rc != 0)
             return -1;
-        /* The server's batch size is known after the first call. */
-        batch = cw_chroma_max_batch(c);
     }
     return 0;
 }
 
 int cw_chroma_delete(cw_chroma *c, const char *const *ids, size_t n, cw_error *err)
 {
-    size_t batch = cw_chroma_max_batch(c);
-    for (size_t at = 0; at < n; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
+    for (size_t at = 0, m = 0; at < n; at += m) {
+        size_t batch = next_batch(c, err);
+        if (batch == 0)
+            return -1;
+        m = n - at < batch ? n - at : batch;
         cw_chroma_reply r = { 0 };
         char *body = cw_chroma_json_ids(ids + at, m, err);
         if (body == NULL)
@@ -371,7 +389,6 @@ int cw_chroma_delete(cw_chroma *c, const char *const *ids, size_t n, cw_error *e
         cw_chroma_reply_clear(&r);
         if (rc != 0)
             return -1;
-        batch = cw_chroma_max_batch(c);
     }
     return 0;
 }
@@ -380,9 +397,11 @@ int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, int with_embed
                   cw_chroma_records *out, cw_error *err)
 {
     memset(out, 0, sizeof(*out));
-    size_t batch = cw_chroma_max_batch(c);
-    for (size_t at = 0; at < n; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
+    for (size_t at = 0, m = 0; at < n; at += m) {
+        size_t batch = next_batch(c, err);
+        if (batch == 0)
+            goto fail;
+        m = n - at < batch ? n - at : batch;
         cw_chroma_reply r = { 0 };
         char *body = cw_chroma_json_get(ids + at, m, with_embeddings, err);
         if (body == NULL)
@@ -394,7 +413,6 @@ int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, int with_embed
         cw_chroma_reply_clear(&r);
         if (rc != 0)
             goto fail;
-        batch = cw_chroma_max_batch(c);
     }
     return 0;
 fail:

@@ -25,7 +25,8 @@
  *   CW_E_UNAVAILABLE  connection refused, timeout, Chroma 5xx (retry_after_s set)
  *   CW_E_CONFIG       the collection holds vectors of another dimension;
  *                     the tenant/database is missing or the collection name
- *                     is refused by Chroma
+ *                     is refused by Chroma; Chroma answers 401/403 (it wants
+ *                     credentials we do not have)
  *   CW_E_INTERNAL     Chroma refused our request (4xx) — its message in one line;
  *                     an answer we cannot read
  *   CW_E_NOMEM        allocation failure

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cw_log.h"
 #include "cw_time.h"
@@ -64,6 +65,42 @@ typedef struct answer {
     int retry_after_s;            /* Retry-After seconds; 0 = none */
 } answer;
 
+int cw_embed_http_retry_after(const char *value, size_t len, time_t now)
+{
+    size_t i = 0;
+    long secs = 0;
+    char date[64];
+
+    while (i < len && (value[i] == ' ' || value[i] == '\t'))
+        i++;
+    while (len > i && (value[len - 1] == '\r' || value[len - 1] == '\n' || value[len - 1] == ' '
+                       || value[len - 1] == '\t'))
+        len--;
+    if (i == len)
+        return -1;
+    if (isdigit((unsigned char)value[i])) {
+        /* delta-seconds: digits only, capped (no overflow on huge values). */
+        for (; i < len && isdigit((unsigned char)value[i]); i++) {
+            if (secs <= RETRY_AFTER_MAX_S)
+                secs = secs * 10 + (value[i] - '0');
+        }
+        if (i != len)
+            return -1;
+        return secs > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)secs;
+    }
+    /* HTTP-date (RFC 9110 IMF-fixdate, or the obsolete forms curl reads). */
+    if (len - i >= sizeof date)
+        return -1;
+    memcpy(date, value + i, len - i);
+    date[len - i] = '\0';
+    time_t at = curl_getdate(date, NULL);
+    if (at == (time_t)-1)
+        return -1;
+    if (at <= now)
+        return 0;
+    return at - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)(at - now);
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     answer *a = userdata;
@@ -73,16 +110,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
         a->retry_after_s = 0;     /* a new response (after a redirect or 100) */
     } else if (len > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
-        size_t i = sizeof name - 1;
-        long secs = 0;
-        while (i < len && (ptr[i] == ' ' || ptr[i] == '\t'))
-            i++;
-        size_t digits = i;
-        while (i < len && isdigit((unsigned char)ptr[i]) && secs <= RETRY_AFTER_MAX_S)
-            secs = secs * 10 + (ptr[i++] - '0');
-        /* Only delta-seconds; an HTTP-date is ignored (backoff applies). */
-        if (i > digits)
-            a->retry_after_s = secs > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)secs;
+        /* Seconds or an HTTP-date; anything else (negative, garbage) is
+         * ignored and the backoff applies. */
+        int secs = cw_embed_http_retry_after(ptr + sizeof name - 1, len - (sizeof name - 1),
+                                             time(NULL));
+        if (secs > 0)
+            a->retry_after_s = secs;
     }
     return len;
 }

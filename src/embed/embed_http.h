@@ -8,8 +8,8 @@
  *
  * embed() splits the texts into calls of at most max_batch and, per call,
  * retries HTTP 408/429/5xx, connection failures and timeouts with
- * exponential backoff and jitter, honouring a `Retry-After: SECONDS` answer
- * when it fits in the deadline, all within deadline_ms for the whole
+ * exponential backoff and jitter, honouring a `Retry-After` answer (seconds
+ * or an HTTP-date) when it fits in the deadline, all within deadline_ms for the whole
  * embed(). Errors (messages start with the backend name):
  *   CW_E_UNAVAILABLE  still failing at the deadline, or a Retry-After past
  *                     it; retry_after_s = the upstream's Retry-After, else
@@ -39,6 +39,7 @@
 #define CW_EMBED_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "embedder.h"
 
@@ -46,6 +47,12 @@
 #define CW_EMBED_HTTP_RETRY_AFTER_S 5
 /* Largest answer body read from upstream. */
 #define CW_EMBED_HTTP_MAX_ANSWER (64u * 1024u * 1024u)
+
+/* The wait a Retry-After header value asks for, in seconds (at most one
+ * day): delta-seconds, or an HTTP-date relative to `now` (0 when already
+ * past). value[0..len) is the text after the colon (white space and CRLF
+ * around it are fine). -1 when it is neither (e.g. negative or garbage). */
+int cw_embed_http_retry_after(const char *value, size_t len, time_t now);
 
 /* Zero / NULL fields take the defaults. All strings are borrowed: create
  * copies them. */

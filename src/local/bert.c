@@ -67,10 +67,22 @@ static int bert_read_config(const char *path, cw_bert_config *cfg, cw_error *err
             goto out;
         }
         cfg->ln_eps = (float)json_object_get_double(v);
+        /* Not positive: LayerNorm of a flat row divides by zero or takes
+         * the root of a negative number, and every vector is NaN. */
+        if (!(cfg->ln_eps > 0.0f && cfg->ln_eps < 1.0f)) {
+            cw_error_set(err, CW_E_CONFIG, "%s: bad \"layer_norm_eps\"", path);
+            goto out;
+        }
     }
     cfg->gelu_tanh = 0;
     if (json_object_object_get_ex(root, "hidden_act", &v)) {
-        const char *act = json_object_get_string(v);
+        const char *act = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                   : NULL;
+        if (act == NULL) {
+            cw_error_set(err, CW_E_CONFIG, "%s: unsupported hidden_act %s", path,
+                         json_object_to_json_string(v));
+            goto out;
+        }
         if (strcmp(act, "gelu_new") == 0 || strcmp(act, "gelu_pytorch_tanh") == 0) {
             cfg->gelu_tanh = 1;
         } else if (strcmp(act, "gelu") != 0) {
@@ -133,6 +145,13 @@ static int bert_load(const cw_safetensors *st, const char *path, const char *nam
     cw_error_clear(&e2);
     if (cw_safetensors_to_f32(t, dst, n, &e2) != 0)
         return cw_error_set(err, e2.code, "%s: %s", path, e2.msg);
+    /* A NaN or Inf (a flipped bit) would poison every vector. */
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(dst[i]))
+            return cw_error_set(err, CW_E_CONFIG,
+                                "%s: tensor '%s' holds a non-finite value at %zu (corrupt file?)",
+                                path, t->name, i);
+    }
     return 0;
 }
 

@@ -84,6 +84,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (mode == FAKE_FAIL_500)
         return reply(conn, 500, "{\"error\":\"ChromaError\",\"message\":\"Error sending message "
                                 "to compactor\"}");
+    if (mode == FAKE_FAIL_401)
+        return reply(conn, 401, "{\"error\":\"AuthError\",\"message\":\"Unauthorized\"}");
     if (mode == FAKE_SLOW) {
         struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);

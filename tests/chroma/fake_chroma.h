@@ -14,6 +14,7 @@ typedef enum fake_mode {
     FAKE_OK,            /* every call answers 200 */
     FAKE_FAIL_500,      /* collection calls answer 500 "Error sending message to compactor" */
     FAKE_SLOW,          /* collection calls answer 200 after `delay_ms` */
+    FAKE_FAIL_401,      /* collection calls answer 401 (an auth-enabled Chroma) */
 } fake_mode;
 
 typedef struct fake_chroma fake_chroma;

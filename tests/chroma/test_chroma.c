@@ -933,6 +933,27 @@ static void test_fake_slow_write_completes(void)
     fake_chroma_stop(f);
 }
 
+/* Regression: Chroma refusing us for lack of credentials (401/403) is our
+ * configuration problem: CW_E_CONFIG (503 to the controller, like every
+ * other misconfiguration), not CW_E_INTERNAL. */
+static void test_fake_401_is_config(void)
+{
+    fake_chroma *f = fake_chroma_start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    cw_chroma *c = fake_client(f, 0);
+    fake_chroma_set(f, FAKE_FAIL_401, 0);
+    cw_error err = { 0 };
+    cw_document d = mkdoc("ns", "Pod", "p", "");
+    float v[2] = { 1, 2 };
+    CU_ASSERT_EQUAL(cw_chroma_upsert(c, &d, v, 1, 2, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.msg, "chroma upsert: HTTP 401: AuthError: Unauthorized "
+                                    "(does this Chroma need credentials?)");
+    cw_document_clear(&d);
+    cw_chroma_destroy(c);
+    fake_chroma_stop(f);
+}
+
 /* A read that gets no answer within the read timeout is unavailable. */
 static void test_fake_hung_read_times_out(void)
 {
@@ -986,6 +1007,53 @@ static void test_fake_reuse_and_server_batch(void)
     fake_chroma_stop(f);
 }
 
+/* Regression: the first call of a fresh client (no collection id cached,
+ * so the server's max_batch_size not read yet) splits with the 1000-record
+ * default; the loop then advanced by the server's size (> 1000) and skipped
+ * records 1000..max-1, while reporting success: acknowledged data lost.
+ * Each operation runs on a fresh client. */
+static void test_first_call_of_fresh_client_sends_everything(void)
+{
+    char name[64];
+    cw_error err = { 0 };
+    cw_chroma *c = new_client(name, sizeof(name));
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_ensure_collection(c, &err), 0);
+    size_t max = cw_chroma_max_batch(c);
+    CU_ASSERT_FATAL(max > 1001);   /* the server's size is above our default */
+    size_t n = 1500 < max ? 1500 : max - 1;
+    cw_document *d = calloc(n, sizeof(*d));
+    float *v = calloc(n * 2, sizeof(float));
+    const char **ids = calloc(n, sizeof(*ids));
+    CU_ASSERT_FATAL(d != NULL && v != NULL && ids != NULL);
+    make_many(d, v, n, 2);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = d[i].id;
+    cw_chroma_destroy(c);
+
+    c = client_named(g_url, name, NULL);
+    CU_ASSERT_EQUAL(cw_chroma_upsert(c, d, v, n, 2, &err), 0);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_EQUAL(count_of(c), n);
+    cw_chroma_destroy(c);
+
+    c = client_named(g_url, name, NULL);
+    cw_chroma_records r = { 0 };
+    CU_ASSERT_EQUAL(cw_chroma_get(c, ids, n, 0, &r, &err), 0);
+    CU_ASSERT_EQUAL(r.len, n);
+    cw_chroma_records_free(&r);
+    cw_chroma_destroy(c);
+
+    c = client_named(g_url, name, NULL);
+    CU_ASSERT_EQUAL(cw_chroma_delete(c, ids, n, &err), 0);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_EQUAL(count_of(c), 0);
+    free_docs(d, n);
+    free(d);
+    free(v);
+    free(ids);
+    finish(c);
+}
+
 static CU_TestInfo tests[] = {
     { "json upsert body exact", test_json_upsert_body_exact },
     { "json other bodies exact", test_json_other_bodies_exact },
@@ -1005,6 +1073,7 @@ static CU_TestInfo tests[] = {
     { "delete removes, missing ids fine", test_delete_removes_and_missing_is_fine },
     { "forced small batches all land", test_forced_small_batches_all_land },
     { "more than the server's max batch", test_more_than_server_max_batch },
+    { "first call of a fresh client sends everything", test_first_call_of_fresh_client_sends_everything },
     { "query filters and order", test_query_filters_and_order },
     { "collection deleted behind our back", test_collection_deleted_behind_our_back },
     { "dimension mismatch", test_dimension_mismatch },
@@ -1014,6 +1083,7 @@ static CU_TestInfo tests[] = {
     { "store_chroma get/remove/upsert", test_store_chroma },
     { "store_chroma get unreachable", test_store_chroma_get_unreachable },
     { "fake: 5xx is unavailable", test_fake_5xx_is_unavailable },
+    { "fake: 401 is a config error", test_fake_401_is_config },
     { "fake: slow write completes", test_fake_slow_write_completes },
     { "fake: hung read times out", test_fake_hung_read_times_out },
     { "fake: connection reuse and server batch", test_fake_reuse_and_server_batch },

@@ -5,11 +5,15 @@
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cw_test.h"
 #include "cw_time.h"
@@ -596,6 +600,134 @@ static void test_retry_429_honours_retry_after(void)
     cw_embedder_destroy(e);
 }
 
+/* Retry-After values: delta-seconds (capped at a day, no overflow), the
+ * HTTP-date form (RFC 9110: relative to now, 0 once past), and garbage or
+ * negative values ignored (-1: the backoff applies). */
+static void test_retry_after_values(void)
+{
+    /* Sun, 06 Nov 1994 08:49:37 GMT */
+    const time_t t0 = 784111777;
+#define RA(text, now) cw_embed_http_retry_after(text, strlen(text), now)
+    CU_ASSERT_EQUAL(RA(" 7\r\n", t0), 7);
+    CU_ASSERT_EQUAL(RA("0", t0), 0);
+    CU_ASSERT_EQUAL(RA("\t120 ", t0), 120);
+    CU_ASSERT_EQUAL(RA(" 86400\r\n", t0), 86400);
+    CU_ASSERT_EQUAL(RA(" 86401\r\n", t0), 86400);
+    CU_ASSERT_EQUAL(RA(" 99999999999999999999999999\r\n", t0), 86400);
+    CU_ASSERT_EQUAL(RA(" Sun, 06 Nov 1994 08:49:37 GMT\r\n", t0 - 30), 30);
+    CU_ASSERT_EQUAL(RA(" Sun, 06 Nov 1994 08:49:37 GMT\r\n", t0), 0);
+    CU_ASSERT_EQUAL(RA(" Sun, 06 Nov 1994 08:49:37 GMT\r\n", t0 + 3600), 0);
+    CU_ASSERT_EQUAL(RA(" Sunday, 06-Nov-94 08:49:37 GMT\r\n", t0 - 5), 5);
+    CU_ASSERT_EQUAL(RA(" Sun, 06 Nov 1994 08:49:37 GMT\r\n", t0 - 10 * 86400), 86400);
+    CU_ASSERT_EQUAL(RA(" -5\r\n", t0), -1);
+    CU_ASSERT_EQUAL(RA(" 1.5\r\n", t0), -1);
+    CU_ASSERT_EQUAL(RA(" soon\r\n", t0), -1);
+    CU_ASSERT_EQUAL(RA(" \r\n", t0), -1);
+    CU_ASSERT_EQUAL(RA("", t0), -1);
+#undef RA
+}
+
+/* A one-shot upstream on a raw socket: the first connection gets 429 with
+ * `Retry-After: <HTTP-date 2 s ahead>`, the second a 200 with one vector.
+ * (The mock embedder only sends delta-seconds.) */
+typedef struct date_peer {
+    int listen_fd;
+    unsigned short port;
+    int served;
+    pthread_t thread;
+} date_peer;
+
+/* Read one request (headers, then Content-Length bytes) from fd. */
+static void read_request(int fd)
+{
+    char buf[8192];
+    size_t len = 0;
+    char *body = NULL;
+    while (len < sizeof buf - 1) {
+        ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            return;
+        len += (size_t)got;
+        buf[len] = '\0';
+        body = strstr(buf, "\r\n\r\n");
+        if (body != NULL) {
+            const char *cl = strstr(buf, "Content-Length:");   /* as libcurl spells it */
+            size_t want = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
+            if (len - (size_t)(body + 4 - buf) >= want)
+                return;
+        }
+    }
+}
+
+static void *date_peer_main(void *arg)
+{
+    date_peer *p = arg;
+    for (int i = 0; i < 2; i++) {
+        int fd = accept(p->listen_fd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        read_request(fd);
+        char reply[1024], date[64];
+        if (i == 0) {
+            time_t at = time(NULL) + 2;
+            struct tm tm;
+            gmtime_r(&at, &tm);
+            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            snprintf(reply, sizeof reply,
+                     "HTTP/1.1 429 Too Many Requests\r\nRetry-After: %s\r\n"
+                     "Content-Length: 0\r\nConnection: close\r\n\r\n", date);
+        } else {
+            static const char body[] = "{\"data\":[{\"embedding\":[0.6,0.8],\"index\":0}]}";
+            snprintf(reply, sizeof reply,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof body - 1, body);
+        }
+        if (write(fd, reply, strlen(reply)) < 0)
+            perror("date peer write");
+        close(fd);
+        p->served++;
+    }
+    return NULL;
+}
+
+/* Regression: an HTTP-date Retry-After (RFC 9110 allows both forms) was
+ * ignored, so the backoff retried after ~100 ms instead of waiting. */
+static void test_retry_after_http_date_honoured(void)
+{
+    date_peer p = { .listen_fd = socket(AF_INET, SOCK_STREAM, 0) };
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    CU_ASSERT_FATAL(p.listen_fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(bind(p.listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    CU_ASSERT_EQUAL_FATAL(listen(p.listen_fd, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(getsockname(p.listen_fd, (struct sockaddr *)&sa, &sl), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&p.thread, NULL, date_peer_main, &p), 0);
+
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", (unsigned)ntohs(sa.sin_port));
+    cw_remote_embedder_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = url;
+    cfg.deadline_ms = 10000;
+    cw_error err;
+    cw_error_clear(&err);
+    cw_embedder *e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    const char *one[] = { "hello" };
+    float out[2];
+    int64_t start = cw_now_ms();
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, one, 1, CW_EMBED_DOCUMENT, out, &err), 0);
+    int64_t took = cw_now_ms() - start;
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    CU_ASSERT_TRUE(took >= 900);     /* the date is 1..2 s ahead, in whole seconds */
+    CU_ASSERT_DOUBLE_EQUAL(out[0], 0.6, 1e-6);
+    shutdown(p.listen_fd, SHUT_RDWR);   /* unblocks accept() if a call never came */
+    pthread_join(p.thread, NULL);
+    CU_ASSERT_EQUAL(p.served, 2);
+    close(p.listen_fd);
+    cw_embedder_destroy(e);
+}
+
 static void test_retry_after_past_deadline(void)
 {
     float out[3 * DIM];
@@ -804,7 +936,11 @@ static void test_slow_upstream_times_out(void)
     cw_error_clear(&err);
     cw_embedder *e = cw_embedder_voyage_create(&cfg, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    int64_t start = cw_now_ms();
     CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    int64_t took = cw_now_ms() - start;
+    CU_ASSERT_TRUE(took >= 550);     /* it retried after the first 300 ms timeout ... */
+    CU_ASSERT_TRUE(took < 1500);     /* ... but not past the 900 ms deadline */
     CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
     CU_ASSERT_EQUAL(err.retry_after_s, CW_EMBED_HTTP_RETRY_AFTER_S);
     snprintf(expect, sizeof expect, "voyage: no answer from %s/embeddings in time (gave up within the 900 ms deadline)",
@@ -910,6 +1046,8 @@ int main(void)
         { "batches split to max_batch, order preserved", test_batch_split },
         { "429 then success honours Retry-After", test_retry_429_honours_retry_after },
         { "Retry-After past the deadline fails at once", test_retry_after_past_deadline },
+        { "Retry-After: seconds, HTTP-date, garbage", test_retry_after_values },
+        { "Retry-After as an HTTP-date is honoured", test_retry_after_http_date_honoured },
         { "5xx retried then success", test_retry_5xx_then_success },
         { "5xx until the deadline: unavailable", test_5xx_until_deadline },
         { "401/403: config error, exact message, no retry", test_auth_refused_is_config },

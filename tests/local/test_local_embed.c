@@ -301,6 +301,8 @@ static void test_hf_f32_layout(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(w16);
     make_model_dir("hf_f32", 1);
     write_f32_model(w16, "hf_f32/model.safetensors");
+    /* model.safetensors wins: a broken F16 file beside it is not read. */
+    CU_ASSERT_EQUAL_FATAL(lt_write_file("hf_f32/model.fp16.safetensors", "garbage", 7), 0);
     cw_error err;
     cw_error_clear(&err);
     cw_embedder *hf = cw_embedder_local_create("./hf_f32//", 0, &err);
@@ -318,6 +320,7 @@ static void test_hf_f32_layout(void)
     cw_embedder_destroy(hf);
     cw_embedder_destroy(e);
     unlink("hf_f32/model.safetensors");
+    unlink("hf_f32/model.fp16.safetensors");
 }
 
 static const char *const fix =
@@ -374,7 +377,76 @@ static void test_corrupt_model(void)
     static const char bad_cfg[] = "{\"hidden_size\": 384}";
     CU_ASSERT_EQUAL_FATAL(lt_write_file("mismatch/config.json", bad_cfg, sizeof bad_cfg - 1), 0);
     expect_create_error("mismatch", "mismatch/config.json: missing or bad \"num_hidden_layers\"");
+    /* Regression: a non-string hidden_act (null) crashed in strcmp. */
+    static const char null_act[] =
+        "{\"hidden_size\": 384, \"num_hidden_layers\": 6, \"num_attention_heads\": 12,"
+        " \"intermediate_size\": 1536, \"vocab_size\": 30522, \"max_position_embeddings\": 512,"
+        " \"hidden_act\": null}";
+    CU_ASSERT_EQUAL_FATAL(lt_write_file("mismatch/config.json", null_act, sizeof null_act - 1), 0);
+    expect_create_error("mismatch", "mismatch/config.json: unsupported hidden_act null");
+    /* A LayerNorm epsilon that is not positive would make NaN vectors. */
+    static const char neg_eps[] =
+        "{\"hidden_size\": 384, \"num_hidden_layers\": 6, \"num_attention_heads\": 12,"
+        " \"intermediate_size\": 1536, \"vocab_size\": 30522, \"max_position_embeddings\": 512,"
+        " \"layer_norm_eps\": -1e-12}";
+    CU_ASSERT_EQUAL_FATAL(lt_write_file("mismatch/config.json", neg_eps, sizeof neg_eps - 1), 0);
+    expect_create_error("mismatch", "mismatch/config.json: bad \"layer_norm_eps\"");
     unlink("corrupt/model.fp16.safetensors");
+}
+
+/* Regression: a weights file that is well formed but holds a NaN (a
+ * flipped bit) loaded fine and then gave NaN vectors (which Chroma refuses:
+ * every request would fail) and undefined behaviour in the exp kernel. It
+ * must be refused at load like any other corrupt model. */
+static void test_non_finite_weight(void)
+{
+    const char *w16 = lt_model_file("model.fp16.safetensors");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w16);
+    cw_error err;
+    cw_error_clear(&err);
+    cw_safetensors *st = cw_safetensors_create(w16, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    const unsigned char *data0 = NULL;
+    for (size_t i = 0; i < cw_safetensors_count(st); i++) {
+        const cw_st_tensor *t = cw_safetensors_at(st, i);
+        if (data0 == NULL || t->data < data0)
+            data0 = t->data;
+    }
+    const cw_st_tensor *t = cw_safetensors_find(st, "encoder.layer.2.output.dense.bias");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(t->dtype, CW_ST_F16);
+    size_t in_data = (size_t)(t->data - data0) + 2 * 5;   /* the 6th value */
+    cw_safetensors_destroy(st);
+
+    make_model_dir("nan_model", 1);
+    CU_ASSERT_EQUAL_FATAL(lt_copy_prefix(w16, "nan_model/model.fp16.safetensors", (size_t)-1), 0);
+    FILE *f = fopen("nan_model/model.fp16.safetensors", "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    unsigned char len8[8];
+    CU_ASSERT_EQUAL_FATAL(fread(len8, 1, 8, f), 8);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | len8[i];
+    static const unsigned char nan16[2] = { 0x00, 0x7E };   /* F16 quiet NaN */
+    CU_ASSERT_EQUAL_FATAL(fseek(f, (long)(8 + hlen + in_data), SEEK_SET), 0);
+    CU_ASSERT_EQUAL_FATAL(fwrite(nan16, 1, 2, f), 2);
+    CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+    expect_create_error("nan_model",
+                        "nan_model/model.fp16.safetensors: tensor "
+                        "'encoder.layer.2.output.dense.bias' holds a non-finite value at 5 "
+                        "(corrupt file?)");
+    /* +Inf is refused the same way. */
+    static const unsigned char inf16[2] = { 0x00, 0x7C };
+    f = fopen("nan_model/model.fp16.safetensors", "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL_FATAL(fseek(f, (long)(8 + hlen + in_data), SEEK_SET), 0);
+    CU_ASSERT_EQUAL_FATAL(fwrite(inf16, 1, 2, f), 2);
+    CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+    expect_create_error("nan_model",
+                        "nan_model/model.fp16.safetensors: tensor "
+                        "'encoder.layer.2.output.dense.bias' holds a non-finite value at 5 "
+                        "(corrupt file?)");
+    unlink("nan_model/model.fp16.safetensors");
 }
 
 static void test_default_model_dir(void)
@@ -420,6 +492,7 @@ int main(void)
         { "Hugging Face F32 layout with bert. prefix", test_hf_f32_layout },
         { "missing model: one clear line", test_missing_model },
         { "corrupt model: one clear line", test_corrupt_model },
+        { "NaN/Inf weight: refused at load", test_non_finite_weight },
         { "default model dir", test_default_model_dir },
         CU_TEST_INFO_NULL,
     };

@@ -153,6 +153,23 @@ static void test_header_garbage(void)
     st_write("st_trail.safetensors", "{} x", NULL, 0);
     st_expect_error("st_trail.safetensors",
                     "st_trail.safetensors: header is not valid JSON (unexpected character)");
+    /* A nesting bomb is refused by the tokener's depth limit, not by the
+     * stack. */
+    enum { DEEP = 100000 };
+    char *deep = malloc(2 * DEEP + 16);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    size_t at = (size_t)sprintf(deep, "{\"w\":");
+    memset(deep + at, '[', DEEP);
+    memset(deep + at + DEEP, ']', DEEP);
+    strcpy(deep + at + 2 * DEEP, "}");
+    st_write("st_deep.safetensors", deep, NULL, 0);
+    free(deep);
+    st_expect_error("st_deep.safetensors",
+                    "st_deep.safetensors: header is not valid JSON (nesting too deep)");
+    /* A dtype that is not a string. */
+    st_write("st_dtype_num.safetensors", "{\"w\":{\"dtype\":7,\"shape\":[],\"data_offsets\":[0,0]}}",
+             NULL, 0);
+    st_expect_error("st_dtype_num.safetensors", "st_dtype_num.safetensors: tensor 'w': missing dtype");
     st_write("st_entry.safetensors", "{\"w\": 5}", NULL, 0);
     st_expect_error("st_entry.safetensors",
                     "st_entry.safetensors: tensor 'w': entry is not an object");
