@@ -18,26 +18,6 @@ static record *find_record(const schema *s, const char *name)
     return NULL;
 }
 
-/* "list<resource_instance>" etc. into buf. */
-static void type_text(const type_ref *t, char *buf, size_t cap)
-{
-    switch (t->kind) {
-    case TYPE_STRING:
-        snprintf(buf, cap, "string");
-        break;
-    case TYPE_RECORD:
-        snprintf(buf, cap, "%s", t->name);
-        break;
-    case TYPE_MAP:
-    case TYPE_LIST: {
-        char inner[200];
-        type_text(t->elem, inner, sizeof inner);
-        snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner);
-        break;
-    }
-    }
-}
-
 /* camelCase JSON key → snake_case C name ("apiVersion" → "api_version",
  * "podIP" → "pod_ip", "HTTPPort" → "http_port"); NULL on OOM. */
 static char *snake_case(const char *json_name)
@@ -94,7 +74,7 @@ static int check_type(const source *src, schema *s, type_ref *t, int top)
         return 0;
     case TYPE_MAP:
         if (t->elem->kind != TYPE_STRING) {
-            type_text(t, text, sizeof text);
+            schema_type_text(t, text, sizeof text);
             source_error(src, t->elem->line, t->elem->col,
                          "unsupported type %s: map values must be string", text);
             return 1;
@@ -102,7 +82,7 @@ static int check_type(const source *src, schema *s, type_ref *t, int top)
         return 0;
     case TYPE_LIST:
         if (!top || (t->elem->kind != TYPE_STRING && t->elem->kind != TYPE_RECORD)) {
-            type_text(t, text, sizeof text);
+            schema_type_text(t, text, sizeof text);
             source_error(src, t->elem->line, t->elem->col,
                          "unsupported type %s: list elements must be string or a record",
                          text);
@@ -130,7 +110,7 @@ static int check_modifiers(const source *src, field *f)
         { "nonempty", f->nonempty }, { "maxlen", f->maxlen }, { "format", f->format },
     };
 
-    type_text(f->type, text, sizeof text);
+    schema_type_text(f->type, text, sizeof text);
     if (!takes_string_modifiers(f->type)) {
         for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
             if (mods[i].pos.line == 0)

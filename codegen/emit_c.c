@@ -88,32 +88,13 @@ static const char *member_type(const emitter *e, const type_ref *t, char *buf, s
     return buf;
 }
 
-static void type_text(const type_ref *t, char *buf, size_t cap)
-{
-    char inner[200];
-
-    switch (t->kind) {
-    case TYPE_STRING:
-        snprintf(buf, cap, "string");
-        break;
-    case TYPE_RECORD:
-        snprintf(buf, cap, "%s", t->name);
-        break;
-    case TYPE_MAP:
-    case TYPE_LIST:
-        type_text(t->elem, inner, sizeof inner);
-        snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner);
-        break;
-    }
-}
-
 /* The field as declared, modifiers in a fixed order: for comments. */
 static void field_decl_text(const field *f, char *buf, size_t cap)
 {
     char type[256];
     size_t n;
 
-    type_text(f->type, type, sizeof type);
+    schema_type_text(f->type, type, sizeof type);
     n = (size_t)snprintf(buf, cap, "%s: %s", f->json_name, type);
     if (f->nullable.line != 0 && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, " nullable");

@@ -111,6 +111,26 @@ void schema_free(schema *s)
     memset(s, 0, sizeof *s);
 }
 
+/* "list<resource_instance>" etc. into buf. */
+void schema_type_text(const type_ref *t, char *buf, size_t cap)
+{
+    switch (t->kind) {
+    case TYPE_STRING:
+        snprintf(buf, cap, "string");
+        break;
+    case TYPE_RECORD:
+        snprintf(buf, cap, "%s", t->name);
+        break;
+    case TYPE_MAP:
+    case TYPE_LIST: {
+        char inner[200];
+        schema_type_text(t->elem, inner, sizeof inner);
+        snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner);
+        break;
+    }
+    }
+}
+
 static int parse_type(parser *p, type_ref **out)
 {
     int rc = -1;

@@ -87,6 +87,9 @@ typedef struct schema {
 
 void schema_free(schema *s);
 
+/* A type as written in a schema ("list<resource_instance>") into buf. */
+void schema_type_text(const type_ref *t, char *buf, size_t cap);
+
 /* ---- phases ------------------------------------------------------------ */
 
 /* Parse `src` into `out` (zeroed first). Returns 0, or -1 after printing
