@@ -11,7 +11,7 @@
 #   CW_BENCH_DIM               vector size (default 384)
 #   CW_BENCH_SCENARIOS         "clients:requests:batch[:delete_every] ..."
 #                              (default "1:50:50 8:25:50 32:10:50 64:20:1 16:20:50:4")
-# The build dir is configured and built (Release) when the binaries are missing.
+# The build dir is configured and built (Release) on every run (incremental).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build/bench}
@@ -19,10 +19,9 @@ latency=${CW_BENCH_EMBED_LATENCY_MS:-20}
 dim=${CW_BENCH_DIM:-384}
 scenarios=${CW_BENCH_SCENARIOS:-"1:50:50 8:25:50 32:10:50 64:20:1 16:20:50:4"}
 
-if [ ! -x "$build/cluster-whisperer" ] || [ ! -x "$build/cw-loadgen" ] || [ ! -x "$build/cw-mock-embedder" ]; then
-  cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" --target cluster-whisperer cw-loadgen cw-mock-embedder -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-fi
+# Always (re)build: incremental, and a stale binary would measure old code.
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target cluster-whisperer cw-loadgen cw-mock-embedder -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/cw-bench.XXXXXX")
 mock_pid="" server_pid=""
