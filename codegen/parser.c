@@ -125,7 +125,8 @@ void schema_type_text(const type_ref *t, char *buf, size_t cap)
     case TYPE_LIST: {
         char inner[200];
         schema_type_text(t->elem, inner, sizeof inner);
-        snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner);
+        if (snprintf(buf, cap, "%s<%s>", t->kind == TYPE_MAP ? "map" : "list", inner) >= (int)cap)
+            buf[cap - 1] = '\0';            /* cut: the text is only for messages */
         break;
     }
     }
