@@ -33,13 +33,15 @@ typedef struct remote_flavor {
     int send_input_type;        /* voyage: "input_type":"document"|"query" */
     int key_required;
     size_t default_max_text_bytes;  /* 0 = send texts whole */
+    size_t default_max_call_bytes;  /* text bytes per upstream call */
 } remote_flavor;
 
 static const remote_flavor VOYAGE = {
-    "voyage", "https://api.voyageai.com/v1", "voyage-4", 128, "VOYAGE_API_KEY", 1, 1, 0,
+    "voyage", "https://api.voyageai.com/v1", "voyage-4", 128, "VOYAGE_API_KEY", 1, 1, 0, 256u * 1024u,
 };
 static const remote_flavor OPENAI = {
     "openai", "https://api.openai.com/v1", "text-embedding-3-small", 256, "OPENAI_API_KEY", 0, 0, 16384,
+    256u * 1024u,
 };
 
 typedef struct remote_embedder {
@@ -52,6 +54,7 @@ typedef struct remote_embedder {
     long timeout_ms;
     long deadline_ms;
     size_t max_text_bytes;        /* 0 = no cut */
+    size_t max_call_bytes;        /* text bytes per upstream call (≥ one text) */
     cw_httpc_pool *pool;
     pthread_mutex_t lock;         /* guards base.dim (written once), last_auth_log_ms, rng */
     int lock_ready;
@@ -301,6 +304,24 @@ static int check_dim(remote_embedder *r, size_t dim, cw_error *err)
     return 0;
 }
 
+/* How many of texts[0..n) go in the next upstream call: at most max_batch,
+ * and at most max_call_bytes of text (as sent, after the max_text_bytes
+ * cut) — the providers limit tokens per request too — but always one. */
+static size_t call_size(const remote_embedder *r, const char *const *texts, size_t n)
+{
+    size_t count = 0, bytes = 0;
+    while (count < n && count < r->base.max_batch) {
+        size_t len = strlen(texts[count]);
+        if (r->max_text_bytes > 0 && len > r->max_text_bytes)
+            len = r->max_text_bytes;
+        if (count > 0 && len > r->max_call_bytes - bytes)
+            break;
+        bytes = len > r->max_call_bytes - bytes ? r->max_call_bytes : bytes + len;
+        count++;
+    }
+    return count;
+}
+
 static int remote_embed(cw_embedder *self, const char *const *texts, size_t n,
                         cw_embed_purpose purpose, float *out, cw_error *err)
 {
@@ -312,8 +333,8 @@ static int remote_embed(cw_embedder *self, const char *const *texts, size_t n,
 
     if (r->flavor->send_input_type)
         input_type = purpose == CW_EMBED_QUERY ? "query" : "document";
-    for (size_t off = 0; off < n; off += r->base.max_batch) {
-        size_t count = n - off < r->base.max_batch ? n - off : r->base.max_batch;
+    for (size_t off = 0, count = 0; off < n; off += count) {
+        count = call_size(r, texts + off, n - off);
         size_t dim = 0;
 
         if (embed_batch(r, texts + off, count, input_type, deadline, &vecs, &dim, err) != 0
@@ -382,6 +403,7 @@ static cw_embedder *remote_create(const remote_flavor *flavor, const cw_remote_e
     r->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     r->deadline_ms = cfg->deadline_ms > 0 ? cfg->deadline_ms : DEFAULT_DEADLINE_MS;
     r->max_text_bytes = cfg->max_text_bytes > 0 ? cfg->max_text_bytes : flavor->default_max_text_bytes;
+    r->max_call_bytes = cfg->max_call_bytes > 0 ? cfg->max_call_bytes : flavor->default_max_call_bytes;
     r->rng = (uint64_t)cw_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)r;
     if (r->rng == 0)
         r->rng = 1;

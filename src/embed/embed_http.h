@@ -6,7 +6,8 @@
  * openai backend works with OpenAI and compatible servers (Ollama, vLLM,
  * TEI, ...).
  *
- * embed() splits the texts into calls of at most max_batch and, per call,
+ * embed() splits the texts into calls of at most max_batch texts and
+ * max_call_bytes of text (providers cap tokens per request), and, per call,
  * retries HTTP 408/429/5xx, connection failures and timeouts with
  * exponential backoff and jitter, honouring a `Retry-After` answer (seconds
  * or an HTTP-date) when it fits in the deadline, all within deadline_ms for the whole
@@ -67,6 +68,8 @@ typedef struct cw_remote_embedder_config {
                                that one huge resource cannot fail forever on the model's
                                context limit; default: voyage none (the API truncates
                                itself), openai 16384 */
+    size_t max_call_bytes;  /* text bytes per upstream call (a longer text still goes
+                               alone); default 256 KiB for both */
 } cw_remote_embedder_config;
 
 /* A voyage backend (name "voyage", dim 0 until the first answer). Makes no

@@ -581,6 +581,38 @@ static void test_batch_split(void)
     free_texts(texts, n);
 }
 
+/* Calls are also cut by bytes of text (providers cap tokens per request):
+ * texts of 40 bytes with a 100-byte budget go two by two, a text over the
+ * budget alone, order kept. */
+static void test_batch_split_by_bytes(void)
+{
+    const char *texts[] = {
+        "0123456789012345678901234567890123456789",
+        "1123456789012345678901234567890123456789",
+        "2123456789012345678901234567890123456789",
+        "3123456789012345678901234567890123456789 and then some more text past 100 bytes "
+        "of budget, so it travels alone",
+        "4123456789012345678901234567890123456789",
+    };
+    float out[5 * DIM];
+    cw_remote_embedder_config cfg;
+    cw_error err;
+    memset(&cfg, 0, sizeof cfg);
+    cw_error_clear(&err);
+    cfg.url = cw_mock_embedder_url(g_mock);
+    cfg.max_call_bytes = 100;
+    cw_embedder *e = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(cw_embedder_probe_dim(e, &err), 0);
+    cw_mock_embedder_reset(g_mock);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e, texts, 5, CW_EMBED_DOCUMENT, out, &err), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 4);      /* [0,1] [2] [3] [4] */
+    CU_ASSERT_EQUAL(cw_mock_embedder_inputs(g_mock), 5);
+    CU_ASSERT_EQUAL(cw_mock_embedder_max_inputs(g_mock), 2);
+    CU_ASSERT_EQUAL(mismatches(texts, 5, DIM, out), 0);
+    cw_embedder_destroy(e);
+}
+
 static void test_retry_429_honours_retry_after(void)
 {
     float out[3 * DIM];
@@ -1044,6 +1076,7 @@ int main(void)
         { "sequential calls reuse one connection", test_connection_reuse },
         { "long texts: cut for openai, whole for voyage", test_long_texts_cut },
         { "batches split to max_batch, order preserved", test_batch_split },
+        { "batches split by bytes of text, order preserved", test_batch_split_by_bytes },
         { "429 then success honours Retry-After", test_retry_429_honours_retry_after },
         { "Retry-After past the deadline fails at once", test_retry_after_past_deadline },
         { "Retry-After: seconds, HTTP-date, garbage", test_retry_after_values },
