@@ -56,7 +56,7 @@ int cw_app_open(cw_app *app, const cw_options *o, unsigned what, int require_chr
         cw_pipeline_config pc;
         cw_pipeline_config_defaults(&pc);
         pc.batch_max = o->batch_max;
-        pc.batch_linger_ms = o->batch_linger_ms > 0 ? o->batch_linger_ms : -1;   /* -1: no linger */
+        pc.batch_linger_ms = o->batch_linger_ms;
         pc.workers = o->workers;
         pc.queue_max = o->queue_max;
         app->pipeline = cw_pipeline_create(&pc, app->embedder, app->store, err);

@@ -129,7 +129,8 @@ static int parse_num(const char *cmd, const char *flag_name, const char *text,
     return 0;
 }
 
-int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv)
+/* 0 ok, 1 when --help was asked for, 2 on a usage error (one line printed). */
+static int parse(cw_options *o, unsigned command, int argc, char **argv)
 {
     const char *cmd = command_name(command);
     defaults(o);
@@ -256,7 +257,7 @@ int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv)
 int cw_options_begin(cw_options *o, unsigned command, int argc, char **argv,
                      void (*usage)(FILE *out), int level)
 {
-    int prc = cw_options_parse(o, command, argc, argv);
+    int prc = parse(o, command, argc, argv);
     if (prc == 1) {
         usage(stdout);
         return 0;

@@ -56,13 +56,9 @@ typedef struct cw_options {
     const char *positional;
 } cw_options;
 
-/* Parse argv (argv[0] is the command name) for `command` (one CW_CMD_*).
- * Returns 0 ok, 1 when --help was printed (exit 0), 2 on a usage error
- * (one line already printed on stderr). */
-int cw_options_parse(cw_options *o, unsigned command, int argc, char **argv);
-
-/* What every command does first: parse, print `usage` for --help, set up
- * logging at `level` in the chosen format. Returns -1 to go on, else the
+/* What every command does first: parse argv (argv[0] is the command name)
+ * for `command` (one CW_CMD_*), print `usage` for --help, set up logging at
+ * `level` in the chosen format. Returns -1 to go on, else the
  * exit code (0 after --help, 2 after a usage error). */
 int cw_options_begin(cw_options *o, unsigned command, int argc, char **argv,
                      void (*usage)(FILE *out), int level);

@@ -443,10 +443,7 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     if (cfg != NULL) {
         if (cfg->batch_max > 0)
             p->cfg.batch_max = cfg->batch_max;
-        if (cfg->batch_linger_ms > 0)
-            p->cfg.batch_linger_ms = cfg->batch_linger_ms;
-        else if (cfg->batch_linger_ms < 0)
-            p->cfg.batch_linger_ms = 0;
+        p->cfg.batch_linger_ms = cfg->batch_linger_ms > 0 ? cfg->batch_linger_ms : 0;
         if (cfg->workers > 0)
             p->cfg.workers = cfg->workers;
         if (cfg->queue_max > 0)

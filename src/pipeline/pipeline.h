@@ -32,7 +32,7 @@ typedef struct cw_pipeline cw_pipeline;
 typedef struct cw_pipeline_config {
     size_t batch_max;        /* max texts per embedding batch (default 64) */
     int batch_linger_ms;     /* wait this long to coalesce requests (default 5;
-                                0 = the default, < 0 = do not linger) */
+                                0 = do not linger) */
     size_t workers;          /* embed worker threads (default 2) */
     size_t queue_max;        /* max queued requests before 503 (default 256) */
     /* Optional (NULL = none), for tests and tracing: called under the
@@ -51,7 +51,7 @@ typedef struct cw_pipeline_config {
  * upserts and 4 * batch_max * workers ops (a single larger request still
  * goes, alone; its texts are split into chunks of ≤ batch_max). A zero
  * field in a config given to cw_pipeline_create() means its default
- * (a negative batch_linger_ms means no linger). */
+ * (batch_linger_ms 0 means no linger). */
 void cw_pipeline_config_defaults(cw_pipeline_config *cfg);
 
 typedef struct cw_pipeline_result {
