@@ -1,7 +1,16 @@
 /* The libmicrohttpd transport: daemons, the request lifecycle of
  * largepost.c (context in *req_cls, checks on the headers call, each body
  * chunk consumed, the answer on the final call, the context freed in the
- * completed callback and nowhere else), in-flight accounting and drain. */
+ * completed callback and nowhere else), in-flight accounting and drain.
+ *
+ * The request deadline while a body is read: libmicrohttpd's connection
+ * timeout only counts idle time, so a body dripped byte by byte would
+ * live forever. From the headers of a request with a body to its final
+ * call, the connection's timeout is the time left to the deadline (whole
+ * seconds, re-armed at every chunk), and a chunk arriving after the
+ * deadline closes the connection: a body still arriving at the deadline
+ * is cut there (without an answer — 0.9.75 cannot queue one mid-body —
+ * which the controller retries like any network error). */
 #include "http_server.h"
 
 #include <arpa/inet.h>
@@ -187,6 +196,27 @@ static size_t body_reservation(const cw_http_server *s, const cw_http_head *h)
     return v < s->cfg.max_body ? (size_t)v : s->cfg.max_body;
 }
 
+/* Make the connection's timeout the seconds left to r's deadline (at
+ * least 1, at most the idle timeout), or give it back the idle timeout
+ * (`on` 0). Setting it restarts libmicrohttpd's timer. */
+static void deadline_timer(cw_http_server *s, struct MHD_Connection *conn, cw_http_request *r,
+                           int on)
+{
+    unsigned secs = s->cfg.connection_timeout_s;
+    if (on) {
+        int64_t left_s = (cw_ms_left(r->deadline_ms) + 999) / 1000;
+        if (left_s < 1)
+            left_s = 1;
+        if (secs == 0 || (uint64_t)left_s < secs)
+            secs = (unsigned)left_s;
+    } else if (!r->deadline_timer) {
+        return;
+    }
+    if (MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, secs) != MHD_YES)
+        cw_log_debug("http: could not set the connection timeout");
+    r->deadline_timer = on;
+}
+
 /* First call: headers only. Create the context and run the header checks. */
 static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, const char *url,
                                   const char *method, void **req_cls)
@@ -223,6 +253,8 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
         a.close = 1;
         return send_answer(l, conn, r, &a);
     }
+    if (h.content_length != NULL ? strcmp(h.content_length, "0") != 0 : h.transfer_encoding != NULL)
+        deadline_timer(s, conn, r, 1);   /* a body follows: bound it by the deadline */
     return MHD_YES;
 }
 
@@ -233,6 +265,7 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
     cw_http_answer a;
     memset(&a, 0, sizeof a);
 
+    deadline_timer(s, conn, r, 0);       /* the answer and keep-alive: the idle timeout */
     switch (r->body_state) {
     case CW_BODY_TOO_LARGE: {
         char msg[128];
@@ -304,15 +337,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size != 0) {
         cw_http_request_take(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        /* libmicrohttpd 0.9.75 cannot answer before the body ends; a body
-         * still arriving long after our deadline is cut off. */
-        if (r->body_state != CW_BODY_KEEP &&
-            cw_now_ms() > r->deadline_ms + 1000 * (int64_t)l->server->cfg.connection_timeout_s) {
-            cw_log_warn("http: closing a connection whose body is still arriving "
-                        "%u s after the request deadline",
-                        l->server->cfg.connection_timeout_s);
+        /* libmicrohttpd 0.9.75 cannot answer before the body ends: a body
+         * still arriving at the deadline is cut there. */
+        if (cw_ms_left(r->deadline_ms) == 0) {
+            cw_log_warn("http: request deadline (%d ms) passed with the body still arriving "
+                        "(%zu bytes so far): closing the connection",
+                        l->server->cfg.request_deadline_ms, r->seen);
             return MHD_NO;
         }
+        deadline_timer(l->server, conn, r, 1);
         return MHD_YES;
     }
     return on_complete(l, conn, r);
@@ -330,7 +363,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         *req_cls = NULL;
         return;
     }
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && r->deadline_timer)
+        cw_log_warn("http: request deadline (%d ms) passed waiting for the body "
+                    "(%zu bytes so far): connection closed", s->cfg.request_deadline_ms, r->seen);
+    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
                      cw_http_route_name(r->route), (int)toe);
     int slot = r->sync_slot;
@@ -490,6 +526,13 @@ size_t cw_http_server_in_flight(cw_http_server *s)
     size_t n = s->in_flight;
     pthread_mutex_unlock(&s->lock);
     return n;
+}
+
+unsigned cw_http_server_connections(cw_http_server *s)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(s->main.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info != NULL ? info->num_connections : 0;
 }
 
 size_t cw_http_server_drain(cw_http_server *s, int64_t deadline_ms)

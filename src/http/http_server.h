@@ -107,6 +107,10 @@ size_t cw_http_server_drain(cw_http_server *s, int64_t deadline_ms);
 /* Requests in flight right now (for tests and logs). */
 size_t cw_http_server_in_flight(cw_http_server *s);
 
+/* Connections the main listener holds open right now, requests or not
+ * (libmicrohttpd's count; for tests and logs). */
+unsigned cw_http_server_connections(cw_http_server *s);
+
 /* Stop both listeners (closes open connections, joins their threads) and
  * free. NULL-safe. */
 void cw_http_server_stop(cw_http_server *s);

@@ -10,10 +10,12 @@
  *   size      Content-Length > max_body → 413 (sync only)
  *   type      Content-Type not application/json (parameters allowed,
  *             case-insensitive; absent counts as wrong) → 415 (sync only)
- * Body: bytes are appended up to max_body; past it (chunked bodies) or past
- * the request deadline the body is dropped and the rest discarded, and the
- * answer (413 / 503) is given on the final call, the first moment
- * libmicrohttpd 0.9.75 lets a response be queued after the headers call.
+ * Body: bytes are appended up to max_body; past it (chunked bodies) the
+ * body is dropped and the rest discarded, and the answer (413) is given on
+ * the final call, the first moment libmicrohttpd 0.9.75 lets a response be
+ * queued after the headers call. A body still arriving at the request
+ * deadline is cut there by the transport (http_server.c): the connection
+ * is closed without an answer, as 0.9.75 cannot queue one mid-body.
  */
 #ifndef CW_HTTP_REQUEST_H
 #define CW_HTTP_REQUEST_H
@@ -56,6 +58,7 @@ typedef struct cw_http_request {
     size_t max_body;
     int sync_slot;                 /* holds one of the server's sync slots (http_server.c) */
     size_t reserved_bytes;         /* of the server's in-flight body budget (http_server.c) */
+    int deadline_timer;            /* the connection timeout tracks the deadline (http_server.c) */
 } cw_http_request;
 
 /* calloc'd request started now; NULL on OOM. */
