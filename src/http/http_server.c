@@ -10,7 +10,14 @@
  * seconds, re-armed at every chunk), and a chunk arriving after the
  * deadline closes the connection: a body still arriving at the deadline
  * is cut there (without an answer — 0.9.75 cannot queue one mid-body —
- * which the controller retries like any network error). */
+ * which the controller retries like any network error).
+ *
+ * Before the headers are in there is no request yet, and the idle timeout
+ * restarts at every byte, so headers dripped byte by byte would hold a
+ * connection forever. Every connection is watched from its accept (and
+ * again after each answer) until its next request's headers are in: the
+ * `reaper` thread shuts down the socket of one that has not delivered them
+ * within max(request deadline, idle timeout). */
 #include "http_server.h"
 
 #include <arpa/inet.h>
@@ -41,6 +48,13 @@
 static char no_context_mark;
 #define NO_CONTEXT ((void *)&no_context_mark)
 
+/* A connection waiting for the headers of its next request. */
+typedef struct conn_watch {
+    struct conn_watch *prev, *next;
+    MHD_socket fd;               /* libmicrohttpd's; only shut down, never closed here */
+    int64_t deadline_ms;         /* headers due by then; 0: a request is being served */
+} conn_watch;
+
 typedef struct listener {
     cw_http_server *server;
     struct MHD_Daemon *daemon;
@@ -59,8 +73,14 @@ struct cw_http_server {
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
-    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, shutting_down */
+    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, shutting_down,
+                                    watches, reaper_stop */
     pthread_cond_t idle;         /* signalled whenever in_flight drops */
+    pthread_cond_t reaper_wake;  /* signalled to stop the reaper */
+    pthread_t reaper;
+    int reaper_running;
+    int reaper_stop;
+    conn_watch *watches;         /* every open connection (both listeners) */
     size_t in_flight;            /* requests between headers and completion */
     size_t sync_active;          /* sync requests holding a slot (≤ connection_limit) */
     size_t sync_bytes;           /* body bytes those requests reserved (≤ max_inflight_bytes) */
@@ -160,6 +180,101 @@ static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
     return ok;
 }
 
+/* ---- headers deadline (the reaper) ------------------------------------- */
+
+/* How long a connection may take to deliver a request's headers. */
+static int64_t headers_allowance_ms(const cw_http_server *s)
+{
+    int64_t idle = 1000 * (int64_t)s->cfg.connection_timeout_s;
+    return idle > s->cfg.request_deadline_ms ? idle : s->cfg.request_deadline_ms;
+}
+
+/* The watch of `conn` (NULL when it could not be allocated). */
+static conn_watch *watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Headers in (`waiting` 0) or the next request's headers awaited (1). */
+static void watch_set(cw_http_server *s, struct MHD_Connection *conn, int waiting)
+{
+    conn_watch *w = watch_of(conn);
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    w->deadline_ms = waiting ? cw_now_ms() + headers_allowance_ms(s) : 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: watch each connection from its accept to
+ * its close. libmicrohttpd calls CLOSED before it closes the socket, so the
+ * reaper never shuts down a descriptor that was reused. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    listener *l = cls;
+    cw_http_server *s = l->server;
+    conn_watch *w = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        w = ci != NULL ? calloc(1, sizeof *w) : NULL;
+        if (w == NULL)
+            return;                          /* unwatched: only the idle timeout applies */
+        w->fd = ci->connect_fd;
+        pthread_mutex_lock(&s->lock);
+        w->deadline_ms = cw_now_ms() + headers_allowance_ms(s);
+        w->next = s->watches;
+        if (s->watches != NULL)
+            s->watches->prev = w;
+        s->watches = w;
+        pthread_mutex_unlock(&s->lock);
+        *socket_context = w;
+        return;
+    }
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        s->watches = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&s->lock);
+    free(w);
+    *socket_context = NULL;
+}
+
+/* The reaper thread: every 250 ms, shut down the sockets of connections
+ * whose headers are overdue (their connection thread then sees the end of
+ * the stream and closes them). */
+static void *reaper_main(void *arg)
+{
+    cw_http_server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->reaper_stop) {
+        int64_t now = cw_now_ms();
+        unsigned cut = 0;
+        for (conn_watch *w = s->watches; w != NULL; w = w->next) {
+            if (w->deadline_ms != 0 && now >= w->deadline_ms) {
+                shutdown(w->fd, SHUT_RDWR);
+                w->deadline_ms = 0;
+                cut++;
+            }
+        }
+        if (cut > 0)
+            cw_log_warn("http: closed %u connection(s) that sent no complete request headers "
+                        "within %lld ms", cut, (long long)headers_allowance_ms(s));
+        struct timespec until = cw_abstime_in_ms(250);
+        pthread_cond_timedwait(&s->reaper_wake, &s->lock, &until);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 /* ---- the request lifecycle ---------------------------------------------- */
 
 /* Give `r` one of the connection_limit sync slots and `bytes` of the
@@ -225,6 +340,7 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     cw_http_answer a;
     memset(&a, 0, sizeof a);
 
+    watch_set(s, conn, 0);
     cw_http_request *r = cw_http_request_create(s->cfg.max_body, s->cfg.request_deadline_ms);
     if (r == NULL) {
         *req_cls = NO_CONTEXT;
@@ -358,7 +474,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     listener *l = cls;
     cw_http_server *s = l->server;
     cw_http_request *r = *req_cls;
-    (void)conn;
+    watch_set(s, conn, 1);
     if (r == NULL || (void *)r == NO_CONTEXT) {
         *req_cls = NULL;
         return;
@@ -417,6 +533,7 @@ static int start_listener(cw_http_server *s, listener *l, unsigned short port, i
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.connection_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (l->daemon == NULL)
@@ -473,7 +590,18 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
         cw_error_set(err, CW_E_INTERNAL, "pthread_cond_init failed");
         goto fail;
     }
+    if (pthread_cond_init(&s->reaper_wake, NULL) != 0) {
+        pthread_cond_destroy(&s->idle);
+        pthread_mutex_destroy(&s->lock);
+        cw_error_set(err, CW_E_INTERNAL, "pthread_cond_init failed");
+        goto fail;
+    }
     s->lock_ready = 1;
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        cw_error_set(err, CW_E_INTERNAL, "cannot start the connection reaper thread");
+        goto fail;
+    }
+    s->reaper_running = 1;
     if (start_listener(s, &s->main, cfg->port, 0, err) != 0)
         goto fail;
     if (cfg->admin_port != 0 && start_listener(s, &s->admin, cfg->admin_port, 1, err) != 0)
@@ -556,7 +684,15 @@ void cw_http_server_stop(cw_http_server *s)
         return;
     stop_listener(&s->main);
     stop_listener(&s->admin);
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->lock);
+        s->reaper_stop = 1;
+        pthread_cond_signal(&s->reaper_wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->reaper, NULL);
+    }
     if (s->lock_ready) {
+        pthread_cond_destroy(&s->reaper_wake);
         pthread_cond_destroy(&s->idle);
         pthread_mutex_destroy(&s->lock);
     }

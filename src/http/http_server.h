@@ -8,6 +8,9 @@
  *                 connection_limit + CW_HTTP_PROBE_RESERVE on the main
  *                 listener. A POST blocks its connection thread in
  *                 cw_pipeline_submit() until committed.
+ *   reaper      — one; shuts down connections that have not delivered a
+ *                 request's headers within max(request deadline, idle
+ *                 timeout) of their accept or their previous answer.
  *
  * Connection limit: at most connection_limit sync requests are in flight at
  * once (from their headers to their answer); one more is answered 503 +
