@@ -42,7 +42,7 @@ typedef struct cw_http_head {
 typedef enum cw_http_body_state {
     CW_BODY_KEEP,        /* buffering */
     CW_BODY_TOO_LARGE,   /* over max_body: discarding, answer 413 */
-    CW_BODY_LATE,        /* request deadline passed: discarding, answer 503 */
+    CW_BODY_LATE,        /* request deadline passed: the transport cuts the connection */
     CW_BODY_NOMEM        /* no memory for the body: discarding, answer 503 */
 } cw_http_body_state;
 
