@@ -8,9 +8,13 @@
 
 #define PATH_LOG_MAX 256
 
-static int is_probe(cw_http_route route)
+/* A probe: GET or HEAD on /healthz, /readyz or /metrics (whatever the
+ * answer). Another method there is a client's mistake, logged. */
+static int is_probe(const cw_http_access *e)
 {
-    return route == CW_ROUTE_HEALTHZ || route == CW_ROUTE_READYZ || route == CW_ROUTE_METRICS;
+    return (e->route == CW_ROUTE_HEALTHZ || e->route == CW_ROUTE_READYZ ||
+            e->route == CW_ROUTE_METRICS) && e->method != NULL &&
+           (strcmp(e->method, "GET") == 0 || strcmp(e->method, "HEAD") == 0);
 }
 
 static cw_log_level level_of(unsigned status)
@@ -22,7 +26,7 @@ static cw_log_level level_of(unsigned status)
 
 void cw_http_access_log(const cw_http_access *e, int log_probes)
 {
-    if (is_probe(e->route) && !log_probes)
+    if (is_probe(e) && !log_probes)
         return;
     const cw_http_answer *a = e->answer;
     const cw_http_answer_note *n = &a->note;

@@ -12,8 +12,8 @@
  * upserts/deletes/embed_calls appear for a valid sync payload only; error
  * (what failed) and the Retry-After told to the client for a status ≥ 400.
  * Level: info below 500, warn for 503, error for other 5xx.
- * Probes (the /healthz, /readyz and /metrics routes) are logged only when
- * `log_probes` (serve --log-probes).
+ * Probes (GET or HEAD of /healthz, /readyz, /metrics, whatever their
+ * answer) are logged only when `log_probes` (serve --log-probes).
  */
 #ifndef CW_HTTP_ACCESS_LOG_H
 #define CW_HTTP_ACCESS_LOG_H

@@ -170,6 +170,19 @@ static void test_probes_silent_unless_asked(void)
         CU_ASSERT_STRING_EQUAL(text_record(), want);
         cw_http_answer_clear(&a);
     }
+    /* another method on a probe path is a client's mistake, not a probe */
+    {
+        cw_http_answer a;
+        memset(&a, 0, sizeof a);
+        cw_http_answer_method(&a, CW_ROUTE_READYZ, "POST");
+        cw_http_access e = { .method = "POST", .path = "/readyz", .route = CW_ROUTE_READYZ,
+                             .duration_us = 70, .answer = &a };
+        reset(CW_LOG_TEXT);
+        cw_http_access_log(&e, 0);
+        CU_ASSERT_STRING_EQUAL(text_record(), "info  POST /readyz 405 0.1ms: POST is not allowed "
+                                              "here; use GET, HEAD; told client 405\n");
+        cw_http_answer_clear(&a);
+    }
     /* an unknown path is not a probe */
     cw_http_answer a;
     memset(&a, 0, sizeof a);
