@@ -14,6 +14,7 @@
 
 #include "cw_log.h"
 #include "cw_test.h"
+#include "cw_time.h"
 #include "http_fixture.h"
 
 static fx F;
@@ -471,6 +472,10 @@ static void test_format_and_exact_counts(void)
     /* 1. one sync of 3 upserts and 1 delete */
     scrape(F.base, &s[0]);
     post(p, 200);
+    /* libmicrohttpd ends a request (in-flight -1) just after the client has
+     * its answer: wait for that, so the gauge below is exactly the scrape */
+    for (int i = 0; i < 200 && cw_http_server_in_flight(F.server) != 0; i++)
+        cw_sleep_ms(10);
     scrape(F.base, &s[1]);
     expect_delta(&s[0], &s[1], "cw_http_requests_total{route=\"sync\",code=\"200\"}", 1);
     expect_delta(&s[0], &s[1], "cw_http_requests_total{route=\"metrics\",code=\"200\"}", 1);
