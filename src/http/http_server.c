@@ -244,9 +244,9 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
         return send_answer(l, conn, r, &a);
     }
     case CW_BODY_LATE:
-        cw_log_warn("http: request deadline (%d ms) passed while reading a %zu-byte body",
-                    s->cfg.request_deadline_ms, r->seen);
         cw_http_answer_unavailable(&a, "request deadline passed while reading the body", 0);
+        cw_http_answer_note_error(&a, "request deadline (%d ms) passed while reading a %zu-byte body",
+                                  s->cfg.request_deadline_ms, r->seen);
         a.close = 1;
         return send_answer(l, conn, r, &a);
     case CW_BODY_NOMEM:
