@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw_metrics.h"
+#include "cw_time.h"
 #include "httpc.h"
 
 /* Largest answer we accept (a get of a max batch of 1024-d vectors is
@@ -55,6 +57,7 @@ int cw_chroma_http_call(cw_chroma_http *h, const char *method, const char *url,
                         const char *what, cw_chroma_reply *out, cw_error *err)
 {
     int rc = -1;
+    int64_t t0 = cw_now_us();
     cw_httpc_body buf = { .max = CW_CHROMA_REPLY_MAX };
     memset(out, 0, sizeof(*out));
     CURL *e = cw_httpc_pool_acquire(h->pool);
@@ -95,6 +98,7 @@ int cw_chroma_http_call(cw_chroma_http *h, const char *method, const char *url,
     buf.data = NULL;
     rc = 0;
 out:
+    cw_metrics_chroma_call(what, cw_now_us() - t0, rc != 0 || out->status < 200 || out->status > 299);
     cw_httpc_pool_release(h->pool, e);
     cw_httpc_body_clear(&buf);
     if (rc != 0)

@@ -98,6 +98,7 @@ int cw_cmd_serve(int argc, char **argv)
     hc.max_inflight_bytes = o.max_inflight_bytes;
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
+    hc.log_probes = o.log_probes;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);

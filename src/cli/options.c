@@ -18,14 +18,14 @@ typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
-    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
     const char *name;
     opt_id id;
     unsigned commands;
-    const char *arg;
+    const char *arg;             /* NULL: the flag takes no value */
     const char *help;
 } flag;
 
@@ -52,7 +52,8 @@ static const flag FLAGS[] = {
     { "batch-linger-ms", O_LINGER,      PIPE, "MS",   "wait this long to coalesce concurrent requests (default 5)" },
     { "workers",         O_WORKERS,     PIPE, "N",    "embedding worker threads (default 2)" },
     { "queue-max",       O_QUEUE_MAX,   PIPE, "N",    "queued requests before answering 503 (default 256)" },
-    { "log-format",      O_LOG_FORMAT,  ALL,  "FMT",  "text | json (default text)" },
+    { "log-format",      O_LOG_FORMAT,  ALL,  "FMT",  "text | json (default text); serve logs one line per request" },
+    { "log-probes",      O_LOG_PROBES,  CW_CMD_SERVE, NULL, "also log /healthz, /readyz and /metrics requests (default: not logged)" },
     { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
     { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
 };
@@ -76,7 +77,10 @@ void cw_options_help(FILE *out, unsigned command)
         if ((FLAGS[i].commands & command) == 0)
             continue;
         char left[64];
-        snprintf(left, sizeof left, "--%s %s", FLAGS[i].name, FLAGS[i].arg);
+        if (FLAGS[i].arg != NULL)
+            snprintf(left, sizeof left, "--%s %s", FLAGS[i].name, FLAGS[i].arg);
+        else
+            snprintf(left, sizeof left, "--%s", FLAGS[i].name);
         fprintf(out, "  %-22s %s\n", left, FLAGS[i].help);
     }
     fprintf(out, "  %-22s %s\n", "-h, --help", "show this help");
@@ -139,7 +143,9 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
     size_t k = 0;
     for (size_t i = 0; i < N_FLAGS; i++)
         if (FLAGS[i].commands & command)
-            longopts[k++] = (struct option){ FLAGS[i].name, required_argument, NULL, (int)FLAGS[i].id };
+            longopts[k++] = (struct option){ FLAGS[i].name,
+                                             FLAGS[i].arg != NULL ? required_argument : no_argument,
+                                             NULL, (int)FLAGS[i].id };
     longopts[k++] = (struct option){ "help", no_argument, NULL, O_HELP };
     longopts[k] = (struct option){ NULL, 0, NULL, 0 };
     const char *shortopts = command == CW_CMD_SEARCH ? "+:n:h" : "+:h";
@@ -214,6 +220,7 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
                 return 2;
             }
             o->log_format = optarg; break;
+        case O_LOG_PROBES: o->log_probes = 1; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
         case 'n':

@@ -48,6 +48,7 @@ typedef struct cw_options {
     size_t queue_max;
     /* logging */
     const char *log_format;       /* "text" or "json" */
+    int log_probes;               /* serve: log /healthz /readyz /metrics requests too */
     /* search */
     size_t n_results;
     const char *kind;

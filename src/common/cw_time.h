@@ -8,6 +8,9 @@
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t cw_now_ms(void);
 
+/* Microseconds on CLOCK_MONOTONIC (latency histograms). */
+int64_t cw_now_us(void);
+
 /* Milliseconds left until `deadline_ms` (a cw_now_ms() value); 0 if past. */
 int64_t cw_ms_left(int64_t deadline_ms);
 

@@ -15,6 +15,8 @@
 #include <stddef.h>
 
 #include "cw_error.h"
+#include "cw_metrics.h"
+#include "cw_time.h"
 
 typedef enum cw_embed_purpose {
     CW_EMBED_DOCUMENT,   /* texts to store (voyage input_type "document") */
@@ -45,12 +47,16 @@ struct cw_embedder {
 };
 
 /* Embed through the vtable. `out` must hold n * dim floats; when dim is
- * still 0 (unknown), call cw_embedder_probe_dim() first. */
+ * still 0 (unknown), call cw_embedder_probe_dim() first. Each call is
+ * counted and timed in the metrics registry (cw_metrics.h). */
 CW_MUST_CHECK static inline int cw_embedder_embed(cw_embedder *e, const char *const *texts,
                                                   size_t n, cw_embed_purpose purpose,
                                                   float *out, cw_error *err)
 {
-    return e->vt->embed(e, texts, n, purpose, out, err);
+    int64_t t0 = cw_now_us();
+    int rc = e->vt->embed(e, texts, n, purpose, out, err);
+    cw_metrics_embed_call(n, cw_now_us() - t0, rc != 0);
+    return rc;
 }
 
 /* Destroy any backend; NULL is a no-op. */

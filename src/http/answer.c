@@ -1,5 +1,7 @@
 #include "answer.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ void cw_http_answer_json(cw_http_answer *a, unsigned status, char *body)
         a->status = 503;
         a->static_body = OOM_BODY;
         a->retry_after_s = CW_HTTP_RETRY_AFTER_DEFAULT_S;
+        cw_http_answer_note_error(a, "out of memory building the answer");
         return;
     }
     a->status = status;
@@ -59,12 +62,22 @@ void cw_http_answer_error(cw_http_answer *a, unsigned status, const char *title,
         obj = NULL;
     }
     cw_http_answer_json(a, status, cw_http_json_take(obj));
+    if (a->note.error[0] == '\0')
+        cw_http_answer_note_error(a, "%s", message);
 }
 
 void cw_http_answer_unavailable(cw_http_answer *a, const char *message, int retry_after_s)
 {
     cw_http_answer_error(a, 503, "Service unavailable", message);
     a->retry_after_s = retry_after_s > 0 ? retry_after_s : CW_HTTP_RETRY_AFTER_DEFAULT_S;
+}
+
+void cw_http_answer_note_error(cw_http_answer *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->note.error, sizeof a->note.error, fmt, ap);
+    va_end(ap);
 }
 
 const char *cw_http_answer_bytes(const cw_http_answer *a, size_t *len)

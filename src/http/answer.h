@@ -18,6 +18,15 @@ struct json_object;
 #define CW_HTTP_CT_JSON "application/json"
 #define CW_HTTP_CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
 
+/* What the request's log line and metrics say besides the status; never
+ * sent to the client. */
+typedef struct cw_http_answer_note {
+    int payload_ok;            /* sync: the body was a valid payload */
+    size_t upserts, deletes;   /* its ops as received (payload_ok) */
+    unsigned long long embed_calls;  /* embedder calls of the batch(es) that carried it */
+    char error[512];           /* what failed, one line; "" when nothing did */
+} cw_http_answer_note;
+
 typedef struct cw_http_answer {
     unsigned status;
     char *body;                /* malloc'd; NULL = use `static_body` */
@@ -27,19 +36,25 @@ typedef struct cw_http_answer {
     const char *allow;         /* static string or NULL: the Allow header */
     int retry_after_s;         /* > 0: send Retry-After */
     int close;                 /* 1: send Connection: close */
+    cw_http_answer_note note;  /* for the log line; set after the answer is built
+                                  (cw_http_answer_json clears it) */
 } cw_http_answer;
 
 /* Take ownership of malloc'd JSON `body` (NUL-terminated). NULL `body`
  * (its builder ran out of memory) makes the answer the static OOM 503. */
 void cw_http_answer_json(cw_http_answer *a, unsigned status, char *body);
 
-/* {"error":title,"message":message} with `status`. */
+/* {"error":title,"message":message} with `status`; note.error = message. */
 void cw_http_answer_error(cw_http_answer *a, unsigned status, const char *title,
                           const char *message);
 
 /* 503 {"error":"Service unavailable","message":message} + Retry-After
  * (`retry_after_s`, or CW_HTTP_RETRY_AFTER_DEFAULT_S when <= 0). */
 void cw_http_answer_unavailable(cw_http_answer *a, const char *message, int retry_after_s);
+
+/* Set note.error (what failed, for the log line; cut to fit). */
+void cw_http_answer_note_error(cw_http_answer *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Body bytes and length (the malloc'd body or the static one). */
 const char *cw_http_answer_bytes(const cw_http_answer *a, size_t *len);

@@ -33,6 +33,7 @@
 
 #include <microhttpd.h>
 
+#include "access_log.h"
 #include "answer.h"
 #include "cw_log.h"
 #include "cw_time.h"
@@ -173,7 +174,7 @@ static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
     if (ok == MHD_YES)
         ok = MHD_queue_response(conn, a->status, resp);
     MHD_destroy_response(resp);
-    cw_http_metrics_count(s->metrics, r != NULL ? r->route : CW_ROUTE_OTHER, a->status);
+    cw_http_access_done(s->metrics, s->cfg.log_probes, r, a);
     if (r != NULL)
         r->answered = 1;
     cw_http_answer_clear(a);
@@ -349,6 +350,8 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
         return send_answer(l, conn, NULL, &a);
     }
     *req_cls = r;
+    r->method = method;
+    r->path = url;
     pthread_mutex_lock(&s->lock);
     s->in_flight++;
     pthread_mutex_unlock(&s->lock);
@@ -364,7 +367,6 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     char msg[160];
     if (r->route == CW_ROUTE_SYNC
         && take_sync_slot(s, r, body_reservation(s, &h), msg, sizeof msg) != 0) {
-        cw_log_warn("sync: answered 503: %s", msg);
         cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
         a.close = 1;
         return send_answer(l, conn, r, &a);
@@ -391,9 +393,9 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
         return send_answer(l, conn, r, &a);
     }
     case CW_BODY_LATE:
-        cw_log_warn("http: request deadline (%d ms) passed while reading a %zu-byte body",
-                    s->cfg.request_deadline_ms, r->seen);
         cw_http_answer_unavailable(&a, "request deadline passed while reading the body", 0);
+        cw_http_answer_note_error(&a, "request deadline (%d ms) passed while reading a %zu-byte body",
+                                  s->cfg.request_deadline_ms, r->seen);
         a.close = 1;
         return send_answer(l, conn, r, &a);
     case CW_BODY_NOMEM:

@@ -73,6 +73,7 @@ typedef struct cw_http_config {
     unsigned connection_timeout_s; /* idle timeout, default 30 */
     int request_deadline_ms;       /* our own per-request deadline, default 25000 */
     size_t thread_stack_size;      /* connection threads, default 256 KiB */
+    int log_probes;                /* 1: log /healthz /readyz /metrics requests too (default 0) */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */

@@ -1,16 +1,22 @@
-/* cw_http_metrics — request counters and the Prometheus text of /metrics.
+/* cw_http_metrics — the HTTP side of /metrics, and the Prometheus text of
+ * the whole page.
  *
- * Counted here: requests by route and status code, request body sizes (a
- * histogram, sync route only). Read from the pipeline at scrape time:
- * queue depth, batches, embed calls/inputs/latency, store latency.
+ * Counted here, per server: requests by route and status code, request
+ * duration by route (histogram), sync body sizes (histogram), upserts and
+ * deletes received in valid sync payloads. Read at scrape time: the
+ * in-flight gauge (the server's), the pipeline's queue depth and reused
+ * vectors (cw_pipeline_stats_get), and the process-wide registry of
+ * embedder and Chroma calls and batch sizes (cw_metrics.h).
  *
- * Thread-safety: one mutex guards every counter; connection threads of
- * both listeners record concurrently.
+ * Thread-safety: no lock; every counter is a relaxed atomic, so connection
+ * threads of both listeners record concurrently without serialising (each
+ * value is exact; a scrape is not one snapshot across values).
  */
 #ifndef CW_HTTP_METRICS_H
 #define CW_HTTP_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pipeline.h"
 #include "routes.h"
@@ -21,15 +27,21 @@ typedef struct cw_http_metrics cw_http_metrics;
 cw_http_metrics *cw_http_metrics_create(void);
 void cw_http_metrics_destroy(cw_http_metrics *m);   /* NULL-safe */
 
-/* One answered request. */
-void cw_http_metrics_count(cw_http_metrics *m, cw_http_route route, unsigned status);
+/* One answered request and how long it took (µs, from its headers to its
+ * answer being queued). NULL `m` is a no-op. */
+void cw_http_metrics_count(cw_http_metrics *m, cw_http_route route, unsigned status,
+                           int64_t duration_us);
 
 /* One received sync body of `bytes` bytes. */
 void cw_http_metrics_body(cw_http_metrics *m, size_t bytes);
 
+/* One valid sync payload of `upserts` upserts and `deletes` deletes. */
+void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes);
+
 /* The Prometheus text exposition (format 0.0.4), malloc'd; NULL on OOM.
+ * Every family has its # HELP and # TYPE lines before its samples.
  * `in_flight` is the server's gauge of requests in flight. `pipeline` may
- * be NULL (its series are then left out). */
+ * be NULL (its two families are then left out). */
 char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *pipeline);
 
 #endif

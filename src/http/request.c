@@ -15,6 +15,7 @@ cw_http_request *cw_http_request_create(size_t max_body, int request_deadline_ms
     if (r == NULL)
         return NULL;
     r->start_ms = cw_now_ms();
+    r->start_us = cw_now_us();
     r->deadline_ms = r->start_ms + request_deadline_ms;
     r->max_body = max_body;
     r->route = CW_ROUTE_OTHER;

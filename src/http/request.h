@@ -48,6 +48,9 @@ typedef enum cw_http_body_state {
 
 typedef struct cw_http_request {
     int64_t start_ms;
+    int64_t start_us;              /* cw_now_us() at create: the request's duration */
+    const char *method;            /* for the log line; borrowed from libmicrohttpd, */
+    const char *path;              /* valid until the completed callback (http_server.c) */
     int64_t deadline_ms;           /* start_ms + request_deadline_ms */
     cw_http_route route;
     int answered;                  /* a response is queued */

@@ -74,21 +74,29 @@ static void answer_issues(cw_http_answer *a, const cw_issues *issues)
         return;
     }
     cw_http_answer_json(a, 400, cw_issues_to_json(issues));
+    if (a->status == 400 && issues->len > 0) {
+        const cw_issue *first = &issues->items[0];
+        if (issues->total > 1)
+            cw_http_answer_note_error(a, "invalid payload: %s %s: %s (and %zu more)",
+                                      first->path, first->code, first->message, issues->total - 1);
+        else
+            cw_http_answer_note_error(a, "invalid payload: %s %s: %s", first->path, first->code,
+                                      first->message);
+    }
 }
 
-/* The pipeline's failure as an answer: its code decides the status. */
+/* The pipeline's failure as an answer: its code decides the status. The
+ * request's log line (access_log.c) says what failed and what was told. */
 static void answer_pipeline_error(cw_http_answer *a, const cw_error *err)
 {
     int status = cw_status_http(err->code);
-    if (status == 503) {
-        cw_log_warn("sync: answered 503 (%s): %s", cw_status_name(err->code), err->msg);
+    if (status == 503)
         cw_http_answer_unavailable(a, err->msg, err->retry_after_s);
-    } else if (status == 400) {
+    else if (status == 400)
         cw_http_answer_error(a, 400, "Invalid payload", err->msg);
-    } else {
-        cw_log_error("sync: answered 500 (%s): %s", cw_status_name(err->code), err->msg);
+    else
         cw_http_answer_error(a, 500, "Internal error", err->msg);
-    }
+    cw_http_answer_note_error(a, "%s: %s", cw_status_name(err->code), err->msg);
 }
 
 void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *body,
@@ -109,7 +117,8 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
     }
     free(issues);
 
-    cw_pipeline_result res = { 0, 0 };
+    cw_pipeline_result res;
+    memset(&res, 0, sizeof res);
     cw_error err;
     cw_error_clear(&err);
     if (cw_pipeline_submit(pipeline, &payload, deadline_ms, &res, &err) != 0) {
@@ -120,6 +129,10 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
                  res.upserted, res.deleted);
         cw_http_answer_json(a, 200, strdup(buf));
     }
+    a->note.payload_ok = 1;
+    a->note.upserts = payload.upserts.len;
+    a->note.deletes = payload.deletes.len;
+    a->note.embed_calls = res.embed_calls;
     cw_sync_payload_free(&payload);
 }
 

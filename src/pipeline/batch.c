@@ -241,10 +241,10 @@ int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
     }
     rc = 0;
 out:
-    if (rc != 0)
-        cw_log_warn("pipeline: batch of %zu ops failed: %s: %s", n,
-                    err != NULL ? cw_status_name(err->code) : "?",
-                    err != NULL ? err->msg : "");
+    if (rc != 0)   /* debug: each request's own log line says what failed */
+        cw_log_debug("pipeline: batch of %zu ops failed: %s: %s", n,
+                     err != NULL ? cw_status_name(err->code) : "?",
+                     err != NULL ? err->msg : "");
     free(del_ids);
     upsert_set_clear(&u);
     cw_coalesce_result_clear(&co);

@@ -20,6 +20,7 @@
 #include "batch.h"
 #include "coalesce.h"
 #include "cw_log.h"
+#include "cw_metrics.h"
 #include "cw_time.h"
 #include "embed_pool.h"
 
@@ -46,6 +47,7 @@ typedef struct cw_request {
     int refs;                    /* caller + queue/batcher */
     req_state state;
     cw_error result;             /* valid once state == REQ_DONE */
+    uint64_t embed_calls;        /* of its batch (or its own re-run), once REQ_DONE */
     pthread_cond_t done;         /* state became REQ_DONE */
     struct cw_request *next;     /* queue link, then batch link */
 } cw_request;
@@ -292,7 +294,9 @@ static void run_isolated(cw_pipeline *p, cw_request *batch, cw_error *errs,
         cw_request *next = r->next;
         r->next = NULL;
         cw_error_clear(&errs[i]);
+        uint64_t calls_before = cnt->embed_calls;
         run_batch(p, r, r->n_deletes + r->n_upserts, cnt, &errs[i]);
+        r->embed_calls = cnt->embed_calls - calls_before;   /* published under the lock */
         r->next = next;
     }
 }
@@ -375,6 +379,7 @@ static void *batcher_main(void *arg)
         }
         p->busy = 1;
         pthread_mutex_unlock(&p->lock);
+        cw_metrics_batch(n_ops);
 
         cw_batch_counters cnt = { 0 };
         cw_error err;
@@ -411,6 +416,8 @@ static void *batcher_main(void *arg)
             cw_request *r = batch;
             batch = r->next;
             r->next = NULL;
+            if (errs == NULL)
+                r->embed_calls = cnt.embed_calls;
             if (request_complete(r, errs != NULL ? &errs[i] : &err) != NULL) {
                 r->next = to_free;
                 to_free = r;
@@ -550,6 +557,7 @@ int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t d
     pthread_cond_signal(&p->queue_cond);
 
     if (wait_done(p, r, deadline_ms, err) == 0) {
+        res->embed_calls = r->embed_calls;
         if (r->result.code != CW_OK) {
             cw_error_copy(err, &r->result);
         } else {

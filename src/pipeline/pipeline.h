@@ -57,6 +57,10 @@ void cw_pipeline_config_defaults(cw_pipeline_config *cfg);
 typedef struct cw_pipeline_result {
     size_t upserted;         /* upserts in the payload as received */
     size_t deleted;          /* deletes in the payload as received */
+    uint64_t embed_calls;    /* embedder calls made by the batch that carried the
+                                request (shared with the other requests in it; for
+                                a request re-run alone, its own run's); also set
+                                on failure, when the request reached a batch */
 } cw_pipeline_result;
 
 typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
@@ -88,7 +92,7 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
  * upsert). When the failure may belong to one request (CW_E_CONFIG or
  * CW_E_INTERNAL: a dependency refused an input) and the batch holds several,
  * they are applied again one at a time, in arrival order, each getting its
- * own answer. `res` is zeroed on failure.
+ * own answer. `res` is zeroed on failure (except embed_calls).
  * A request whose deadline passes while its batch is being written is still
  * committed (writes are never aborted); only the answer is a 503.
  * An empty payload returns 0 at once without touching embedder or store.

@@ -105,7 +105,17 @@ static void test_command_help(void)
     CU_ASSERT_EQUAL(run(&out, NULL, "serve", "--help", NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--chroma-url URL"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--batch-linger-ms MS"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  --log-probes           also log /healthz, /readyz and /metrics "
+                                       "requests (default: not logged)\n"));
     free(out);
+    /* a serve-only flag */
+    CU_ASSERT_EQUAL(run(&out, NULL, "sync", "--help", NULL), 0);
+    CU_ASSERT_PTR_NULL(strstr(out, "--log-probes"));
+    free(out);
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run(NULL, &err, "sync", "--log-probes", "x.json"), 2);
+    CU_ASSERT_STRING_EQUAL(err, "cluster-whisperer sync: unknown option '--log-probes' (see --help)\n");
+    free(err);
 }
 
 static void test_cw_serve_link_means_serve(void)

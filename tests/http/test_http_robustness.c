@@ -566,11 +566,11 @@ static void test_admin_listener_and_metrics(void)
             "\ncw_http_requests_total{route=\"other\",code=\"404\"} 1\n",
             "\ncw_http_request_body_bytes_count 2\n",
             "\ncw_pipeline_queue_depth 0\n",
-            "\ncw_pipeline_batches_total ",
+            "\ncw_pipeline_batch_ops_count ",
             "\ncw_embed_calls_total ",
             "\ncw_embed_inputs_total ",
-            "\ncw_embed_seconds_total ",
-            "\ncw_store_seconds_total ",
+            "\ncw_embed_call_duration_seconds_sum ",
+            "\ncw_chroma_call_duration_seconds_sum{op=\"upsert\"} ",
         };
         for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
             CU_ASSERT_PTR_NOT_NULL(strstr(r.body, want[k]));

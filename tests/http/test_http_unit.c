@@ -251,23 +251,34 @@ static void test_probe_answers(void)
     cw_http_answer_clear(&a);
 }
 
+/* `block` appears verbatim in `text` (reports it when not). */
+static void assert_block(const char *text, const char *block)
+{
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, block));
+    if (strstr(text, block) == NULL)
+        fprintf(stderr, "\n  /metrics lacks:\n%s", block);
+}
+
 static void test_metrics_text(void)
 {
     cw_http_metrics *m = cw_http_metrics_create();
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200);
-    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200);
-    cw_http_metrics_count(m, CW_ROUTE_SYNC, 413);
-    cw_http_metrics_count(m, CW_ROUTE_HEALTHZ, 200);
-    cw_http_metrics_count(m, CW_ROUTE_OTHER, 404);
-    cw_http_metrics_count(m, CW_ROUTE_OTHER, 418);
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200, 400);          /* 0.4 ms */
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 200, 30000);        /* 30 ms */
+    cw_http_metrics_count(m, CW_ROUTE_SYNC, 413, 70000000);     /* 70 s: above the last bound */
+    cw_http_metrics_count(m, CW_ROUTE_HEALTHZ, 200, 0);
+    cw_http_metrics_count(m, CW_ROUTE_OTHER, 404, 1);
+    cw_http_metrics_count(m, CW_ROUTE_OTHER, 418, 1);
     cw_http_metrics_body(m, 10);
     cw_http_metrics_body(m, 1024);
     cw_http_metrics_body(m, 20000);
     cw_http_metrics_body(m, 6000000);
+    cw_http_metrics_ops(m, 3, 1);
+    cw_http_metrics_ops(m, 0, 1);
     char *text = cw_http_metrics_render(m, 3, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_STRING_EQUAL(text,
+    CU_ASSERT_EQUAL(strncmp(text, "# HELP cw_http_requests_total ", 30), 0);
+    assert_block(text,
         "# HELP cw_http_requests_total HTTP requests answered, by route and status code.\n"
         "# TYPE cw_http_requests_total counter\n"
         "cw_http_requests_total{route=\"sync\",code=\"200\"} 2\n"
@@ -275,6 +286,32 @@ static void test_metrics_text(void)
         "cw_http_requests_total{route=\"healthz\",code=\"200\"} 1\n"
         "cw_http_requests_total{route=\"other\",code=\"404\"} 1\n"
         "cw_http_requests_total{route=\"other\",code=\"other\"} 1\n"
+        "# HELP cw_http_request_duration_seconds Time from a request's headers to its answer, by route.\n"
+        "# TYPE cw_http_request_duration_seconds histogram\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.001\"} 1\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.0025\"} 1\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.005\"} 1\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.01\"} 1\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.025\"} 1\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.05\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.1\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.25\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"0.5\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"1\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"2.5\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"5\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"10\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"25\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"60\"} 2\n"
+        "cw_http_request_duration_seconds_bucket{route=\"sync\",le=\"+Inf\"} 3\n"
+        "cw_http_request_duration_seconds_sum{route=\"sync\"} 70.0304\n"
+        "cw_http_request_duration_seconds_count{route=\"sync\"} 3\n"
+        "cw_http_request_duration_seconds_bucket{route=\"healthz\",le=\"0.001\"} 1\n");
+    assert_block(text,
+        "cw_http_request_duration_seconds_bucket{route=\"healthz\",le=\"+Inf\"} 1\n"
+        "cw_http_request_duration_seconds_sum{route=\"healthz\"} 0\n"
+        "cw_http_request_duration_seconds_count{route=\"healthz\"} 1\n");
+    assert_block(text,
         "# HELP cw_http_requests_in_flight Requests received and not yet answered.\n"
         "# TYPE cw_http_requests_in_flight gauge\n"
         "cw_http_requests_in_flight 3\n"
@@ -287,7 +324,18 @@ static void test_metrics_text(void)
         "cw_http_request_body_bytes_bucket{le=\"5242880\"} 3\n"
         "cw_http_request_body_bytes_bucket{le=\"+Inf\"} 4\n"
         "cw_http_request_body_bytes_sum 6021034\n"
-        "cw_http_request_body_bytes_count 4\n");
+        "cw_http_request_body_bytes_count 4\n"
+        "# HELP cw_sync_upserts_received_total Upserts in valid sync payloads received.\n"
+        "# TYPE cw_sync_upserts_received_total counter\n"
+        "cw_sync_upserts_received_total 3\n"
+        "# HELP cw_sync_deletes_received_total Deletes in valid sync payloads received.\n"
+        "# TYPE cw_sync_deletes_received_total counter\n"
+        "cw_sync_deletes_received_total 2\n"
+        "# HELP cw_embed_calls_total ");
+    /* no pipeline: its families are left out; the registry's are there */
+    CU_ASSERT_PTR_NULL(strstr(text, "cw_pipeline_queue_depth"));
+    assert_block(text, "# TYPE cw_chroma_call_duration_seconds histogram\n"
+                       "cw_chroma_call_duration_seconds_bucket{op=\"upsert\",le=\"0.001\"} 0\n");
     free(text);
     cw_http_metrics_destroy(m);
     cw_http_metrics_destroy(NULL);

@@ -41,11 +41,12 @@ void test_empty_payload(void)
 {
     fixture fx;
     fx_start(&fx, DIM, NULL);
-    cw_pipeline_result res = { 7, 7 };
+    cw_pipeline_result res = { 7, 7, 7 };
     cw_error err;
     CU_ASSERT_EQUAL(fx_submit(&fx, "", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(res.upserted, 0);
     CU_ASSERT_EQUAL(res.deleted, 0);
+    CU_ASSERT_EQUAL(res.embed_calls, 0);
     CU_ASSERT_EQUAL(err.code, CW_OK);
     fx_assert_log(&fx, "");
     CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 0);
