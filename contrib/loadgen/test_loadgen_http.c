@@ -123,7 +123,8 @@ static peer *peer_start(const int *script, size_t n)
     if (p == NULL)
         return NULL;
     pthread_mutex_init(&p->lock, NULL);
-    memcpy(p->script, script, n * sizeof *script);
+    if (n > 0)
+        memcpy(p->script, script, n * sizeof *script);
     p->n_script = n;
     p->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
                                      | MHD_USE_POLL,
