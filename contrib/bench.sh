@@ -31,8 +31,8 @@
 #   CW_BENCH_SYNC         initial-sync instances        (default 5000)
 #   CW_BENCH_DIM          vector size                   (default 384)
 #   CW_BENCH_SERVER_ARGS  extra `serve` flags (e.g. "--workers 4 --batch-max 128")
-# Progress goes to stderr; logs stay in BUILD/bench-state/ (Chroma's data
-# is removed at exit); the table is also written to BUILD/bench-table.md.
+# Progress goes to stderr; server logs and each server's last /metrics stay
+# in BUILD/bench-state/ (Chroma's data is removed at exit); the table is also written to BUILD/bench-table.md.
 # Numbers depend on the machine and what else runs on it: the load average
 # is printed with them.
 set -euo pipefail
@@ -116,7 +116,7 @@ first_lat=${latencies%% *}
 peak_threads_file=""
 server_start() {
   local name=$1 lat=$2 port
-  server_lat=$lat
+  server_lat=$lat server_name=$name
   starts[$lat]=$(( ${starts[$lat]:-0} + 1 ))
   port=$(free_port)
   coll="bench_${name}"
@@ -160,6 +160,7 @@ per_instance() {
 add_calls() { [ -n "$2" ] && calls_sum[$1]=$(( ${calls_sum[$1]:-0} + $2 )); return 0; }
 # server_stop: sets rss_mb and threads, stops the server, drops the collection.
 server_stop() {
+  curl -fsS -m 5 "$server_url/metrics" >"$state/metrics-$server_name.txt" 2>/dev/null || true
   add_calls "$server_lat" "$(metric "$calls_metric")"
   rss_mb=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' /proc/"$server_pid"/status 2>/dev/null || true)
   rss_mb=${rss_mb:-0}
