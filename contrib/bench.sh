@@ -209,7 +209,8 @@ else
   row "healthz, keep-alive (wrk)" - "1, 64" - "n/a" - - - - - - - - - "wrk is not installed"
 fi
 
-# --- 2. the Chroma ceiling: one writer, the same batches --------------------------
+# --- 2-3. per batch size: the Chroma ceiling (one writer, the same batches),
+# then the fan-in cells compared with it, measured close together in time ---
 declare -A ceiling
 for b in $batches; do
   say "Chroma ceiling, batches of $b (${seconds} s of upserts)"
@@ -220,11 +221,7 @@ for b in $batches; do
   row "Chroma ceiling (one writer, upsert only)" - 1 "$b" \
       "$(awk -v d="$(kv calls "$line")" -v s="$(kv seconds "$line")" 'BEGIN { printf "%.0f", d / s }')" \
       "${ceiling[$b]%.*}" - - - - 100 - - - "cw-chroma-ceiling, $(kv instances "$line") docs"
-done
-
-# --- 3. fan-in ---------------------------------------------------------------------
-for lat in $latencies; do
-  for b in $batches; do
+  for lat in $latencies; do
     for c in $clients; do
       name="fanin_${lat}_${c}_${b}"
       say "fan-in: mock ${lat} ms, c=$c, B=$b, ${seconds} s"
@@ -234,7 +231,6 @@ for lat in $latencies; do
       [ -n "$line" ] || { say "cw-loadgen printed no result"; exit 1; }
       calls=$(metric "$calls_metric")
       inst=$(kv instances "$line")
-      note=""
       deletes_line=""
       if [ "$b" = 1 ] && [ "$c" = "${clients##* }" ] && [ "$lat" = "$first_lat" ]; then
         say "deletes-only: mock ${lat} ms, c=$c, ${seconds} s (ids the fan-in stored)"
