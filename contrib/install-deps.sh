@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl
-  re2c
+  re2c wrk
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
   libcunit1-dev libopenblas-dev
   clang libclang-rt-14-dev

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# The sync server's benchmark: one table, printed on stdout (markdown).
+#
+# Starts a real Chroma (contrib/chroma.sh), the mock embedding server
+# (cw-mock-embedder) at 0 ms and at 50 ms per call, and `cluster-whisperer
+# serve` (Release build in build/bench), then measures:
+#   - healthz req/s at c=1 and c=64, keep-alive (wrk);
+#   - the Chroma ceiling: cw-loadgen's batches of B=1/50/100 upserted straight
+#     into Chroma from one writer (cw-chroma-ceiling: the project's Chroma
+#     client, the mock's vectors);
+#   - fan-in (cw-loadgen: a new connection per request, the controller's
+#     retries) at c=1/8/64 x B=1/50/100 x mock 0/50 ms: req/s, instances/s,
+#     p50/p99/max, embedding calls per instance (the server's /metrics), the
+#     share of the Chroma ceiling for the same B, the server's peak RSS
+#     (VmHWM) and peak thread count;
+#   - deletes-only at c=64 (one id per request, ids that exist);
+#   - an initial sync of 5,000 instances in batches of 50, first time and
+#     re-sent unchanged (with the re-send's embedding calls);
+#   - the generated parse+validate MB/s on a 1000-instance payload.
+# Each scenario gets a fresh server and a fresh collection (deleted after).
+#
+#   contrib/bench.sh [--quick] [--seconds S] [--build DIR]
+#     --quick      about 2 minutes: 3 s per scenario, sync of 1,000, fewer cells
+#     --seconds S  seconds per fan-in scenario (default 6)
+#     --build DIR  build directory (default build/bench, Release)
+# Environment (each overrides the default or --quick):
+#   CW_BENCH_SECONDS      seconds per fan-in / deletes / ceiling / wrk run
+#   CW_BENCH_CLIENTS      fan-in client counts          (default "1 8 64")
+#   CW_BENCH_BATCHES      fan-in batch sizes            (default "1 50 100")
+#   CW_BENCH_LATENCIES    mock embedder ms per call     (default "0 50")
+#   CW_BENCH_SYNC         initial-sync instances        (default 5000)
+#   CW_BENCH_DIM          vector size                   (default 384)
+#   CW_BENCH_SERVER_ARGS  extra `serve` flags (e.g. "--workers 4 --batch-max 128")
+# Progress goes to stderr; server logs and each server's last /metrics stay
+# in BUILD/bench-state/ (Chroma's data is removed at exit); the table is also written to BUILD/bench-table.md.
+# Numbers depend on the machine and what else runs on it: the load average
+# is printed with them.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cmdline="contrib/bench.sh${*:+ $*}"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+quick=0 seconds="" build="$top/build/bench"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --seconds) [ $# -ge 2 ] || { echo "bench: --seconds needs a value" >&2; exit 2; }; seconds=$2; shift ;;
+    --build) [ $# -ge 2 ] || { echo "bench: --build needs a directory" >&2; exit 2; }; build=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ $quick = 1 ]; then
+  d_seconds=3 d_clients="1 64" d_batches="1 50" d_sync=1000
+else
+  d_seconds=6 d_clients="1 8 64" d_batches="1 50 100" d_sync=5000
+fi
+seconds=${CW_BENCH_SECONDS:-${seconds:-$d_seconds}}
+clients=${CW_BENCH_CLIENTS:-$d_clients}
+batches=${CW_BENCH_BATCHES:-$d_batches}
+latencies=${CW_BENCH_LATENCIES:-"0 50"}
+sync_n=${CW_BENCH_SYNC:-$d_sync}
+dim=${CW_BENCH_DIM:-384}
+server_args=${CW_BENCH_SERVER_ARGS:-}
+[[ $seconds =~ ^[0-9]+$ && $seconds -ge 1 ]] || { echo "bench: seconds must be a whole number >= 1, got '$seconds'" >&2; exit 2; }
+env_used=$(env | grep -E '^CW_BENCH_' | sort | tr '\n' ' ' || true)
+
+say() { echo "bench: $*" >&2; }
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- dependencies and build ---------------------------------------------------
+"$top/contrib/install-deps.sh" >&2
+"$top/contrib/install-node-deps.sh" >&2
+say "building (Release) in $build"
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
+      --target cluster-whisperer cw-loadgen cw-mock-embedder cw-chroma-ceiling cw-parse-bench >/dev/null
+
+state="$build/bench-state"
+rm -rf "$state"
+mkdir -p "$state"
+server_pid="" sampler_pid="" mock_pids=()
+cleanup() {
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for p in "${mock_pids[@]+"${mock_pids[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  "$top/contrib/chroma.sh" stop "$state/chroma" >/dev/null 2>&1 || true
+  rm -rf "$state/chroma/data"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+# The value of key $1 in a `result k=v ...` line $2.
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# --- Chroma and the mock embedders ---------------------------------------------
+say "starting Chroma"
+"$top/contrib/chroma.sh" start "$state/chroma" >&2
+chroma_url=$(cat "$state/chroma/url")
+declare -A mock_url
+for lat in $latencies; do
+  "$build/cw-mock-embedder" --dim "$dim" --latency-ms "$lat" >"$state/mock-$lat.out" 2>"$state/mock-$lat.log" &
+  mock_pids+=($!)
+  for _ in $(seq 1 100); do [ "$(wc -l <"$state/mock-$lat.out")" -ge 2 ] && break; sleep 0.05; done
+  mock_url[$lat]=$(sed -n 2p "$state/mock-$lat.out")
+  [ -n "${mock_url[$lat]}" ] || { say "the mock embedder did not start; log:"; cat "$state/mock-$lat.log" >&2; exit 1; }
+done
+first_lat=${latencies%% *}
+
+# --- one server per scenario ----------------------------------------------------
+# server_start NAME LATENCY: a fresh collection bench_NAME; sets server_url.
+peak_threads_file=""
+server_start() {
+  local name=$1 lat=$2 port
+  server_lat=$lat server_name=$name
+  starts[$lat]=$(( ${starts[$lat]:-0} + 1 ))
+  port=$(free_port)
+  coll="bench_${name}"
+  # shellcheck disable=SC2086
+  "$build/cluster-whisperer" serve --host 127.0.0.1 --port "$port" --chroma-url "$chroma_url" \
+      --collection "$coll" --embedder openai --embed-url "${mock_url[$lat]}" --embed-model mock \
+      $server_args >"$state/server-$name.log" 2>&1 &
+  server_pid=$!
+  server_url="http://127.0.0.1:$port"
+  for _ in $(seq 1 200); do
+    curl -fsS -m 1 "$server_url/readyz" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || { say "the server exited; log:"; cat "$state/server-$name.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  curl -fsS -m 1 "$server_url/readyz" >/dev/null || { say "the server is not ready after 10 s"; exit 1; }
+  peak_threads_file="$state/threads-$name"
+  echo 0 >"$peak_threads_file"
+  ( max=0
+    while kill -0 "$server_pid" 2>/dev/null; do
+      { while read -r k v _; do
+          if [ "$k" = Threads: ]; then
+            [ "$v" -gt "$max" ] && { max=$v; echo "$max" >"$peak_threads_file"; }
+            break
+          fi
+        done </proc/"$server_pid"/status; } 2>/dev/null || true
+      sleep 0.1
+    done ) &
+  sampler_pid=$!
+}
+# The server's counter $1 from /metrics; "" when it is not there (a renamed
+# metric must not read as 0 calls).
+metric() {
+  curl -fsS -m 5 "$server_url/metrics" 2>/dev/null | awk -v m="$1" '$1 == m { v = $2; seen = 1 } END { if (seen) print v + 0 }'
+}
+calls_metric=${CW_BENCH_EMBED_CALLS_METRIC:-cw_embed_calls_total}
+declare -A calls_sum starts
+# Embedding calls per instance: "-" without instances, "n/a" without the metric.
+per_instance() {
+  if [ -z "$1" ]; then echo "n/a"; else awk -v a="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.3f", a / n; else print "-" }'; fi
+}
+add_calls() { [ -n "$2" ] && calls_sum[$1]=$(( ${calls_sum[$1]:-0} + $2 )); return 0; }
+# server_stop: sets rss_mb and threads, stops the server, drops the collection.
+server_stop() {
+  curl -fsS -m 5 "$server_url/metrics" >"$state/metrics-$server_name.txt" 2>/dev/null || true
+  add_calls "$server_lat" "$(metric "$calls_metric")"
+  rss_mb=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' /proc/"$server_pid"/status 2>/dev/null || true)
+  rss_mb=${rss_mb:-0}
+  kill "$sampler_pid" 2>/dev/null || true
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=""
+  threads=$(cat "$peak_threads_file" 2>/dev/null || true)
+  threads=${threads:-0}
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  curl -fsS -m 30 -X DELETE \
+    "$chroma_url/api/v2/tenants/default_tenant/databases/default_database/collections/$coll" >/dev/null 2>&1 || true
+  (( rss_mb > peak_rss )) && peak_rss=$rss_mb
+  (( threads > peak_thr )) && peak_thr=$threads
+  return 0
+}
+peak_rss=0 peak_thr=0
+
+rows=()
+# row SCENARIO EMBED_MS C B REQ/S INST/S P50 P99 MAX CALLS/INST %CEIL ERRORS RSS THREADS NOTE
+row() {
+  local IFS='|'
+  rows+=("| $(sed 's/|/ | /g' <<<"$*") |")
+}
+# Non-2xx answers and network errors / retries, from a result line.
+errors_of() {
+  local line=$1 bad=0 k v
+  for kv_ in $(grep -o 'status_[0-9]*=[0-9]*' <<<"$line"); do
+    k=${kv_%%=*}; v=${kv_#*=}; k=${k#status_}
+    (( k >= 300 )) && bad=$((bad + v))
+  done
+  echo "$((bad + $(kv net_errors "$line")))/$(kv retries "$line")"
+}
+
+# --- 1. healthz, keep-alive ------------------------------------------------------
+if command -v wrk >/dev/null; then
+  say "healthz with wrk (c=1, c=64, ${seconds} s each)"
+  server_start healthz "$first_lat"
+  h1=$(wrk -t1 -c1 -d"${seconds}s" "$server_url/healthz" | awk '/^Requests\/sec:/ { print $2 }')
+  h64=$(wrk -t2 -c64 -d"${seconds}s" "$server_url/healthz" | awk '/^Requests\/sec:/ { print $2 }')
+  server_stop
+  row "healthz, keep-alive (wrk)" - 1 - "${h1%.*}" - - - - - - - "$rss_mb" "$threads" "wrk -t1 -c1"
+  row "healthz, keep-alive (wrk)" - 64 - "${h64%.*}" - - - - - - - "$rss_mb" "$threads" "wrk -t2 -c64"
+else
+  row "healthz, keep-alive (wrk)" - "1, 64" - "n/a" - - - - - - - - - "wrk is not installed"
+fi
+
+# --- 2-3. per batch size: the Chroma ceiling (one writer, the same batches),
+# then the fan-in cells compared with it, measured close together in time ---
+declare -A ceiling
+for b in $batches; do
+  say "Chroma ceiling, batches of $b (${seconds} s of upserts)"
+  line=$("$build/cw-chroma-ceiling" --chroma-url "$chroma_url" --collection "bench_ceiling_$b" \
+           --batch "$b" --instances 1000000 --duration "$seconds" --dim "$dim" | grep '^result ') \
+    || { say "cw-chroma-ceiling failed"; exit 1; }
+  ceiling[$b]=$(kv docs_per_s "$line")
+  row "Chroma ceiling (one writer, upsert only)" - 1 "$b" \
+      "$(awk -v d="$(kv calls "$line")" -v s="$(kv seconds "$line")" 'BEGIN { printf "%.0f", d / s }')" \
+      "${ceiling[$b]%.*}" - - - - 100 - - - "cw-chroma-ceiling, $(kv instances "$line") docs"
+  for lat in $latencies; do
+    for c in $clients; do
+      name="fanin_${lat}_${c}_${b}"
+      say "fan-in: mock ${lat} ms, c=$c, B=$b, ${seconds} s"
+      server_start "$name" "$lat"
+      line=$("$build/cw-loadgen" --url "$server_url" --clients "$c" --batch "$b" --duration "$seconds" \
+               --run-id "f${lat}c${c}b${b}" 2>&1 | grep '^result ' || true)
+      [ -n "$line" ] || { say "cw-loadgen printed no result"; exit 1; }
+      calls=$(metric "$calls_metric")
+      inst=$(kv instances "$line")
+      deletes_line=""
+      if [ "$b" = 1 ] && [ "$c" = "${clients##* }" ] && [ "$lat" = "$first_lat" ]; then
+        say "deletes-only: mock ${lat} ms, c=$c, ${seconds} s (ids the fan-in stored)"
+        deletes_line=$("$build/cw-loadgen" --url "$server_url" --mode deletes --clients "$c" \
+                         --duration "$seconds" --run-id "f${lat}c${c}b${b}" 2>&1 | grep '^result ' || true)
+      fi
+      server_stop
+      row "fan-in" "$lat" "$c" "$b" "$(kv req_per_s "$line")" "$(kv instances_per_s "$line")" \
+          "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
+          "$(per_instance "$calls" "$inst")" \
+          "$(awk -v x="$(kv instances_per_s "$line")" -v y="${ceiling[$b]:-0}" 'BEGIN { if (y > 0) printf "%.0f", 100 * x / y; else print "-" }')" \
+          "$(errors_of "$line")" "$rss_mb" "$threads" "$inst instances in $(kv seconds "$line") s"
+      if [ -n "$deletes_line" ]; then
+        row "deletes only (1 id/request)" "$lat" "$c" 1 "$(kv req_per_s "$deletes_line")" "$(kv instances_per_s "$deletes_line")" \
+            "$(kv p50_ms "$deletes_line")" "$(kv p99_ms "$deletes_line")" "$(kv max_ms "$deletes_line")" \
+            - - "$(errors_of "$deletes_line")" "$rss_mb" "$threads" "same server as the row above"
+      fi
+    done
+  done
+done
+
+# --- 4. initial sync, first time and re-sent unchanged ------------------------------
+for lat in $latencies; do
+  name="sync_${lat}"
+  say "initial sync of $sync_n: mock ${lat} ms, first time and re-sent unchanged"
+  server_start "$name" "$lat"
+  first=$("$build/cw-loadgen" --url "$server_url" --mode initial-sync --instances "$sync_n" \
+            --run-id "sync${lat}" 2>&1 | grep '^result ' || true)
+  calls1=$(metric "$calls_metric")
+  again=$("$build/cw-loadgen" --url "$server_url" --mode initial-sync --instances "$sync_n" \
+            --run-id "sync${lat}" 2>&1 | grep '^result ' || true)
+  calls2=$(metric "$calls_metric")
+  server_stop
+  for which in first again; do
+    line=${!which}
+    if [ $which = first ]; then label="initial sync, first time"; ncalls=$calls1
+    else label="initial sync, re-sent unchanged"; ncalls=${calls2:+$((calls2 - calls1))}; fi
+    row "$label" "$lat" 1 50 "$(kv req_per_s "$line")" "$(kv instances_per_s "$line")" \
+        "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
+        "$(per_instance "$ncalls" "$(kv instances "$line")")" \
+        - "$(errors_of "$line")" "$rss_mb" "$threads" \
+        "**$(kv instances "$line") in $(kv seconds "$line") s**, ${ncalls:-n/a} embedding calls"
+  done
+done
+
+# --- 5. parse + validate -------------------------------------------------------------
+say "generated parse+validate on a 1000-instance payload"
+pline=$("$build/cw-parse-bench" --instances 1000 | grep '^result ')
+row "parse+validate, 1000-instance payload" - - 1000 - - - - - - - - - - \
+    "**$(kv parse_mb_per_s "$pline") MB/s** (json-c strict tokenizer alone: $(kv tokener_mb_per_s "$pline") MB/s; $(kv bytes "$pline") bytes, best of 7)"
+
+# --- cross-check: the mocks' own call counters against the server's /metrics ---
+check=""
+i=0
+for lat in $latencies; do
+  kill -TERM "${mock_pids[$i]}" 2>/dev/null || true
+  wait "${mock_pids[$i]}" 2>/dev/null || true
+  mock_calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' "$state/mock-$lat.log")
+  # Each server start makes one dimension probe outside the pipeline's counters.
+  verdict="MISMATCH"
+  [ -n "${calls_sum[$lat]:-}" ] && [ "${mock_calls:-x}" = "$(( calls_sum[$lat] + ${starts[$lat]:-0} ))" ] && verdict="ok"
+  check+="mock ${lat} ms counted ${mock_calls:-?} calls = ${calls_metric} ${calls_sum[$lat]:-n/a} + ${starts[$lat]:-0} start-up probes: ${verdict}; "
+  i=$((i + 1))
+done
+mock_pids=()
+
+# --- the table ---------------------------------------------------------------------
+{
+  echo "command: $cmdline${env_used:+   (env: ${env_used% })}"
+  echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at start ${load_start}, at end $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "setup: Chroma $(node -p 'require(process.argv[1]).version' "$top/contrib/npm/node_modules/chromadb/package.json" 2>/dev/null || echo '?') (npm), mock embedder ${dim}-d, one new connection per request, ${seconds} s per fan-in cell${server_args:+, serve $server_args}"
+  echo
+  echo "| scenario | embed ms | c | B | req/s | inst/s | p50 ms | p99 ms | max ms | embed calls/inst | % of Chroma ceiling | non-2xx/retries | RSS MB | threads | note |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo "| server peak over all scenarios | | | | | | | | | | | | $peak_rss | $peak_thr | VmHWM, Threads |"
+  echo
+  echo "embedding calls cross-check: ${check%; }"
+} | tee "$build/bench-table.md"
