@@ -12,6 +12,7 @@
 
 #define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
+#define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
 /* One row per flag: which commands take it, and its help line. */
 typedef enum {
@@ -281,6 +282,12 @@ cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)
     memset(&cfg, 0, sizeof cfg);
     cfg.url = o->embed_url;
     cfg.model = o->embed_model;
+    /* Nobody waits for an embedding past the request deadline: give up (and
+     * answer 503 with the upstream's Retry-After) within 4/5 of it, keeping
+     * the rest for the Chroma write, so a dead call never holds the batcher
+     * longer than a request may wait. The backend default caps it (20 s). */
+    if (o->request_deadline_ms > 0 && o->request_deadline_ms / 5 * 4 < EMBED_DEADLINE_CAP_MS)
+        cfg.deadline_ms = cfg.timeout_ms = o->request_deadline_ms / 5 * 4;
     if (strcmp(o->embedder, "voyage") == 0) {
         cfg.api_key = getenv("VOYAGE_API_KEY");
         if (cfg.api_key == NULL || *cfg.api_key == '\0') {
