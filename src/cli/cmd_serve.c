@@ -19,6 +19,8 @@
  * embedding call ends within about a second (libcurl looks at its progress
  * callback about once a second while a peer is silent). */
 #define DRAIN_ANSWER_GRACE_MS 2500
+/* Time to send the answers of a write that finished past the deadline. */
+#define LATE_ANSWER_MS 500
 
 /* Readiness: Chroma answers a heartbeat, and its collection's vectors have
  * the embedder's dimension. The dimension is re-read at most every 10 s.
@@ -85,7 +87,10 @@ static void drain(cw_app *app, cw_http_server *server, int drain_ms)
         cw_embedder_cancel(app->embedder);
     }
     cw_pipeline_shutdown(app->pipeline, cut);
-    left = cw_http_server_drain(server, deadline);
+    /* A Chroma write that ran past the deadline has just finished: give its
+     * answer a moment to go out rather than closing on it. */
+    int64_t answer_by = cw_now_ms() + LATE_ANSWER_MS;
+    left = cw_http_server_drain(server, deadline > answer_by ? deadline : answer_by);
     if (left > 0)
         cw_log_warn("%zu requests still in flight at the drain deadline", left);
 }
