@@ -97,6 +97,7 @@ static void workload_free(void)
 /* Post the whole workload; every answer must be 200. */
 static void replay(const char *base, const char *label)
 {
+    int64_t t0 = cw_now_ms();
     for (int k = 0; k < 5; k++) {
         int64_t took = 0;
         long st = rel_post(base, W[k], NULL, &took);
@@ -106,6 +107,7 @@ static void replay(const char *base, const char *label)
             fprintf(stderr, "\n  %s: replay of W[%d]: %ld after %lld ms\n", label, k, st,
                     (long long)took);
     }
+    fprintf(stderr, "; replay: 5 x 200 in %lld ms", (long long)(cw_now_ms() - t0));
 }
 
 /* The clean run every faulted run is compared with. */
@@ -176,8 +178,10 @@ static void concurrent_under_stall(const char *base)
         CU_ASSERT_FATAL(pthread_create(&p[i].thread, NULL, stalled_post_main, &p[i]) == 0);
         cw_sleep_ms(150);
     }
+    int64_t slowest = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(p[i].thread, NULL);
+        slowest = p[i].took > slowest ? p[i].took : slowest;
         CU_ASSERT_EQUAL(p[i].status, 503);
         CU_ASSERT(p[i].retry_after >= 1);
         CU_ASSERT(p[i].took <= REQ_DEADLINE_MS + ANSWER_SLACK_MS);
@@ -185,6 +189,7 @@ static void concurrent_under_stall(const char *base)
             fprintf(stderr, "\n  concurrent request %d under a stall: %ld after %lld ms\n", i,
                     p[i].status, (long long)p[i].took);
     }
+    fprintf(stderr, "; 4 concurrent: 503 after at most %lld ms", (long long)slowest);
 }
 
 static void embedder_fault_case(fault f)
@@ -216,10 +221,16 @@ static void embedder_fault_case(fault f)
 
     /* Under the fault: what needs an embedding is 503 + Retry-After within
      * the request deadline; a delete-only request needs no embedder. */
+    int64_t slowest = 0;
+    int min_ra = 0;
     for (int k = 0; k < 5; k++) {
         int ra = 0;
         int64_t took = 0;
         long st = rel_post(s.base, W[k], &ra, &took);
+        if (W_EMBEDS[k]) {
+            slowest = took > slowest ? took : slowest;
+            min_ra = min_ra == 0 || ra < min_ra ? ra : min_ra;
+        }
         long want = W_EMBEDS[k] ? 503 : 200;
         CU_ASSERT_EQUAL(st, want);
         CU_ASSERT(took <= REQ_DEADLINE_MS + ANSWER_SLACK_MS);
@@ -231,6 +242,8 @@ static void embedder_fault_case(fault f)
             fprintf(stderr, "\n  %s: W[%d] got %ld Retry-After %d after %lld ms (log %s)\n",
                     FAULT_NAME[f], k, st, ra, (long long)took, s.log);
     }
+    fprintf(stderr, "\n    %s: 503 after at most %lld ms (deadline %d ms), Retry-After >= %d",
+            FAULT_NAME[f], (long long)slowest, REQ_DEADLINE_MS, min_ra);
     if (f == F_STALL)
         concurrent_under_stall(s.base);
     size_t n = 99;
@@ -264,6 +277,7 @@ static void test_embedder_faults(void)
     clean_run();
     for (int f = F_REFUSED; f <= F_401; f++)
         embedder_fault_case((fault)f);
+    fprintf(stderr, "\n");
     drop_collection(g_clean);
     g_clean = NULL;
     workload_free();
