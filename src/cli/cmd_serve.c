@@ -1,7 +1,8 @@
 /* cluster-whisperer serve (also `cw-serve`): the sync server.
  *
  * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
- * other thread inherits the blocked mask), then drains and exits 0. */
+ * other thread inherits the blocked mask), then drains (see drain()) and
+ * exits 0. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,14 @@
 #include "cw_log.h"
 #include "cw_time.h"
 #include "http_server.h"
+
+/* At most this much of the drain deadline (and at most half of it) is kept
+ * to answer 503 to the requests that could not finish: an abandoned
+ * embedding call ends within about a second (libcurl looks at its progress
+ * callback about once a second while a peer is silent). */
+#define DRAIN_ANSWER_GRACE_MS 2500
+/* Time to send the answers of a write that finished past the deadline. */
+#define LATE_ANSWER_MS 500
 
 /* Readiness: Chroma answers a heartbeat, and its collection's vectors have
  * the embedder's dimension. The dimension is re-read at most every 10 s.
@@ -49,6 +58,41 @@ static int ready_cb(void *ctx, char *why, size_t cap)
         snprintf(why, cap, "%s", r->dim_problem);
     pthread_mutex_unlock(&r->lock);
     return ok;
+}
+
+/* The part of the drain deadline kept for answering what is cut off. */
+static int64_t answer_grace_ms(int drain_ms)
+{
+    int64_t grace = drain_ms / 2;
+    return grace < DRAIN_ANSWER_GRACE_MS ? grace : DRAIN_ANSWER_GRACE_MS;
+}
+
+/* SIGTERM/SIGINT (DESIGN §6): /readyz 503 at once and the main listener
+ * quiesced; requests in flight finish until the drain deadline. What has
+ * not finished by (deadline - grace) is cut off: embedding calls are
+ * abandoned (they write nothing) and queued requests failed, so their
+ * callers get 503 + Retry-After in the grace time left. A Chroma write in
+ * flight is never aborted: the pipeline waits for it, even past the
+ * deadline (Chroma 1.0 wedges when a client hangs up on an upsert). */
+static void drain(cw_app *app, cw_http_server *server, int drain_ms)
+{
+    int64_t deadline = cw_now_ms() + drain_ms;
+    int64_t cut = deadline - answer_grace_ms(drain_ms);
+
+    cw_http_server_begin_shutdown(server);
+    size_t left = cw_http_server_drain(server, cut);
+    if (left > 0) {
+        cw_log_warn("%zu requests still in flight near the drain deadline: abandoning "
+                    "embedding calls, answering them 503", left);
+        cw_embedder_cancel(app->embedder);
+    }
+    cw_pipeline_shutdown(app->pipeline, cut);
+    /* A Chroma write that ran past the deadline has just finished: give its
+     * answer a moment to go out rather than closing on it. */
+    int64_t answer_by = cw_now_ms() + LATE_ANSWER_MS;
+    left = cw_http_server_drain(server, deadline > answer_by ? deadline : answer_by);
+    if (left > 0)
+        cw_log_warn("%zu requests still in flight at the drain deadline", left);
 }
 
 static void usage(FILE *out)
@@ -116,12 +160,7 @@ int cw_cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     cw_log_info("%s: draining (up to %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", o.drain_ms);
-    int64_t deadline = cw_now_ms() + o.drain_ms;
-    cw_http_server_begin_shutdown(server);
-    size_t left = cw_http_server_drain(server, deadline);
-    if (left > 0)
-        cw_log_warn("%zu requests still in flight at the drain deadline", left);
-    cw_pipeline_shutdown(app.pipeline, deadline);
+    drain(&app, server, o.drain_ms);
     cw_log_info("stopped");
     rc = 0;
 out:

@@ -12,6 +12,7 @@
 
 #define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
+#define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
 /* One row per flag: which commands take it, and its help line. */
 typedef enum {
@@ -38,7 +39,7 @@ static const flag FLAGS[] = {
     { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent sync requests before 503; probes keep a reserve (default 256)" },
     { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
     { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
-    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, wait this long for in-flight requests (default 20000)" },
+    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, let requests in flight finish this long; the rest get 503 (default 20000)" },
     { "chroma-url",      O_CHROMA_URL,  ALL,  "URL",  "Chroma server (env CHROMA_URL, default http://localhost:8000)" },
     { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
     { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
@@ -288,6 +289,14 @@ cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)
     memset(&cfg, 0, sizeof cfg);
     cfg.url = o->embed_url;
     cfg.model = o->embed_model;
+    /* Nobody waits for an embedding past the request deadline: give up (and
+     * answer 503 with the upstream's Retry-After) within 4/5 of it, keeping
+     * the rest for the Chroma write, so a dead call never holds the batcher
+     * longer than a request may wait. The backend default caps it (20 s). */
+    if (o->request_deadline_ms > 0 && o->request_deadline_ms / 5 * 4 < EMBED_DEADLINE_CAP_MS) {
+        cfg.deadline_ms = o->request_deadline_ms / 5 * 4;
+        cfg.timeout_ms = cfg.deadline_ms;
+    }
     if (strcmp(o->embedder, "voyage") == 0) {
         cfg.api_key = getenv("VOYAGE_API_KEY");
         if (cfg.api_key == NULL || *cfg.api_key == '\0') {

@@ -23,6 +23,8 @@
 #define BACKOFF_MAX_MS 5000
 #define AUTH_LOG_EVERY_MS 60000
 #define RETRY_AFTER_MAX_S 86400
+#define CANCEL_POLL_MS 50          /* how often a backoff sleep looks at the cancel flag */
+#define RETRY_CANCELLED_S 2        /* Retry-After once cancelled (the server is stopping) */
 
 typedef struct remote_flavor {
     const char *name;           /* backend name, also the message prefix */
@@ -123,6 +125,26 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     return len;
 }
 
+/* libcurl progress callback: abandon the call once the embedder is
+ * cancelled (shutdown past its drain deadline). */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return cw_embedder_cancelled(clientp) ? 1 : 0;
+}
+
+/* Sleep `ms`, in short slices, unless the embedder is cancelled first. */
+static void sleep_unless_cancelled(remote_embedder *r, int64_t ms)
+{
+    int64_t until = cw_now_ms() + ms;
+    for (int64_t left = ms; left > 0 && !cw_embedder_cancelled(&r->base); left = cw_ms_left(until))
+        cw_sleep_ms(left < CANCEL_POLL_MS ? left : CANCEL_POLL_MS);
+}
+
 /* One POST of `body` with a `call_ms` budget. Fills *a, *status (0 when no
  * HTTP answer) and *cc. Returns -1 only when no handle could be had. */
 static int post_once(remote_embedder *r, const char *body, long call_ms, answer *a,
@@ -139,6 +161,9 @@ static int post_once(remote_embedder *r, const char *body, long call_ms, answer 
     cw_httpc_post(h, body, strlen(body));
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &r->base);
     *cc = curl_easy_perform(h);
     if (*cc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -222,6 +247,10 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
         long status = 0;
         CURLcode cc = CURLE_OK;
 
+        if (cw_embedder_cancelled(&r->base)) {
+            cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_CANCELLED_S, "%s: shutting down", name);
+            goto out;
+        }
         if (left <= 0) {
             cw_error_set_retry(err, CW_E_UNAVAILABLE, CW_EMBED_HTTP_RETRY_AFTER_S,
                                "%s (gave up within the %ld ms deadline)", desc, r->deadline_ms);
@@ -233,6 +262,11 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             goto out;
         if (cc == CURLE_OK && status >= 200 && status < 300) {
             rc = cw_embed_wire_parse_answer(name, a.body.data, a.body.len, n, CW_EMBEDDER_MAX_DIM, vecs, dim, err);
+            goto out;
+        }
+        if (cc == CURLE_ABORTED_BY_CALLBACK) {
+            cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_CANCELLED_S,
+                               "%s: shutting down (the call to %s was abandoned)", name, r->endpoint);
             goto out;
         }
         if (cc != CURLE_OK) {
@@ -279,7 +313,7 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             goto out;
         }
         cw_log_debug("%s; retry %u in %lld ms", desc, attempt, (long long)wait);
-        cw_sleep_ms(wait);
+        sleep_unless_cancelled(r, wait);
     }
 out:
     cw_httpc_body_clear(&a.body);

@@ -14,7 +14,9 @@
  * embed(). Errors (messages start with the backend name):
  *   CW_E_UNAVAILABLE  still failing at the deadline, or a Retry-After past
  *                     it; retry_after_s = the upstream's Retry-After, else
- *                     CW_EMBED_HTTP_RETRY_AFTER_S
+ *                     CW_EMBED_HTTP_RETRY_AFTER_S; "<name>: shutting down"
+ *                     once cw_embedder_cancel() was called (a call in
+ *                     flight is abandoned within about a second)
  *   CW_E_CONFIG       401/403: "voyage: the API key was refused (401) —
  *                     check VOYAGE_API_KEY" (logged once a minute at most);
  *                     other 4xx: "voyage: the embedding API refused the

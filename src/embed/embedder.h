@@ -44,6 +44,7 @@ struct cw_embedder {
     size_t dim;              /* vector size; 0 until known (remote backends
                                 learn it from their first answer) */
     size_t max_batch;        /* texts per upstream call the backend prefers */
+    int cancelled;           /* set once by cw_embedder_cancel() (atomic access) */
 };
 
 /* Embed through the vtable. `out` must hold n * dim floats; when dim is
@@ -57,6 +58,24 @@ CW_MUST_CHECK static inline int cw_embedder_embed(cw_embedder *e, const char *co
     int rc = e->vt->embed(e, texts, n, purpose, out, err);
     cw_metrics_embed_call(n, cw_now_us() - t0, rc != 0);
     return rc;
+}
+
+/* Give up on embedding, for good (shutdown past its drain deadline): from
+ * now on calls fail fast with CW_E_UNAVAILABLE "<name>: shutting down", and
+ * a remote call in flight is abandoned (an embedding call writes nothing,
+ * so abandoning it is safe; Chroma writes are never cancelled). The local
+ * backend finishes the call it is computing (bounded by CPU time).
+ * Thread-safe; idempotent. */
+static inline void cw_embedder_cancel(cw_embedder *e)
+{
+    if (e != NULL)
+        __atomic_store_n(&e->cancelled, 1, __ATOMIC_RELEASE);
+}
+
+/* 1 once cw_embedder_cancel() was called. */
+static inline int cw_embedder_cancelled(const cw_embedder *e)
+{
+    return __atomic_load_n(&e->cancelled, __ATOMIC_ACQUIRE);
 }
 
 /* Destroy any backend; NULL is a no-op. */

@@ -982,6 +982,82 @@ static void test_slow_upstream_times_out(void)
     cw_mock_embedder_stop(slow);
 }
 
+typedef struct cancel_call {
+    cw_embedder *e;
+    int rc;
+    cw_error err;
+    int64_t ended_at;
+} cancel_call;
+
+static void *cancel_call_main(void *arg)
+{
+    cancel_call *c = arg;
+    float out[3 * DIM];
+    cw_error_clear(&c->err);
+    c->rc = cw_embedder_embed(c->e, THREE, 3, CW_EMBED_DOCUMENT, out, &c->err);
+    c->ended_at = cw_now_ms();
+    return NULL;
+}
+
+/* cw_embedder_cancel (shutdown past its drain deadline): a call hanging on
+ * a silent upstream and a call sleeping in its backoff both end with
+ * CW_E_UNAVAILABLE soon after, not at their 60 s deadline; later calls fail
+ * at once without a request. */
+static void test_cancel_abandons_calls(void)
+{
+    cw_mock_embedder *hung = cw_mock_embedder_start(0, DIM);
+    cw_mock_embedder *failing = cw_mock_embedder_start(0, DIM);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hung);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(failing);
+    cw_mock_embedder_set_latency(hung, 60000);
+    cw_mock_embedder_fail(failing, 503, -1, 30);       /* Retry-After 30 s: it sleeps */
+    cw_remote_embedder_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.timeout_ms = 60000;
+    cfg.deadline_ms = 60000;
+    cw_error err;
+    cw_error_clear(&err);
+    cfg.url = cw_mock_embedder_url(hung);
+    cw_embedder *e1 = cw_embedder_openai_create(&cfg, &err);
+    cfg.url = cw_mock_embedder_url(failing);
+    cw_embedder *e2 = cw_embedder_openai_create(&cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e2);
+    cancel_call c[2] = { { .e = e1 }, { .e = e2 } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_FATAL(pthread_create(&th[i], NULL, cancel_call_main, &c[i]) == 0);
+    for (int i = 0; i < 4000 && (cw_mock_embedder_calls(hung) == 0 || cw_mock_embedder_calls(failing) == 0); i++)
+        cw_sleep_ms(5);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(hung), 1);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(failing), 1);
+    int64_t cancelled_at = cw_now_ms();
+    cw_embedder_cancel(e1);
+    cw_embedder_cancel(e2);
+    char expect[256];
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(c[i].rc, -1);
+        CU_ASSERT_EQUAL(c[i].err.code, CW_E_UNAVAILABLE);
+        CU_ASSERT_EQUAL(c[i].err.retry_after_s, 2);
+        CU_ASSERT_TRUE(c[i].ended_at - cancelled_at < 5000);   /* not the 30/60 s waits (slack for a loaded CI) */
+    }
+    snprintf(expect, sizeof expect, "openai: shutting down (the call to %s/embeddings was abandoned)",
+             cw_mock_embedder_url(hung));
+    CU_ASSERT_STRING_EQUAL(c[0].err.msg, expect);
+    CU_ASSERT_STRING_EQUAL(c[1].err.msg, "openai: shutting down");
+    /* From now on: no request at all. */
+    float out[3 * DIM];
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(e1, THREE, 3, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "openai: shutting down");
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(hung), 1);
+    cw_embedder_destroy(e1);
+    cw_embedder_destroy(e2);
+    cw_mock_embedder_stop(hung);
+    cw_mock_embedder_stop(failing);
+}
+
 static void test_timeout_retried_then_success(void)
 {
     float out[3 * DIM];
@@ -1090,6 +1166,7 @@ int main(void)
         { "unreachable: unavailable; unusable URL: config", test_unreachable_is_unavailable },
         { "slow upstream: timeouts retried then unavailable", test_slow_upstream_times_out },
         { "a timed-out call is retried", test_timeout_retried_then_success },
+        { "cancel abandons a hung call and a backoff sleep", test_cancel_abandons_calls },
         { "8 threads embed concurrently, all exact", test_concurrent_embeds },
         CU_TEST_INFO_NULL,
     };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +29,10 @@ struct cw_fault_proxy {
     char *fail_suffix;             /* NULL: nothing armed */
     int fail_status;
     int fail_count;                /* -1: forever */
+    char *delay_suffix;            /* NULL: nothing delayed */
+    int delay_ms;
+    int delay_count;               /* -1: forever */
+    unsigned long cut_off;         /* requests not answered to the end */
     path_count paths[MAX_PATHS];
     size_t n_paths;
 };
@@ -63,10 +68,12 @@ static int ends_with(const char *s, const char *suffix)
     return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-/* Count the call; return the status to inject, or 0 to forward. */
-static int note_call(cw_fault_proxy *p, const char *path)
+/* Count the call; return the status to inject, or 0 to forward after
+ * *delay_ms. */
+static int note_call(cw_fault_proxy *p, const char *path, int *delay_ms)
 {
     int status = 0;
+    *delay_ms = 0;
     pthread_mutex_lock(&p->lock);
     size_t i;
     for (i = 0; i < p->n_paths; i++)
@@ -83,6 +90,11 @@ static int note_call(cw_fault_proxy *p, const char *path)
         status = p->fail_status;
         if (p->fail_count > 0)
             p->fail_count--;
+    }
+    if (p->delay_suffix != NULL && p->delay_count != 0 && ends_with(path, p->delay_suffix)) {
+        *delay_ms = p->delay_ms;
+        if (p->delay_count > 0)
+            p->delay_count--;
     }
     pthread_mutex_unlock(&p->lock);
     return status;
@@ -206,7 +218,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    int status = note_call(p, url);
+    int delay_ms = 0;
+    int status = note_call(p, url, &delay_ms);
+    if (status == 0 && delay_ms > 0) {
+        struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
     if (status != 0) {
         char msg[96];
         snprintf(msg, sizeof msg, "{\"error\":\"fault_proxy: injected HTTP %d\"}", status);
@@ -218,10 +236,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    cw_fault_proxy *p = cls;
     (void)conn;
-    (void)toe;
     buf *body = *req_cls;
+    if (body != NULL && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        pthread_mutex_lock(&p->lock);
+        p->cut_off++;
+        pthread_mutex_unlock(&p->lock);
+    }
     if (body != NULL) {
         free(body->data);
         free(body);
@@ -273,6 +295,7 @@ void cw_fault_proxy_stop(cw_fault_proxy *p)
     for (size_t i = 0; i < p->n_paths; i++)
         free(p->paths[i].path);
     free(p->fail_suffix);
+    free(p->delay_suffix);
     free(p->upstream);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -301,6 +324,25 @@ unsigned long cw_fault_proxy_calls(cw_fault_proxy *p, const char *suffix)
     for (size_t i = 0; i < p->n_paths; i++)
         if (ends_with(p->paths[i].path, suffix))
             n += p->paths[i].n;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+void cw_fault_proxy_delay(cw_fault_proxy *p, const char *suffix, int ms, int count)
+{
+    char *copy = suffix != NULL ? strdup(suffix) : NULL;
+    pthread_mutex_lock(&p->lock);
+    free(p->delay_suffix);
+    p->delay_suffix = copy;
+    p->delay_ms = ms;
+    p->delay_count = copy != NULL ? count : 0;
+    pthread_mutex_unlock(&p->lock);
+}
+
+unsigned long cw_fault_proxy_cut_off(cw_fault_proxy *p)
+{
+    pthread_mutex_lock(&p->lock);
+    unsigned long n = p->cut_off;
     pthread_mutex_unlock(&p->lock);
     return n;
 }

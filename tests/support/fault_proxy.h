@@ -5,7 +5,10 @@
  * path, query, body, Content-Type) to the upstream with libcurl and relays
  * the answer — except requests whose path ends with an armed suffix, which
  * get the injected status with {"error":"fault_proxy: injected HTTP N"}
- * and never reach the upstream. It counts requests by path.
+ * and never reach the upstream, and requests whose path ends with a
+ * delayed suffix, which are held that long before they are forwarded (a
+ * slow upstream). It counts requests by path, and requests whose client
+ * hung up before their answer was sent.
  *
  * The process must have called curl_global_init() before starting it.
  * Every function is thread-safe; the proxy owns all its memory.
@@ -28,6 +31,14 @@ const char *cw_fault_proxy_url(const cw_fault_proxy *p);
 /* Answer `status` to the next `count` requests (-1: until disarmed) whose
  * path ends with `suffix` (e.g. "/delete"). A NULL suffix disarms. */
 void cw_fault_proxy_fail(cw_fault_proxy *p, const char *suffix, int status, int count);
+
+/* Hold the next `count` requests (-1: until disarmed) whose path ends with
+ * `suffix` for `ms` before forwarding them. A NULL suffix disarms. */
+void cw_fault_proxy_delay(cw_fault_proxy *p, const char *suffix, int ms, int count);
+
+/* Requests whose client went away (or that libmicrohttpd ended) before
+ * their answer was sent — e.g. a Chroma write the server hung up on. */
+unsigned long cw_fault_proxy_cut_off(cw_fault_proxy *p);
 
 /* Requests received (forwarded or failed) whose path ends with `suffix`. */
 unsigned long cw_fault_proxy_calls(cw_fault_proxy *p, const char *suffix);
