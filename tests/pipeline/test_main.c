@@ -35,6 +35,7 @@ static CU_TestInfo tests[] = {
     { "shutdown deadline fails queued requests", test_shutdown_deadline_fails_queued },
     { "a failed batch fails every request in it", test_failed_batch_fails_all },
     { "batch bounds: upsert target and ops cap", test_batch_bounds },
+    { "submit_take frees the payload before the wait", test_submit_take_releases_before_wait },
     { "32 threads, unique ids: all stored, coalesced", test_many_threads_unique_ids },
     { "32 threads, one id: last accepted wins", test_many_threads_same_id },
     CU_TEST_INFO_NULL,

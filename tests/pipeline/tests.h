@@ -40,5 +40,6 @@ void test_many_threads_unique_ids(void);
 void test_many_threads_same_id(void);
 void test_failed_batch_fails_all(void);
 void test_batch_bounds(void);
+void test_submit_take_releases_before_wait(void);
 
 #endif
