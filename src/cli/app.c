@@ -59,7 +59,6 @@ int cw_app_open(cw_app *app, const cw_options *o, unsigned what, int require_chr
         pc.batch_linger_ms = o->batch_linger_ms;
         pc.workers = o->workers;
         pc.queue_max = o->queue_max;
-        pc.vector_cache_mb = o->vector_cache_mb;
         app->pipeline = cw_pipeline_create(&pc, app->embedder, app->store, err);
         if (app->pipeline == NULL)
             goto out;

@@ -18,7 +18,7 @@ typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
-    O_WORKERS, O_QUEUE_MAX, O_VEC_CACHE, O_LOG_FORMAT, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -52,7 +52,6 @@ static const flag FLAGS[] = {
     { "batch-linger-ms", O_LINGER,      PIPE, "MS",   "wait this long to coalesce concurrent requests (default 5)" },
     { "workers",         O_WORKERS,     PIPE, "N",    "embedding worker threads (default 2)" },
     { "queue-max",       O_QUEUE_MAX,   PIPE, "N",    "queued requests before answering 503 (default 256)" },
-    { "vector-cache-mb", O_VEC_CACHE,   PIPE, "MB",   "memory for vectors of recent texts, so re-sent ones skip embedding and lookup (default 0 = off)" },
     { "log-format",      O_LOG_FORMAT,  ALL,  "FMT",  "text | json (default text)" },
     { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
     { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
@@ -99,7 +98,6 @@ static void defaults(cw_options *o)
     o->batch_linger_ms = 5;
     o->workers = 2;
     o->queue_max = 256;
-    o->vector_cache_mb = 0;
     o->log_format = "text";
     o->n_results = 10;
 
@@ -210,9 +208,6 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_QUEUE_MAX:
             if (parse_num(cmd, flag_name, optarg, 1, 1000000, &v) != 0) return 2;
             o->queue_max = (size_t)v; break;
-        case O_VEC_CACHE:
-            if (parse_num(cmd, flag_name, optarg, 0, 4096, &v) != 0) return 2;
-            o->vector_cache_mb = (int)v; break;
         case O_LOG_FORMAT:
             if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
                 fprintf(stderr, "cluster-whisperer %s: --log-format must be text or json, got '%s'\n", cmd, optarg);

@@ -46,7 +46,6 @@ typedef struct cw_options {
     int batch_linger_ms;
     size_t workers;
     size_t queue_max;
-    int vector_cache_mb;          /* 0 = no vector cache */
     /* logging */
     const char *log_format;       /* "text" or "json" */
     /* search */

@@ -27,71 +27,37 @@ static void upsert_set_clear(upsert_set *u)
     memset(u, 0, sizeof *u);
 }
 
-/* Step 2a: documents whose vector for this very text is in the cache
- * need no embedding and no store get. Returns how many still need one. */
-static size_t reuse_cached(const cw_batch_env *env, upsert_set *u, cw_batch_counters *cnt)
-{
-    size_t left = 0;
-    for (size_t i = 0; i < u->n; i++) {
-        if (env->cache != NULL &&
-            cw_vec_cache_get(env->cache, u->ids[i], u->docs[i].text, u->dim,
-                             &u->vecs[i * u->dim])) {
-            u->need[i] = 0;
-            cnt->embed_reused++;
-        } else {
-            left++;
-        }
-    }
-    return left;
-}
-
-/* Step 2b: of the documents still needing a vector (`n_need` of them), mark
- * those whose stored text is unchanged as not needing an embedding (their
- * stored vector is then in u->vecs). One store get of their ids. */
-static int reuse_stored(const cw_batch_env *env, upsert_set *u, size_t n_need,
-                        cw_batch_counters *cnt, cw_error *err)
+/* Step 2: mark documents whose stored text is unchanged as not needing an
+ * embedding (their stored vector is already in u->vecs). */
+static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counters *cnt,
+                        cw_error *err)
 {
     int rc = -1;
-    char **texts = calloc(n_need, sizeof *texts);
-    unsigned char *found = calloc(n_need, 1);
-    const char **ids = malloc(n_need * sizeof *ids);
-    size_t *idx = malloc(n_need * sizeof *idx);
-    float *vecs = malloc(n_need * u->dim * sizeof *vecs);
-    if (texts == NULL || found == NULL || ids == NULL || idx == NULL || vecs == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "out of memory looking up %zu stored documents", n_need);
+    char **texts = calloc(u->n, sizeof *texts);
+    unsigned char *found = calloc(u->n, 1);
+    if (texts == NULL || found == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory looking up %zu stored documents", u->n);
         goto out;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < u->n && k < n_need; i++) {
-        if (u->need[i]) {
-            idx[k] = i;
-            ids[k++] = u->ids[i];
-        }
-    }
     int64_t t0 = cw_now_ms();
-    int got = env->store->vt->get(env->store, ids, k, u->dim, texts, vecs, found, err);
+    int got = env->store->vt->get(env->store, u->ids, u->n, u->dim, texts, u->vecs, found, err);
     cnt->store_calls++;
     cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
     if (got != 0) {
         cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
         goto out;
     }
-    for (size_t j = 0; j < k; j++) {
-        size_t i = idx[j];
-        if (found[j] && texts[j] != NULL && strcmp(texts[j], u->docs[i].text) == 0) {
-            memcpy(&u->vecs[i * u->dim], &vecs[j * u->dim], u->dim * sizeof *vecs);
+    for (size_t i = 0; i < u->n; i++) {
+        if (found[i] && texts[i] != NULL && strcmp(texts[i], u->docs[i].text) == 0) {
             u->need[i] = 0;
             cnt->embed_reused++;
         }
-        free(texts[j]);
+        free(texts[i]);
     }
     rc = 0;
 out:
     free(texts);
     free(found);
-    free(ids);
-    free(idx);
-    free(vecs);
     return rc;
 }
 
@@ -227,8 +193,7 @@ static int prepare_upserts(const cw_batch_env *env, const cw_document *const *do
         u->vecs = malloc(u->n * u->dim * sizeof *u->vecs);
         if (u->vecs == NULL)
             return cw_error_set(err, CW_E_NOMEM, "out of memory for %zu vectors", u->n);
-        size_t n_need = reuse_cached(env, u, cnt);
-        if (n_need > 0 && reuse_stored(env, u, n_need, cnt, err) != 0)
+        if (reuse_stored(env, u, cnt, err) != 0)
             return -1;
     }
     return embed_needed(env, u, cnt, err);
@@ -272,11 +237,6 @@ int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
         if (upserted != 0) {
             cw_error_set(err, CW_E_INTERNAL, "store upsert failed without a reason");
             goto out;
-        }
-        if (env->cache != NULL) {
-            for (size_t i = 0; i < u.n; i++)
-                cw_vec_cache_put(env->cache, u.ids[i], u.docs[i].text, &u.vecs[i * u.dim],
-                                 u.dim);
         }
     }
     rc = 0;

@@ -2,16 +2,14 @@
  * the pipeline; runs on the batcher thread, one batch at a time.
  *
  *   1. coalesce by id (last op wins, see coalesce.h);
- *   2. a vector cached for the same id and text is reused (no embedding, no
- *      store get); then one store get of the other upsert ids: a stored text
- *      equal to the new one keeps its stored vector (no embedding); both
- *      skipped while the embedder's dim is still 0 (unknown);
+ *   2. store get of the upsert ids: a stored text equal to the new one keeps
+ *      its stored vector (no embedding); skipped while the embedder's dim
+ *      is still 0 (unknown);
  *   3. embed the other texts in as few chunks of ≤ chunk_max as possible,
  *      of balanced sizes, on the embed pool, all chunks in parallel (when dim is 0, the first text goes alone first so
  *      the backend learns its dim);
  *   4. store remove of the deleted ids, then — only if that succeeded —
- *      store upsert of the documents with their vectors; once stored, each
- *      document's vector goes into the cache.
+ *      store upsert of the documents with their vectors.
  * Any failure fails the whole batch; nothing is written after a failure
  * (a get or embedding failure means no remove and no upsert at all).
  */
@@ -27,14 +25,12 @@
 #include "embed_pool.h"
 #include "embedder.h"
 #include "store.h"
-#include "vec_cache.h"
 
 typedef struct cw_batch_env {
     cw_embedder *embedder;       /* borrowed */
     cw_embed_pool *pool;         /* borrowed */
     cw_store *store;             /* borrowed */
     size_t chunk_max;            /* texts per embedder call (≥ 1) */
-    cw_vec_cache *cache;         /* borrowed; NULL = none */
 } cw_batch_env;
 
 /* What one batch cost; added to the pipeline's stats by the caller. */

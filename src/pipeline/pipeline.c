@@ -27,7 +27,6 @@
 #define DEFAULT_LINGER_MS 5
 #define DEFAULT_WORKERS 2
 #define DEFAULT_QUEUE_MAX 256
-#define DEFAULT_VECTOR_CACHE_MB 0        /* none; 16 holds ~9,000 documents of 384 floats */
 #define BATCH_OPS_FACTOR 4           /* ops cap = factor * batch_max * workers */
 #define RETRY_QUEUE_FULL_S 1
 #define RETRY_SHUTDOWN_S 2
@@ -58,7 +57,6 @@ struct cw_pipeline {
     cw_embedder *embedder;       /* borrowed */
     cw_store *store;             /* borrowed; used by the batcher only */
     cw_embed_pool *pool;
-    cw_vec_cache *cache;         /* NULL = none; used by the batcher only */
     pthread_t batcher;
     int batcher_started;         /* touched only by create/shutdown/destroy */
     int batcher_joined;
@@ -86,7 +84,6 @@ void cw_pipeline_config_defaults(cw_pipeline_config *cfg)
     cfg->batch_linger_ms = DEFAULT_LINGER_MS;
     cfg->workers = DEFAULT_WORKERS;
     cfg->queue_max = DEFAULT_QUEUE_MAX;
-    cfg->vector_cache_mb = DEFAULT_VECTOR_CACHE_MB;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -264,7 +261,6 @@ static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
         .pool = p->pool,
         .store = p->store,
         .chunk_max = p->cfg.batch_max,
-        .cache = p->cache,
     };
     if (cw_batch_write(&env, ops, docs, n_ops, cnt, err) != 0 && err->code == CW_OK)
         cw_error_set(err, CW_E_INTERNAL, "batch failed without a reason");
@@ -452,8 +448,6 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
             p->cfg.workers = cfg->workers;
         if (cfg->queue_max > 0)
             p->cfg.queue_max = cfg->queue_max;
-        if (cfg->vector_cache_mb > 0)
-            p->cfg.vector_cache_mb = cfg->vector_cache_mb;
         p->cfg.on_accept = cfg->on_accept;
         p->cfg.on_accept_ctx = cfg->on_accept_ctx;
     }
@@ -471,13 +465,6 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     pthread_condattr_destroy(&attr);
     p->sync_ready = 1;
 
-    if (p->cfg.vector_cache_mb > 0) {
-        p->cache = cw_vec_cache_create((size_t)p->cfg.vector_cache_mb << 20);
-        if (p->cache == NULL) {
-            cw_error_set(err, CW_E_NOMEM, "out of memory creating the vector cache");
-            goto fail;
-        }
-    }
     p->pool = cw_embed_pool_create(p->cfg.workers, embedder, err);
     if (p->pool == NULL)
         goto fail;
@@ -665,7 +652,6 @@ void cw_pipeline_destroy(cw_pipeline *p)
         pthread_mutex_unlock(&p->lock);
     }
     cw_embed_pool_destroy(p->pool);
-    cw_vec_cache_destroy(p->cache);
     if (p->sync_ready) {
         pthread_cond_destroy(&p->idle_cond);
         pthread_cond_destroy(&p->queue_cond);

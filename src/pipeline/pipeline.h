@@ -6,8 +6,7 @@
  *   batcher     — one thread: takes queued requests in arrival order,
  *                 coalesces ops by id across requests (last op wins; within
  *                 a request deletes precede upserts), drops texts already
- *                 embedded (vector cache) or stored unchanged (store get →
- *                 reuse vector), hands the rest
+ *                 stored unchanged (store get → reuse vector), hands the rest
  *                 to the embed workers in batches of ≤ batch_max, then writes
  *                 the store (deletes, upserts) in arrival order, and wakes
  *                 each request with its own result.
@@ -36,13 +35,6 @@ typedef struct cw_pipeline_config {
                                 0 = do not linger) */
     size_t workers;          /* embed worker threads (default 2) */
     size_t queue_max;        /* max queued requests before 503 (default 256) */
-    int vector_cache_mb;     /* bound of the id -> (text, vector) cache that spares
-                                re-sent unchanged documents the embedding and
-                                the store get (vec_cache.h); default 0 = none:
-                                measured, that get is ~5% of what a re-sent
-                                batch costs Chroma (the re-upsert is the rest),
-                                so it pays only with a slow embedder and ids
-                                deleted and re-created */
     /* Optional (NULL = none), for tests and tracing: called under the
      * pipeline's lock as each request is accepted into the queue, in
      * arrival order — the order in which its ops take effect. Must be quick

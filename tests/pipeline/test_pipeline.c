@@ -13,7 +13,6 @@ void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg.batch_linger_ms, 5);
     CU_ASSERT_EQUAL(cfg.workers, 2);
     CU_ASSERT_EQUAL(cfg.queue_max, 256);
-    CU_ASSERT_EQUAL(cfg.vector_cache_mb, 0);
     CU_ASSERT_PTR_NULL(cfg.on_accept);
     CU_ASSERT_PTR_NULL(cfg.on_accept_ctx);
 }
@@ -167,59 +166,6 @@ void test_unchanged_text_reused(void)
     CU_ASSERT_EQUAL(st.embed_inputs, 3);
     fx_assert_log(&fx, "get(x) upsert(x) get(x) upsert(x) get(x,y) upsert(x,y) "
                        "get(x) upsert(x)");
-    fx_stop(&fx);
-}
-
-/* With a vector cache: a text embedded or reused before for the same id
- * costs neither an embedding nor a store get; a changed text, a new id and
- * a failed write go through the store get as before. */
-void test_unchanged_text_cached(void)
-{
-    fixture fx;
-    cw_pipeline_config cfg;
-    cw_pipeline_config_defaults(&cfg);
-    cfg.vector_cache_mb = 16;
-    fx_start(&fx, DIM, &cfg);
-    cw_pipeline_result res;
-    cw_error err;
-    cw_pipeline_stats st;
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 1);
-    fx_assert_log(&fx, "get(x) upsert(x) upsert(x)");
-    CU_ASSERT(fx_stored_as(&fx, "x", "same"));
-    /* one cached, one new: only the new one is looked up and embedded */
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same +y", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 2);
-    CU_ASSERT_EQUAL(fake_embedder_inputs(fx.emb), 2);
-    fx_assert_log(&fx, "get(y) upsert(x,y)");
-    /* changed text: looked up, embedded, and the cache now holds it */
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:changed", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:changed", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 3);
-    fx_assert_log(&fx, "get(x) upsert(x) upsert(x)");
-    CU_ASSERT(fx_stored_as(&fx, "x", "changed"));
-    /* the old text is no longer cached; the store does not hold it either */
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 4);
-    fx_assert_log(&fx, "get(x) upsert(x)");
-    CU_ASSERT(fx_stored_as(&fx, "x", "same"));
-    /* deleted, then re-created with the same text: the cached vector serves */
-    CU_ASSERT_EQUAL(fx_submit(&fx, "-x", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 4);
-    fx_assert_log(&fx, "remove(x) upsert(x)");
-    CU_ASSERT(fx_stored_as(&fx, "x", "same"));
-    /* a failed write caches nothing */
-    fake_store_fail(fx.store, "upsert", CW_E_UNAVAILABLE, 1, "chroma: 503 Service Unavailable");
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+z", FAR_MS, &res, &err), -1);
-    fake_store_fail(fx.store, "upsert", CW_OK, 0, NULL);
-    CU_ASSERT_EQUAL(fx_submit(&fx, "+z", FAR_MS, &res, &err), 0);
-    fx_assert_log(&fx, "get(z) upsert(z) get(z) upsert(z)");
-    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 6);
-    CU_ASSERT(fx_stored_as(&fx, "z", "z"));
-    cw_pipeline_stats_get(fx.p, &st);
-    CU_ASSERT_EQUAL(st.embed_reused, 4);
     fx_stop(&fx);
 }
 

@@ -10,10 +10,6 @@ void test_coalesce_across_requests(void);
 void test_coalesce_empty_delete_id_dropped(void);
 void test_coalesce_many_ids(void);
 
-/* test_vec_cache.c */
-void test_vec_cache_hits_exact_text(void);
-void test_vec_cache_bound_evicts_least_recent(void);
-
 /* test_pipeline.c */
 void test_config_defaults(void);
 void test_create_destroy(void);
@@ -23,7 +19,6 @@ void test_deletes_before_upserts(void);
 void test_repeated_id_last_wins(void);
 void test_sequential_requests(void);
 void test_unchanged_text_reused(void);
-void test_unchanged_text_cached(void);
 void test_unknown_dim_learnt(void);
 void test_chunks_on_workers(void);
 void test_store_remove_fails(void);
