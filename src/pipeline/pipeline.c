@@ -394,8 +394,10 @@ static void *batcher_main(void *arg)
             }
         }
         cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
-                     "%llu reused, %lld ms: %s", n_ops, (unsigned long long)cnt.embed_inputs,
-                     (unsigned long long)cnt.embed_calls, (unsigned long long)cnt.embed_reused,
+                     "%llu reused, %llu already stored, %lld ms: %s", n_ops,
+                     (unsigned long long)cnt.embed_inputs, (unsigned long long)cnt.embed_calls,
+                     (unsigned long long)cnt.embed_reused,
+                     (unsigned long long)cnt.upserts_unchanged,
                      (long long)(cw_now_ms() - t0), cw_status_name(err.code));
 
         pthread_mutex_lock(&p->lock);

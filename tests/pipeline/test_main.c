@@ -18,6 +18,7 @@ static CU_TestInfo tests[] = {
     { "repeated id in a request: last wins", test_repeated_id_last_wins },
     { "sequential upsert/delete end in last state", test_sequential_requests },
     { "unchanged text reuses the stored vector", test_unchanged_text_reused },
+    { "a document stored exactly is not written again", test_stored_exactly_not_rewritten },
     { "unknown embedder dim learnt on first text", test_unknown_dim_learnt },
     { "chunks of batch_max on the workers", test_chunks_on_workers },
     { "store remove fails: no upsert", test_store_remove_fails },
