@@ -30,15 +30,49 @@ static int slot_find(const void *key, const void *elem)
     return strcmp(key, ((const id_slot *)elem)->id);
 }
 
-static int store_get(cw_store *self, const char *const *ids, size_t n, size_t dim, char **texts,
-                     float *vecs, unsigned char *found, cw_error *err)
+/* NULL for NULL, else a malloc'd copy; *oom set when that fails. */
+static char *dup_or_null(const char *s, int *oom)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *oom = 1;
+    return d;
+}
+
+/* `out` = the record as a document. The metadata is only vouched for when
+ * the record carries our source tag; otherwise it stays NULL. */
+static int record_to_doc(const cw_chroma_record *rec, cw_document *out)
+{
+    int oom = 0;
+    memset(out, 0, sizeof *out);
+    out->id = dup_or_null(rec->id, &oom);
+    out->text = dup_or_null(rec->document, &oom);
+    if (rec->source != NULL && strcmp(rec->source, CW_DOCUMENT_SOURCE) == 0) {
+        out->namespace = dup_or_null(rec->namespace, &oom);
+        out->name = dup_or_null(rec->name, &oom);
+        out->kind = dup_or_null(rec->kind, &oom);
+        out->api_version = dup_or_null(rec->api_version, &oom);
+        out->api_group = dup_or_null(rec->api_group, &oom);
+        out->labels = dup_or_null(rec->labels, &oom);
+    }
+    if (oom) {
+        cw_document_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+static int store_get(cw_store *self, const char *const *ids, size_t n, size_t dim,
+                     cw_document *stored, float *vecs, unsigned char *found, cw_error *err)
 {
     store_chroma *s = (store_chroma *)self;
     int rc = -1;
     id_slot *slots = NULL;
     cw_chroma_records recs = { 0 };
     for (size_t i = 0; i < n; i++) {
-        texts[i] = NULL;
+        memset(&stored[i], 0, sizeof stored[i]);
         found[i] = 0;
     }
     if (n == 0)
@@ -70,8 +104,7 @@ static int store_get(cw_store *self, const char *const *ids, size_t n, size_t di
             size_t i = hit->pos;
             if (found[i])
                 continue;
-            texts[i] = strdup(rec->document);
-            if (texts[i] == NULL) {
+            if (record_to_doc(rec, &stored[i]) != 0) {
                 cw_error_set(err, CW_E_NOMEM, "chroma get: out of memory");
                 goto out;
             }
@@ -83,8 +116,7 @@ static int store_get(cw_store *self, const char *const *ids, size_t n, size_t di
 out:
     if (rc != 0) {
         for (size_t i = 0; i < n; i++) {
-            free(texts[i]);
-            texts[i] = NULL;
+            cw_document_clear(&stored[i]);
             found[i] = 0;
         }
     }

@@ -3,6 +3,7 @@
  * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
  * other thread inherits the blocked mask), then drains (see drain()) and
  * exits 0. */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,12 @@ int cw_cmd_serve(int argc, char **argv)
     int early = cw_options_begin(&o, CW_CMD_SERVE, argc, argv, usage, CW_LOG_INFO);
     if (early >= 0)
         return early;
+
+    /* glibc gives threads up to 8 malloc arenas per core, each keeping what
+     * its threads freed; with a thread per connection that is memory held
+     * for nothing. Two arenas keep the peak flat under fan-in (64
+     * controllers, batches of 100: VmHWM 46 -> 34 MB) at no measured cost. */
+    mallopt(M_ARENA_MAX, 2);
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;

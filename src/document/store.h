@@ -18,12 +18,14 @@ typedef struct cw_store cw_store;
 
 typedef struct cw_store_vtable {
     /* Look up ids[0..n). For each i stored with a vector of `dim` floats:
-     * found[i] = 1, texts[i] = malloc'd copy of its document text (caller
-     * frees), vecs[i*dim..] = its vector. Otherwise found[i] = 0 and
-     * texts[i] = NULL. Returns 0, or -1 with `err` set (then texts[] holds
-     * nothing to free). */
+     * found[i] = 1, stored[i] = a copy of the stored document (id, text,
+     * metadata; the caller clears it with cw_document_clear), vecs[i*dim..]
+     * = its vector. A metadata field the store cannot vouch for is NULL
+     * (so the document compares unequal and is written again). Otherwise
+     * found[i] = 0 and stored[i] is zeroed. Returns 0, or -1 with `err` set
+     * (then stored[] holds nothing to free). */
     int (*get)(cw_store *self, const char *const *ids, size_t n, size_t dim,
-               char **texts, float *vecs, unsigned char *found, cw_error *err);
+               cw_document *stored, float *vecs, unsigned char *found, cw_error *err);
     /* Delete ids[0..n); missing ids are not an error. */
     int (*remove)(cw_store *self, const char *const *ids, size_t n, cw_error *err);
     /* Insert or replace docs[0..n) with vecs[i*dim..]. */

@@ -121,7 +121,8 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
     memset(&res, 0, sizeof res);
     cw_error err;
     cw_error_clear(&err);
-    if (cw_pipeline_submit(pipeline, &payload, deadline_ms, &res, &err) != 0) {
+    /* The pipeline copies the ops and frees the tree before the wait. */
+    if (cw_pipeline_submit_take(pipeline, &payload, deadline_ms, &res, &err) != 0) {
         answer_pipeline_error(a, &err);
     } else {
         char buf[96];

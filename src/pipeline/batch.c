@@ -16,6 +16,7 @@ typedef struct upsert_set {
     size_t dim;                  /* 0 until known */
     float *vecs;                 /* n * dim, once dim is known */
     unsigned char *need;         /* need[i]: docs[i] still needs a vector */
+    unsigned char *stored;       /* stored[i]: the store holds docs[i] exactly */
 } upsert_set;
 
 static void upsert_set_clear(upsert_set *u)
@@ -24,23 +25,41 @@ static void upsert_set_clear(upsert_set *u)
     free(u->ids);
     free(u->vecs);
     free(u->need);
+    free(u->stored);
     memset(u, 0, sizeof *u);
 }
 
-/* Step 2: mark documents whose stored text is unchanged as not needing an
- * embedding (their stored vector is already in u->vecs). */
+/* NULL-safe string equality (NULL equals nothing, not even NULL). */
+static int same_str(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* 1 when the store's copy is the document we would write. */
+static int same_document(const cw_document *stored, const cw_document *doc)
+{
+    return same_str(stored->text, doc->text) && same_str(stored->namespace, doc->namespace) &&
+           same_str(stored->name, doc->name) && same_str(stored->kind, doc->kind) &&
+           same_str(stored->api_version, doc->api_version) &&
+           same_str(stored->api_group, doc->api_group) && same_str(stored->labels, doc->labels);
+}
+
+/* Step 2: one store get of the upsert ids. A stored text equal to the new
+ * one gives its stored vector (already in u->vecs: no embedding); a stored
+ * document equal in text and metadata is marked u->stored[i]: writing it
+ * again would change nothing. */
 static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counters *cnt,
                         cw_error *err)
 {
     int rc = -1;
-    char **texts = calloc(u->n, sizeof *texts);
+    cw_document *stored = calloc(u->n, sizeof *stored);
     unsigned char *found = calloc(u->n, 1);
-    if (texts == NULL || found == NULL) {
+    if (stored == NULL || found == NULL) {
         cw_error_set(err, CW_E_NOMEM, "out of memory looking up %zu stored documents", u->n);
         goto out;
     }
     int64_t t0 = cw_now_ms();
-    int got = env->store->vt->get(env->store, u->ids, u->n, u->dim, texts, u->vecs, found, err);
+    int got = env->store->vt->get(env->store, u->ids, u->n, u->dim, stored, u->vecs, found, err);
     cnt->store_calls++;
     cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
     if (got != 0) {
@@ -48,15 +67,16 @@ static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counter
         goto out;
     }
     for (size_t i = 0; i < u->n; i++) {
-        if (found[i] && texts[i] != NULL && strcmp(texts[i], u->docs[i].text) == 0) {
+        if (found[i] && same_str(stored[i].text, u->docs[i].text)) {
             u->need[i] = 0;
             cnt->embed_reused++;
+            u->stored[i] = same_document(&stored[i], &u->docs[i]);
         }
-        free(texts[i]);
+        cw_document_clear(&stored[i]);
     }
     rc = 0;
 out:
-    free(texts);
+    free(stored);
     free(found);
     return rc;
 }
@@ -182,7 +202,8 @@ static int prepare_upserts(const cw_batch_env *env, const cw_document *const *do
     u->docs = malloc(u->n * sizeof *u->docs);
     u->ids = malloc(u->n * sizeof *u->ids);
     u->need = malloc(u->n);
-    if (u->docs == NULL || u->ids == NULL || u->need == NULL)
+    u->stored = calloc(u->n, 1);
+    if (u->docs == NULL || u->ids == NULL || u->need == NULL || u->stored == NULL)
         return cw_error_set(err, CW_E_NOMEM, "out of memory preparing %zu upserts", u->n);
     for (size_t i = 0; i < u->n; i++) {
         u->docs[i] = *docs[co->upserts[i]];
@@ -197,6 +218,27 @@ static int prepare_upserts(const cw_batch_env *env, const cw_document *const *do
             return -1;
     }
     return embed_needed(env, u, cnt, err);
+}
+
+/* Step 4 prelude: move the documents the store does not hold exactly to
+ * the front of u (order kept) and return how many; the others need no
+ * write (Chroma 1.0 re-upserting an existing id costs ~5x a new one). */
+static size_t drop_stored(upsert_set *u, cw_batch_counters *cnt)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < u->n; i++) {
+        if (u->stored[i]) {
+            cnt->upserts_unchanged++;
+            continue;
+        }
+        if (w != i) {
+            u->docs[w] = u->docs[i];
+            u->ids[w] = u->ids[i];
+            memcpy(&u->vecs[w * u->dim], &u->vecs[i * u->dim], u->dim * sizeof *u->vecs);
+        }
+        w++;
+    }
+    return w;
 }
 
 int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
@@ -229,9 +271,10 @@ int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
             goto out;
         }
     }
-    if (u.n > 0) {
+    size_t n_write = drop_stored(&u, cnt);
+    if (n_write > 0) {
         int64_t t0 = cw_now_ms();
-        int upserted = env->store->vt->upsert(env->store, u.docs, u.vecs, u.n, u.dim, err);
+        int upserted = env->store->vt->upsert(env->store, u.docs, u.vecs, n_write, u.dim, err);
         cnt->store_calls++;
         cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
         if (upserted != 0) {

@@ -3,13 +3,17 @@
  *
  *   1. coalesce by id (last op wins, see coalesce.h);
  *   2. store get of the upsert ids: a stored text equal to the new one keeps
- *      its stored vector (no embedding); skipped while the embedder's dim
- *      is still 0 (unknown);
+ *      its stored vector (no embedding), and a stored document equal in
+ *      text and metadata needs no write at all; skipped while the
+ *      embedder's dim is still 0 (unknown);
  *   3. embed the other texts in as few chunks of ≤ chunk_max as possible,
  *      of balanced sizes, on the embed pool, all chunks in parallel (when dim is 0, the first text goes alone first so
  *      the backend learns its dim);
  *   4. store remove of the deleted ids, then — only if that succeeded —
- *      store upsert of the documents with their vectors.
+ *      store upsert of the documents with their vectors, except those the
+ *      store already holds exactly (the get of step 2 saw them just before,
+ *      on this one writer thread, and coalescing left no delete of their
+ *      ids in the batch: the end state is the same).
  * Any failure fails the whole batch; nothing is written after a failure
  * (a get or embedding failure means no remove and no upsert at all).
  */
@@ -39,6 +43,7 @@ typedef struct cw_batch_counters {
     uint64_t embed_inputs;
     uint64_t embed_ms;
     uint64_t embed_reused;
+    uint64_t upserts_unchanged;  /* stored exactly already: not written again */
     uint64_t store_calls;
     uint64_t store_ms;
 } cw_batch_counters;

@@ -399,8 +399,10 @@ static void *batcher_main(void *arg)
             }
         }
         cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
-                     "%llu reused, %lld ms: %s", n_ops, (unsigned long long)cnt.embed_inputs,
-                     (unsigned long long)cnt.embed_calls, (unsigned long long)cnt.embed_reused,
+                     "%llu reused, %llu already stored, %lld ms: %s", n_ops,
+                     (unsigned long long)cnt.embed_inputs, (unsigned long long)cnt.embed_calls,
+                     (unsigned long long)cnt.embed_reused,
+                     (unsigned long long)cnt.upserts_unchanged,
                      (long long)(cw_now_ms() - t0), cw_status_name(err.code));
 
         pthread_mutex_lock(&p->lock);
@@ -510,19 +512,25 @@ static int wait_done(cw_pipeline *p, cw_request *r, int64_t deadline_ms, cw_erro
     return 0;
 }
 
-int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t deadline_ms,
-                       cw_pipeline_result *res, cw_error *err)
+/* Submit; with `take`, release the payload as soon as it is copied and
+ * accepted (or refused), before the wait. */
+static int submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payload *take,
+                  int64_t deadline_ms, cw_pipeline_result *res, cw_error *err)
 {
     int rc = -1;
     cw_request *r = NULL;
     cw_request *to_free = NULL;
 
     memset(res, 0, sizeof *res);
-    if (payload->upserts.len == 0 && payload->deletes.len == 0)
+    if (payload->upserts.len == 0 && payload->deletes.len == 0) {
+        cw_sync_payload_free(take);
         return 0;
+    }
     r = request_create(payload, deadline_ms, err);
-    if (r == NULL)
+    if (r == NULL) {
+        cw_sync_payload_free(take);
         return -1;
+    }
 
     pthread_mutex_lock(&p->lock);
     p->callers++;
@@ -555,14 +563,22 @@ int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t d
     if (p->cfg.on_accept != NULL)
         p->cfg.on_accept(p->cfg.on_accept_ctx, payload);
     pthread_cond_signal(&p->queue_cond);
+    if (take != NULL) {
+        /* The request holds copies: drop the parsed tree before the wait
+         * (r is referenced, and wait_done() sees it finished meanwhile). */
+        pthread_mutex_unlock(&p->lock);
+        cw_sync_payload_free(take);
+        payload = take = NULL;
+        pthread_mutex_lock(&p->lock);
+    }
 
     if (wait_done(p, r, deadline_ms, err) == 0) {
         res->embed_calls = r->embed_calls;
         if (r->result.code != CW_OK) {
             cw_error_copy(err, &r->result);
         } else {
-            res->upserted = payload->upserts.len;
-            res->deleted = payload->deletes.len;
+            res->upserted = r->n_upserts;
+            res->deleted = r->n_deletes;
             rc = 0;
         }
     }
@@ -575,7 +591,20 @@ unlock:
         pthread_cond_broadcast(&p->idle_cond);
     pthread_mutex_unlock(&p->lock);
     request_free(to_free);
+    cw_sync_payload_free(take);
     return rc;
+}
+
+int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t deadline_ms,
+                       cw_pipeline_result *res, cw_error *err)
+{
+    return submit(p, payload, NULL, deadline_ms, res, err);
+}
+
+int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *payload, int64_t deadline_ms,
+                            cw_pipeline_result *res, cw_error *err)
+{
+    return submit(p, payload, payload, deadline_ms, res, err);
 }
 
 void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out)

@@ -104,6 +104,15 @@ CW_MUST_CHECK int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payl
                                      int64_t deadline_ms, cw_pipeline_result *res,
                                      cw_error *err);
 
+/* cw_pipeline_submit(), but `payload` is taken over: it is released
+ * (cw_sync_payload_free: zeroed) as soon as the request holds its own
+ * compact copies, before the wait, whatever the result. A request waiting
+ * in the queue then costs its documents only, not the parsed JSON tree
+ * (~25x the body): what keeps the server's memory flat under fan-in. */
+CW_MUST_CHECK int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *payload,
+                                          int64_t deadline_ms, cw_pipeline_result *res,
+                                          cw_error *err);
+
 void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out);
 
 /* Stop taking requests (new submits fail CW_E_UNAVAILABLE), finish what is

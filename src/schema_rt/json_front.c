@@ -93,12 +93,17 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
     return ok;
 }
 
-/* What json-c 0.16 lets through that only the raw text shows. */
+/* What json-c 0.16 lets through that only the raw text shows, and what
+ * tells whether walk() can find anything at all. */
 typedef struct text_scan {
     size_t nul_escapes;     /* `\u0000` inside strings */
     size_t huge_integers;   /* integer literals beyond a double's range */
     int control_char;       /* a raw byte below 0x20 inside a string */
     int bad_number;         /* a number RFC 8259 does not allow: 1. 1.e5 00 -01 */
+    int needs_walk;         /* a \u escape, a number, a literal other than
+                               true/false/null, or raw bytes that are not
+                               RFC 3629 UTF-8: only then can a decoded string,
+                               key or number be wrong */
 } text_scan;
 
 static int is_digit(char c)
@@ -162,6 +167,72 @@ static int integer_huge(const char *s, size_t n)
     return isinf(strtod(buf, NULL)) ? 1 : 0;
 }
 
+/* Bytes of a string's body that need a look: '"', '\\', below 0x20, or
+ * 0x80 and above. SWAR over 8 bytes at a time: the common run of plain
+ * ASCII costs a few instructions per word. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static int word_is_plain(uint64_t w)
+{
+    uint64_t quote = w ^ (ONES * '"');
+    uint64_t bslash = w ^ (ONES * '\\');
+    uint64_t special = ((quote - ONES) & ~quote)        /* a zero byte: '"' */
+                     | ((bslash - ONES) & ~bslash)      /* a zero byte: '\\' */
+                     | (w - ONES * 0x20)                /* a byte below 0x20 */
+                     | w;                               /* a byte of 0x80 or above */
+    return (special & HIGHS) == 0;
+}
+
+/* The string body starting at s[i] (after the opening quote): returns the
+ * index of the closing quote (or len), noting what text_scan wants. Raw
+ * bytes of 0x80 and above are checked as UTF-8 sequence by sequence. */
+static size_t scan_string(const char *s, size_t len, size_t i, text_scan *out)
+{
+    while (i < len) {
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!word_is_plain(w))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
+            return i;
+        if (c < 0x20) {
+            out->control_char = 1;
+            i++;
+        } else if (c == '\\') {
+            if (i + 1 < len && s[i + 1] == 'u') {
+                out->needs_walk = 1;
+                if (i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+                    out->nul_escapes++;
+            }
+            i += 2;   /* the escaped character; \uXXXX digits are harmless */
+        } else if (c >= 0x80) {
+            size_t n = 1;
+            while (i + n < len && n < 4 && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+                n++;
+            if (!cw_rt_utf8_valid(s + i, n))
+                out->needs_walk = 1;
+            i += n;
+        } else {
+            i++;
+        }
+    }
+    return len;
+}
+
+/* 1 when s[0..n) is one of the literals every payload may hold. */
+static int plain_literal(const char *s, size_t n)
+{
+    return (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) ||
+           (n == 5 && memcmp(s, "false", 5) == 0);
+}
+
 /* Scan the (syntactically valid) JSON text for what json-c accepted but
  * must not be: see text_scan. */
 static void scan_text(const char *s, size_t len, text_scan *out)
@@ -170,20 +241,13 @@ static void scan_text(const char *s, size_t len, text_scan *out)
 
     memset(out, 0, sizeof *out);
     while (i < len) {
-        if (s[i] == '"') {
-            for (i++; i < len && s[i] != '"'; i++) {
-                if ((unsigned char)s[i] < 0x20) {
-                    out->control_char = 1;
-                } else if (s[i] == '\\' && i + 1 < len) {
-                    if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
-                        out->nul_escapes++;
-                    i++;   /* skip the escaped character; \uXXXX digits are harmless */
-                }
-            }
-            i++;           /* the closing quote */
-        } else if (s[i] == '-' || is_digit(s[i])) {
+        char c = s[i];
+        if (c == '"') {
+            i = scan_string(s, len, i + 1, out) + 1;   /* past the closing quote */
+        } else if (c == '-' || is_digit(c)) {
             size_t start = i;
             int integer;
+            out->needs_walk = 1;
             while (i < len && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
                                s[i] == '+' || s[i] == '-'))
                 i++;
@@ -193,7 +257,15 @@ static void scan_text(const char *s, size_t len, text_scan *out)
                 out->bad_number = 1;
             else if (integer && integer_huge(s + start, i - start))
                 out->huge_integers++;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            size_t start = i;
+            while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+                i++;
+            if (!plain_literal(s + start, i - start))
+                out->needs_walk = 1;   /* NaN, Infinity: walk() reports them */
         } else {
+            if ((unsigned char)c >= 0x80)
+                out->needs_walk = 1;
             i++;
         }
     }
@@ -273,7 +345,10 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
         goto fail;
     }
 
-    ok = walk(ctx, root, scan.huge_integers > 0 ? &huge : NULL);
+    /* Without escapes, numbers or odd literals, every decoded string and
+     * key is a slice of the raw text, which the scan found to be UTF-8
+     * without NUL: walk() would find nothing. */
+    ok = scan.needs_walk ? walk(ctx, root, scan.huge_integers > 0 ? &huge : NULL) : 1;
     if (huge < scan.huge_integers) {
         /* One that a later duplicate key dropped from the tree. */
         cw_rt_issue(ctx, CW_ISSUE_INVALID_NUMBER, "number is NaN, Infinity or out of range");

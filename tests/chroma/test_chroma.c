@@ -803,43 +803,53 @@ static void test_store_chroma(void)
 
     /* Out of order, a missing id, and a repeated id. */
     const char *ids[4] = { d[1].id, "web/apps/v1/Deployment/none", d[0].id, d[1].id };
-    char *texts[4];
+    cw_document st[4];
     float got[12];
     unsigned char found[4];
     memset(got, 0, sizeof(got));
-    CU_ASSERT_EQUAL_FATAL(s->vt->get(s, ids, 4, 3, texts, got, found, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(s->vt->get(s, ids, 4, 3, st, got, found, &err), 0);
     CU_ASSERT_EQUAL(found[0], 1);
     CU_ASSERT_EQUAL(found[1], 0);
     CU_ASSERT_EQUAL(found[2], 1);
     CU_ASSERT_EQUAL(found[3], 1);
-    CU_ASSERT_PTR_NULL(texts[1]);
-    CU_ASSERT_STRING_EQUAL(texts[0], d[1].text);
-    CU_ASSERT_STRING_EQUAL(texts[2], d[0].text);
-    CU_ASSERT_STRING_EQUAL(texts[3], d[1].text);
+    CU_ASSERT_PTR_NULL(st[1].id);
+    CU_ASSERT_PTR_NULL(st[1].text);
+    CU_ASSERT_STRING_EQUAL(st[0].text, d[1].text);
+    CU_ASSERT_STRING_EQUAL(st[2].text, d[0].text);
+    CU_ASSERT_STRING_EQUAL(st[3].text, d[1].text);
+    /* the whole stored document, metadata included */
+    CU_ASSERT_STRING_EQUAL(st[2].id, d[0].id);
+    CU_ASSERT_STRING_EQUAL(st[2].namespace, "web");
+    CU_ASSERT_STRING_EQUAL(st[2].name, "a");
+    CU_ASSERT_STRING_EQUAL(st[2].kind, "Deployment");
+    CU_ASSERT_STRING_EQUAL(st[2].api_version, "apps/v1");
+    CU_ASSERT_STRING_EQUAL(st[2].api_group, "apps");
+    CU_ASSERT_STRING_EQUAL(st[2].labels, "x=1");
+    CU_ASSERT_STRING_EQUAL(st[0].labels, "");
     CU_ASSERT(same_vector(got + 0, v + 3, 3));
     CU_ASSERT(same_vector(got + 6, v + 0, 3));
     CU_ASSERT(same_vector(got + 9, v + 3, 3));
     for (size_t i = 0; i < 4; i++)
-        free(texts[i]);
+        cw_document_clear(&st[i]);
 
     /* Vectors of another size than asked: not found (they must be re-embedded). */
     float got5[10];
-    CU_ASSERT_EQUAL(s->vt->get(s, ids, 2, 5, texts, got5, found, &err), 0);
+    CU_ASSERT_EQUAL(s->vt->get(s, ids, 2, 5, st, got5, found, &err), 0);
     CU_ASSERT_EQUAL(found[0], 0);
     CU_ASSERT_EQUAL(found[1], 0);
-    CU_ASSERT_PTR_NULL(texts[0]);
+    CU_ASSERT_PTR_NULL(st[0].text);
 
-    CU_ASSERT_EQUAL(s->vt->get(s, ids, 0, 3, texts, got, found, &err), 0);
+    CU_ASSERT_EQUAL(s->vt->get(s, ids, 0, 3, st, got, found, &err), 0);
     const char *rm[2] = { d[0].id, "web/apps/v1/Deployment/none" };
     CU_ASSERT_EQUAL(s->vt->remove(s, rm, 2, &err), 0);
     CU_ASSERT_EQUAL(err.code, CW_OK);
     CU_ASSERT_EQUAL(count_of(c), 1);
-    CU_ASSERT_EQUAL(s->vt->get(s, ids, 4, 3, texts, got, found, &err), 0);
+    CU_ASSERT_EQUAL(s->vt->get(s, ids, 4, 3, st, got, found, &err), 0);
     CU_ASSERT_EQUAL(found[0], 1);
     CU_ASSERT_EQUAL(found[2], 0);
     CU_ASSERT_EQUAL(found[3], 1);
     for (size_t i = 0; i < 4; i++)
-        free(texts[i]);
+        cw_document_clear(&st[i]);
 
     /* A vector whose norm overflows comes back from Chroma as nulls: the
      * record is there but has no usable vector, so it is not found. */
@@ -847,11 +857,11 @@ static void test_store_chroma(void)
     float vbig[3] = { 3.4028235e38f, 3.4028235e38f, 1 };
     CU_ASSERT_EQUAL(s->vt->upsert(s, &big, vbig, 1, 3, &err), 0);
     const char *bid[2] = { big.id, d[1].id };
-    CU_ASSERT_EQUAL(s->vt->get(s, bid, 2, 3, texts, got, found, &err), 0);
+    CU_ASSERT_EQUAL(s->vt->get(s, bid, 2, 3, st, got, found, &err), 0);
     CU_ASSERT_EQUAL(found[0], 0);
-    CU_ASSERT_PTR_NULL(texts[0]);
+    CU_ASSERT_PTR_NULL(st[0].text);
     CU_ASSERT_EQUAL(found[1], 1);
-    free(texts[1]);
+    cw_document_clear(&st[1]);
     CU_ASSERT_EQUAL(err.code, CW_OK);
     cw_document_clear(&big);
     cw_store_destroy(s);
@@ -867,12 +877,12 @@ static void test_store_chroma_get_unreachable(void)
     cw_store *s = cw_store_chroma_create(c, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     const char *ids[1] = { "a/v1/Pod/x" };
-    char *texts[1] = { (char *)"junk" };
+    cw_document st[1] = { { .text = (char *)"junk" } };
     float vec[2];
     unsigned char found[1] = { 7 };
-    CU_ASSERT_EQUAL(s->vt->get(s, ids, 1, 2, texts, vec, found, &err), -1);
+    CU_ASSERT_EQUAL(s->vt->get(s, ids, 1, 2, st, vec, found, &err), -1);
     CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
-    CU_ASSERT_PTR_NULL(texts[0]);
+    CU_ASSERT_PTR_NULL(st[0].text);
     CU_ASSERT_EQUAL(found[0], 0);
     cw_store_destroy(s);
     cw_chroma_destroy(c);

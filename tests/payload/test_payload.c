@@ -522,6 +522,75 @@ static void test_utf8_every_class_everywhere(void)
     }
 }
 
+/* The raw-text scan reads plain string bytes 8 at a time: whatever needs
+ * a look (bad UTF-8, a raw control character, a quote or backslash, a
+ * \u escape, good multi-byte UTF-8) is found at every offset of a word,
+ * in a string value and in a key, and reported as one byte at a time
+ * would. */
+static void test_scan_every_offset(void)
+{
+    static const char *const places[] = {
+        "{\"deletes\":[\"%s\"]}",
+        UPSERTS(INSTANCE(",\"labels\":{\"%s\":\"v\"}")),
+    };
+    static const char *const paths[] = { "[\"deletes\",0]", "[\"upserts\",0,\"labels\"]" };
+    static const char *const utf8_msgs[] = {
+        BAD_UTF8_MSG, "object key is not valid UTF-8",
+    };
+    for (size_t j = 0; j < 2; j++) {
+        for (size_t off = 0; off < 24; off++) {
+            char str[64], body[1024];
+            memset(str, 'a', 40);
+            str[40] = '\0';
+
+            memcpy(str + off, "\xed\xa0\x80", 3);         /* an encoded surrogate */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_ISSUE(body, paths[j], "invalid_utf8", utf8_msgs[j]);
+
+            memset(str, 'a', 40);
+            str[off] = '\x85';                            /* a lone continuation byte */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_ISSUE(body, paths[j], "invalid_utf8", utf8_msgs[j]);
+
+            memset(str, 'a', 40);
+            str[off] = '\x01';                            /* a raw control character */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_ISSUE(body, "[]", "invalid_json",
+                         "malformed JSON: control character in a string");
+
+            memset(str, 'a', 40);
+            memcpy(str + off, "\\u0000", 6);              /* an escaped NUL */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_ISSUE(body, j == 0 ? paths[0] : "[]", "invalid_utf8",
+                         j == 0 ? BAD_UTF8_MSG : "object key contains NUL (\\u0000)");
+
+            memset(str, 'a', 40);
+            memcpy(str + off, "\\u00e9", 6);              /* an escape that decodes to é */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_OK(body);
+            char want_e[64];
+            memset(want_e, 'a', 40);
+            memcpy(want_e + off, "\xc3\xa9", 2);
+            want_e[36] = '\0';
+            CU_ASSERT_STRING_EQUAL(j == 0 ? P.deletes.items[0] : P.upserts.items[0].labels.items[0].key,
+                                   want_e);
+            cw_sync_payload_free(&P);
+
+            memset(str, 'a', 40);
+            memcpy(str + off, "\xf0\x9f\x98\x80\\\"\\\\", 8); /* emoji, \" and \\ are fine */
+            snprintf(body, sizeof body, places[j], str);
+            EXPECT_OK(body);
+            char want[64];
+            memset(want, 'a', 40);
+            memcpy(want + off, "\xf0\x9f\x98\x80\"\\", 6);
+            want[38] = '\0';
+            CU_ASSERT_STRING_EQUAL(j == 0 ? P.deletes.items[0] : P.upserts.items[0].labels.items[0].key,
+                                   want);
+            cw_sync_payload_free(&P);
+        }
+    }
+}
+
 static void test_trailing_garbage(void)
 {
     EXPECT_ISSUE("{}x", "[]", "invalid_json", "malformed JSON: unexpected character");
@@ -898,6 +967,7 @@ static CU_TestInfo tests[] = {
     { "hostile: above U+10FFFF", test_utf8_above_max },
     { "hostile: truncated sequences", test_utf8_truncated },
     { "hostile: \\u0000", test_nul_escape },
+    { "raw-text scan: every offset of a word", test_scan_every_offset },
     { "hostile: raw NUL byte", test_raw_nul_byte },
     { "hostile: bad UTF-8 in ignored keys/values", test_bad_utf8_in_ignored_places },
     { "hostile: every invalid UTF-8 class, every place", test_utf8_every_class_everywhere },

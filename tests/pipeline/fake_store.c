@@ -83,7 +83,7 @@ static void pass_gate(fake_store *s)
 }
 
 static int fs_get(cw_store *self, const char *const *ids, size_t n, size_t dim,
-                  char **texts, float *vecs, unsigned char *found, cw_error *err)
+                  cw_document *stored, float *vecs, unsigned char *found, cw_error *err)
 {
     fake_store *s = (fake_store *)self;
     int rc = 0;
@@ -95,11 +95,13 @@ static int fs_get(cw_store *self, const char *const *ids, size_t n, size_t dim,
     }
     for (size_t i = 0; i < n; i++) {
         entry *e = find(s, ids[i]);
-        texts[i] = NULL;
+        memset(&stored[i], 0, sizeof stored[i]);
         found[i] = 0;
         if (e != NULL && e->dim == dim) {
             found[i] = 1;
-            texts[i] = strdup(e->doc.text);
+            cw_error copy_err;
+            if (cw_document_copy(&e->doc, &stored[i], &copy_err) != 0)
+                abort();
             memcpy(&vecs[i * dim], e->vec, dim * sizeof *vecs);
         }
     }

@@ -388,3 +388,73 @@ void test_batch_bounds(void)
     CU_ASSERT(fx_stored_as(&fx, "k9", "k9"));
     fx_stop(&fx);
 }
+
+/* cw_pipeline_submit_take() on its own thread. */
+typedef struct taker {
+    cw_pipeline *p;
+    cw_sync_payload payload;
+    int rc;
+    cw_error err;
+    cw_pipeline_result res;
+    pthread_t thread;
+} taker;
+
+static void *taker_main(void *arg)
+{
+    taker *t = arg;
+    cw_error_clear(&t->err);
+    t->rc = cw_pipeline_submit_take(t->p, &t->payload, FAR_MS, &t->res, &t->err);
+    return NULL;
+}
+
+#define TAKE_BODY                                                                  \
+    "{\"upserts\":[{\"id\":\"default/apps/v1/Deployment/web\",\"namespace\":\"default\"," \
+    "\"name\":\"web\",\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\"," \
+    "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":[\"default/v1/Service/old\"]}"
+
+/* A request taken over by the pipeline frees its parsed payload (the JSON
+ * tree) while it still waits for its write, and is committed as usual. */
+void test_submit_take_releases_before_wait(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    taker t = { .p = fx.p };
+    cw_issues issues;
+    CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse(TAKE_BODY, strlen(TAKE_BODY), &t.payload, &issues), 0);
+    CU_ASSERT_PTR_NOT_NULL(t.payload.json_root_);
+
+    fake_store_gate(fx.store, 1);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t.thread, NULL, taker_main, &t), 0);
+    fake_store_wait_entered(fx.store, 1);        /* its write is held at the gate */
+    int64_t until = cw_now_ms() + 5000;
+    while (__atomic_load_n(&t.payload.json_root_, __ATOMIC_ACQUIRE) != NULL && cw_now_ms() < until)
+        cw_sleep_ms(1);
+    CU_ASSERT_PTR_NULL(__atomic_load_n(&t.payload.json_root_, __ATOMIC_ACQUIRE));
+    fake_store_gate(fx.store, 0);
+    pthread_join(t.thread, NULL);
+
+    CU_ASSERT_EQUAL(t.rc, 0);
+    CU_ASSERT_EQUAL(t.res.upserted, 1);
+    CU_ASSERT_EQUAL(t.res.deleted, 1);
+    CU_ASSERT_PTR_NULL(t.payload.upserts.items);
+    CU_ASSERT_EQUAL(t.payload.upserts.len, 0);
+    CU_ASSERT_PTR_NULL(t.payload.deletes.items);
+    fx_assert_log(&fx, "get(default/apps/v1/Deployment/web) remove(default/v1/Service/old) "
+                       "upsert(default/apps/v1/Deployment/web)");
+    char *text = fake_store_text(fx.store, "default/apps/v1/Deployment/web");
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text != NULL)
+        CU_ASSERT_STRING_EQUAL(text, "Deployment web | namespace: default | apiVersion: apps/v1");
+    free(text);
+
+    /* refused (shutting down) and empty payloads are released too */
+    cw_pipeline_shutdown(fx.p, cw_now_ms() + 1000);
+    CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse(TAKE_BODY, strlen(TAKE_BODY), &t.payload, &issues), 0);
+    CU_ASSERT_EQUAL(cw_pipeline_submit_take(fx.p, &t.payload, FAR_MS, &t.res, &t.err), -1);
+    CU_ASSERT_STRING_EQUAL(t.err.msg, "pipeline is shutting down");
+    CU_ASSERT_PTR_NULL(t.payload.json_root_);
+    CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse("{}", 2, &t.payload, &issues), 0);
+    CU_ASSERT_EQUAL(cw_pipeline_submit_take(fx.p, &t.payload, FAR_MS, &t.res, &t.err), 0);
+    CU_ASSERT_PTR_NULL(t.payload.json_root_);
+    fx_stop(&fx);
+}

@@ -147,7 +147,7 @@ void test_unchanged_text_reused(void)
     cw_pipeline_stats st;
     CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 1);
-    /* re-sent unchanged: no embedding call, the stored vector is written back */
+    /* re-sent unchanged: no embedding call, and no write (stored exactly) */
     CU_ASSERT_EQUAL(fx_submit(&fx, "+x:same", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 1);
     cw_pipeline_stats_get(fx.p, &st);
@@ -165,8 +165,67 @@ void test_unchanged_text_reused(void)
     cw_pipeline_stats_get(fx.p, &st);
     CU_ASSERT_EQUAL(st.embed_reused, 2);
     CU_ASSERT_EQUAL(st.embed_inputs, 3);
-    fx_assert_log(&fx, "get(x) upsert(x) get(x) upsert(x) get(x,y) upsert(x,y) "
-                       "get(x) upsert(x)");
+    fx_assert_log(&fx, "get(x) upsert(x) get(x) get(x,y) upsert(y) get(x) upsert(x)");
+    fx_stop(&fx);
+}
+
+/* Submit `spec` with every upsert's apiGroup set to `group` (metadata
+ * only: not part of the text). */
+static int submit_group(fixture *fx, const char *spec, const char *group,
+                        cw_pipeline_result *res, cw_error *err)
+{
+    cw_sync_payload *payload = tp_new(spec);
+    for (size_t i = 0; i < payload->upserts.len; i++) {
+        cw_resource_instance *in = &payload->upserts.items[i];
+        free((char *)in->api_group);
+        in->api_group = strdup(group);
+    }
+    cw_error_clear(err);
+    int rc = cw_pipeline_submit(fx->p, payload, FAR_MS, res, err);
+    tp_free(payload);
+    return rc;
+}
+
+/* A document the store already holds exactly (text and metadata) is not
+ * written again; any difference, a delete in between, or a delete in the
+ * same request still writes it, and the store ends as the ops say. */
+void test_stored_exactly_not_rewritten(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    cw_pipeline_result res;
+    cw_error err;
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:web +y:db", FAR_MS, &res, &err), 0);
+    fx_assert_log(&fx, "get(x,y) upsert(x,y)");
+    /* the same again, twice: looked up, not written, answered as upserted */
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:web +y:db", FAR_MS, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.upserted, 2);
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+y:db", FAR_MS, &res, &err), 0);
+    fx_assert_log(&fx, "get(x,y) get(y)");
+    /* same text, other metadata (apiGroup is not in the text): written,
+     * with the stored vector (no embedding) */
+    CU_ASSERT_EQUAL(submit_group(&fx, "+x:web", "extensions", &res, &err), 0);
+    fx_assert_log(&fx, "get(x) upsert(x)");
+    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 1);
+    cw_pipeline_stats st;
+    cw_pipeline_stats_get(fx.p, &st);
+    CU_ASSERT_EQUAL(st.embed_reused, 4);
+    /* and back: written again */
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:web", FAR_MS, &res, &err), 0);
+    fx_assert_log(&fx, "get(x) upsert(x)");
+    /* delete and re-add in one request: coalesced to the upsert, which the
+     * store already holds: nothing written, x stays */
+    CU_ASSERT_EQUAL(fx_submit(&fx, "-x +x:web", FAR_MS, &res, &err), 0);
+    fx_assert_log(&fx, "get(x)");
+    CU_ASSERT(fx_stored_as(&fx, "x", "web"));
+    /* deleted by one request, re-added by the next: written */
+    CU_ASSERT_EQUAL(fx_submit(&fx, "-x", FAR_MS, &res, &err), 0);
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+x:web", FAR_MS, &res, &err), 0);
+    fx_assert_log(&fx, "remove(x) get(x) upsert(x)");
+    CU_ASSERT(fx_stored_as(&fx, "x", "web"));
+    CU_ASSERT(fx_stored_as(&fx, "y", "db"));
+    CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);
+    CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 2);
     fx_stop(&fx);
 }
 
@@ -187,7 +246,7 @@ void test_unknown_dim_learnt(void)
     CU_ASSERT(fx_stored_as(&fx, "c", "c"));
     CU_ASSERT_EQUAL(fx_submit(&fx, "+a +b +c", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(fake_embedder_calls(fx.emb), 2);
-    fx_assert_log(&fx, "get(a,b,c) upsert(a,b,c)");
+    fx_assert_log(&fx, "get(a,b,c)");             /* stored exactly: nothing to write */
     fx_stop(&fx);
 }
 

@@ -19,6 +19,7 @@ void test_deletes_before_upserts(void);
 void test_repeated_id_last_wins(void);
 void test_sequential_requests(void);
 void test_unchanged_text_reused(void);
+void test_stored_exactly_not_rewritten(void);
 void test_unknown_dim_learnt(void);
 void test_chunks_on_workers(void);
 void test_store_remove_fails(void);
@@ -40,5 +41,6 @@ void test_many_threads_unique_ids(void);
 void test_many_threads_same_id(void);
 void test_failed_batch_fails_all(void);
 void test_batch_bounds(void);
+void test_submit_take_releases_before_wait(void);
 
 #endif
