@@ -11,23 +11,24 @@
  * The collection is deleted first (a fresh one) and, unless --keep, after.
  * Prints a summary and `result key=value ...`. Exit 0, 1 on failure (one
  * line saying what failed), 2 on a usage error. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "chroma.h"
 #include "document.h"
+#include "lg_cli.h"
 #include "mock_embedder.h"
 #include "payload.h"
 #include "sync_payload.h"
+
+#define PROG "cw-chroma-ceiling"
 
 typedef struct config {
     const char *url;
@@ -54,13 +55,6 @@ static void prepared_clear(prepared *p)
     free(p->docs);
     free(p->vecs);
     memset(p, 0, sizeof *p);
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Batch `k` (instances k*B .. k*B+n-1 of client 0) into `out`. 0, or -1
@@ -121,20 +115,6 @@ static void usage(FILE *to)
         "  --help              this text\n");
 }
 
-static int num(const char *flag, const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "cw-chroma-ceiling: %s must be a whole number in %ld..%ld, got '%s'\n", flag,
-                min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* 0, 1 (--help printed) or -1 (error printed). */
 static int parse_args(int argc, char **argv, config *cfg)
 {
@@ -161,9 +141,11 @@ static int parse_args(int argc, char **argv, config *cfg)
         switch (o) {
         case O_URL: cfg->url = optarg; break;
         case O_COLL: cfg->collection = optarg; break;
-        case O_BATCH: bad = num("--batch", optarg, 1, 100000, &cfg->batch); break;
-        case O_INST: bad = num("--instances", optarg, 1, 100000000, &cfg->instances); break;
-        case O_DIM: bad = num("--dim", optarg, 1, 16384, &cfg->dim); break;
+        case O_BATCH: bad = lg_flag_long(PROG, "--batch", optarg, 1, 100000, &cfg->batch); break;
+        case O_INST:
+            bad = lg_flag_long(PROG, "--instances", optarg, 1, 100000000, &cfg->instances);
+            break;
+        case O_DIM: bad = lg_flag_long(PROG, "--dim", optarg, 1, 16384, &cfg->dim); break;
         case O_DUR:
             cfg->duration_s = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || !(cfg->duration_s > 0)) {
@@ -171,37 +153,22 @@ static int parse_args(int argc, char **argv, config *cfg)
                 bad = -1;
             }
             break;
-        case O_RUN:
-            if (!lg_run_valid(optarg)) {
-                fprintf(stderr, "cw-chroma-ceiling: --run-id must be 1 to %d of [a-z0-9], got '%s'\n",
-                        LG_RUN_MAX, optarg);
-                bad = -1;
-            } else {
-                snprintf(cfg->run, sizeof cfg->run, "%s", optarg);
-            }
-            break;
+        case O_RUN: bad = lg_flag_run(PROG, optarg, cfg->run); break;
         case O_KEEP: cfg->keep = 1; break;
         case O_HELP: usage(stdout); return 1;
-        case ':':
-            fprintf(stderr, "cw-chroma-ceiling: %s needs a value (see --help)\n", argv[optind - 1]);
-            return -1;
-        default:
-            fprintf(stderr, "cw-chroma-ceiling: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return -1;
+        default: return lg_getopt_error(PROG, o, argv);
         }
         if (bad != 0)
             return -1;
     }
-    if (optind != argc) {
-        fprintf(stderr, "cw-chroma-ceiling: unexpected argument '%s' (see --help)\n", argv[optind]);
+    if (lg_no_operands(PROG, argc, argv) != 0)
         return -1;
-    }
     if (cfg->url == NULL) {
         fprintf(stderr, "cw-chroma-ceiling: --chroma-url is required (see --help)\n");
         return -1;
     }
     if (cfg->run[0] == '\0')
-        snprintf(cfg->run, sizeof cfg->run, "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+        lg_run_default(cfg->run);
     return 0;
 }
 
@@ -233,23 +200,23 @@ int main(int argc, char **argv)
         goto out;
 
     long sent = 0, calls = 0;
-    int64_t in_upserts = 0, wall0 = now_us();
+    int64_t in_upserts = 0, wall0 = lg_now_us();
     for (long k = 0; sent < cfg.instances; k++) {
         if (cfg.duration_s > 0 && (double)in_upserts / 1e6 >= cfg.duration_s)
             break;
         size_t n = (size_t)(cfg.instances - sent < cfg.batch ? cfg.instances - sent : cfg.batch);
         if (prepare(&cfg, k, n, &b, &err) != 0)
             goto out;
-        int64_t t0 = now_us();
+        int64_t t0 = lg_now_us();
         if (cw_chroma_upsert(chroma, b.docs, b.vecs, b.n, (size_t)cfg.dim, &err) != 0)
             goto out;
-        in_upserts += now_us() - t0;
+        in_upserts += lg_now_us() - t0;
         calls++;
         sent += (long)b.n;
         prepared_clear(&b);
     }
     double secs = (double)in_upserts / 1e6;
-    double wall = (double)(now_us() - wall0) / 1e6;
+    double wall = (double)(lg_now_us() - wall0) / 1e6;
     size_t count = 0;
     if (cw_chroma_count(chroma, &count, &err) != 0)
         goto out;

@@ -39,8 +39,10 @@
 #include <curl/curl.h>
 
 #include "backoff.h"
+#include "lg_cli.h"
 #include "payload.h"
 
+#define PROG "cw-loadgen"
 #define MAX_STATUS 600
 
 typedef enum { MODE_FANIN, MODE_DELETES, MODE_INITIAL_SYNC } lg_mode;
@@ -76,13 +78,6 @@ typedef struct client {
     long status[MAX_STATUS];   /* final-or-not answers by code, every attempt */
 } client;
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -113,7 +108,7 @@ static int claim(client *c, long *r, long *n_instances)
 {
     plan *p = c->plan;
     const config *cfg = p->cfg;
-    if (p->deadline_us > 0 && now_us() >= p->deadline_us)
+    if (p->deadline_us > 0 && lg_now_us() >= p->deadline_us)
         return 0;
     long k = atomic_fetch_add(&p->next, 1);
     if (cfg->mode == MODE_INITIAL_SYNC) {
@@ -202,7 +197,7 @@ static void *client_main(void *arg)
             c->failed++;
             continue;
         }
-        int64_t start = now_us();
+        int64_t start = lg_now_us();
         int done = 0;
         c->requests++;
         for (long a = 0; a <= cfg->retries; a++) {
@@ -229,7 +224,7 @@ static void *client_main(void *arg)
         } else {
             c->failed++;
         }
-        if (record_latency(c, (double)(now_us() - start) / 1000.0) != 0)
+        if (record_latency(c, (double)(lg_now_us() - start) / 1000.0) != 0)
             c->oom++;
         free(body);
     }
@@ -280,33 +275,6 @@ static void usage(FILE *to)
         "request succeeded, 1 otherwise, 2 on a usage error.\n");
 }
 
-static int num(const char *flag, const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "cw-loadgen: %s must be a whole number in %ld..%ld, got '%s'\n", flag, min,
-                max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int fnum(const char *flag, const char *s, double min, double max, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max)) {
-        fprintf(stderr, "cw-loadgen: %s must be a number in %g..%g, got '%s'\n", flag, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Parse argv into cfg: 0, 1 (--help printed), or -1 (error printed). */
 static int parse_args(int argc, char **argv, config *cfg)
 {
@@ -351,40 +319,40 @@ static int parse_args(int argc, char **argv, config *cfg)
                 bad = -1;
             }
             break;
-        case O_CLIENTS: bad = num("--clients", optarg, 1, 4096, &cfg->clients); clients_set = 1; break;
-        case O_BATCH: bad = num("--batch", optarg, 1, 100000, &cfg->batch); break;
-        case O_DURATION: bad = fnum("--duration", optarg, 0.001, 86400, &cfg->duration_s); break;
-        case O_REQUESTS: bad = num("--requests", optarg, 1, 100000000, &cfg->requests); break;
-        case O_INSTANCES: bad = num("--instances", optarg, 1, 100000000, &cfg->instances); break;
-        case O_RUN:
-            if (!lg_run_valid(optarg)) {
-                fprintf(stderr, "cw-loadgen: --run-id must be 1 to %d of [a-z0-9], got '%s'\n",
-                        LG_RUN_MAX, optarg);
-                bad = -1;
-            } else {
-                snprintf(cfg->run, sizeof cfg->run, "%s", optarg);
-            }
+        case O_CLIENTS:
+            bad = lg_flag_long(PROG, "--clients", optarg, 1, 4096, &cfg->clients);
+            clients_set = 1;
             break;
-        case O_RETRIES: bad = num("--retries", optarg, 0, 100, &cfg->retries); break;
-        case O_BINIT: bad = num("--backoff-initial-ms", optarg, 1, 3600000, &cfg->backoff.initial_ms); break;
-        case O_BMAX: bad = num("--backoff-max-ms", optarg, 1, 3600000, &cfg->backoff.max_ms); break;
-        case O_JITTER: bad = fnum("--jitter", optarg, 0, 1, &cfg->backoff.jitter); break;
-        case O_TIMEOUT: bad = num("--timeout-ms", optarg, 1, 3600000, &cfg->timeout_ms); break;
+        case O_BATCH: bad = lg_flag_long(PROG, "--batch", optarg, 1, 100000, &cfg->batch); break;
+        case O_DURATION:
+            bad = lg_flag_double(PROG, "--duration", optarg, 0.001, 86400, &cfg->duration_s);
+            break;
+        case O_REQUESTS:
+            bad = lg_flag_long(PROG, "--requests", optarg, 1, 100000000, &cfg->requests);
+            break;
+        case O_INSTANCES:
+            bad = lg_flag_long(PROG, "--instances", optarg, 1, 100000000, &cfg->instances);
+            break;
+        case O_RUN: bad = lg_flag_run(PROG, optarg, cfg->run); break;
+        case O_RETRIES: bad = lg_flag_long(PROG, "--retries", optarg, 0, 100, &cfg->retries); break;
+        case O_BINIT:
+            bad = lg_flag_long(PROG, "--backoff-initial-ms", optarg, 1, 3600000, &cfg->backoff.initial_ms);
+            break;
+        case O_BMAX:
+            bad = lg_flag_long(PROG, "--backoff-max-ms", optarg, 1, 3600000, &cfg->backoff.max_ms);
+            break;
+        case O_JITTER: bad = lg_flag_double(PROG, "--jitter", optarg, 0, 1, &cfg->backoff.jitter); break;
+        case O_TIMEOUT:
+            bad = lg_flag_long(PROG, "--timeout-ms", optarg, 1, 3600000, &cfg->timeout_ms);
+            break;
         case O_HELP: usage(stdout); return 1;
-        case ':':
-            fprintf(stderr, "cw-loadgen: %s needs a value (see --help)\n", argv[optind - 1]);
-            return -1;
-        default:
-            fprintf(stderr, "cw-loadgen: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return -1;
+        default: return lg_getopt_error(PROG, o, argv);
         }
         if (bad != 0)
             return -1;
     }
-    if (optind != argc) {
-        fprintf(stderr, "cw-loadgen: unexpected argument '%s' (see --help)\n", argv[optind]);
+    if (lg_no_operands(PROG, argc, argv) != 0)
         return -1;
-    }
     if (cfg->url == NULL) {
         fprintf(stderr, "cw-loadgen: --url is required (see --help)\n");
         return -1;
@@ -408,7 +376,7 @@ static int parse_args(int argc, char **argv, config *cfg)
         cfg->duration_s = 10;
     }
     if (cfg->run[0] == '\0')
-        snprintf(cfg->run, sizeof cfg->run, "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+        lg_run_default(cfg->run);
     return 0;
 }
 
@@ -539,13 +507,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "cw-loadgen: out of memory\n");
         goto out;
     }
-    int64_t start = now_us();
+    int64_t start = lg_now_us();
     if (cfg.duration_s > 0)
         p.deadline_us = start + (int64_t)(cfg.duration_s * 1e6);
     for (size_t i = 0; i < n; i++) {
         clients[i].plan = &p;
         clients[i].index = (unsigned)i;
-        clients[i].seed = (unsigned)(now_us() ^ (int64_t)(i * 7919u));
+        clients[i].seed = (unsigned)(lg_now_us() ^ (int64_t)(i * 7919u));
         if (pthread_create(&threads[i], NULL, client_main, &clients[i]) != 0) {
             fprintf(stderr, "cw-loadgen: could only start %zu of %zu client threads\n", i, n);
             break;
@@ -554,7 +522,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    double secs = (double)(now_us() - start) / 1e6;
+    double secs = (double)(lg_now_us() - start) / 1e6;
     if (started < n)
         goto out;
     if (sum_clients(clients, started, &t) != 0) {

@@ -7,25 +7,19 @@
  * disturbed by other work on the machine). Prints a summary and
  * `result key=value ...`. Exit 0, 1 when the payload does not parse, 2 on
  * a usage error. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
+#include "lg_cli.h"
 #include "payload.h"
 #include "sync_payload.h"
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#define PROG "cw-parse-bench"
 
 /* One parse of body with the generated parser: 0, -1 when refused. */
 static int parse_generated(const char *body, size_t len)
@@ -59,33 +53,19 @@ static double best_mbps(int (*parse)(const char *, size_t), const char *body, si
 {
     double best = 0;
     for (long r = 0; r < rounds; r++) {
-        int64_t t0 = now_ns(), t;
+        int64_t t0 = lg_now_ns(), t;
         long n = 0;
         do {
             if (parse(body, len) != 0)
                 return -1;
             n++;
-            t = now_ns();
+            t = lg_now_ns();
         } while (t - t0 < round_ms * 1000000L);
         double mbps = (double)len * (double)n / ((double)(t - t0) / 1e9) / 1e6;
         if (mbps > best)
             best = mbps;
     }
     return best;
-}
-
-static int num(const char *flag, const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "cw-parse-bench: %s must be a whole number in %ld..%ld, got '%s'\n", flag, min,
-                max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -106,29 +86,24 @@ int main(int argc, char **argv)
             break;
         int bad = 0;
         switch (o) {
-        case O_INST: bad = num("--instances", optarg, 1, 1000000, &instances); break;
-        case O_ROUNDS: bad = num("--rounds", optarg, 1, 1000, &rounds); break;
-        case O_ROUND_MS: bad = num("--round-ms", optarg, 1, 60000, &round_ms); break;
+        case O_INST: bad = lg_flag_long(PROG, "--instances", optarg, 1, 1000000, &instances); break;
+        case O_ROUNDS: bad = lg_flag_long(PROG, "--rounds", optarg, 1, 1000, &rounds); break;
+        case O_ROUND_MS: bad = lg_flag_long(PROG, "--round-ms", optarg, 1, 60000, &round_ms); break;
         case O_HELP:
             printf("usage: cw-parse-bench [--instances N] [--rounds R] [--round-ms MS]\n"
                    "MB/s of the generated parse+validate on one N-instance cw-loadgen payload\n"
                    "(default 1000), best of R rounds (default 7) of at least MS ms (default 300),\n"
                    "beside json-c's strict tokenizer alone on the same bytes.\n");
             return 0;
-        case ':':
-            fprintf(stderr, "cw-parse-bench: %s needs a value (see --help)\n", argv[optind - 1]);
-            return 2;
         default:
-            fprintf(stderr, "cw-parse-bench: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            lg_getopt_error(PROG, o, argv);
             return 2;
         }
         if (bad != 0)
             return 2;
     }
-    if (optind != argc) {
-        fprintf(stderr, "cw-parse-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+    if (lg_no_operands(PROG, argc, argv) != 0)
         return 2;
-    }
     size_t len = 0;
     char *body = lg_payload_upserts("parsebench", 0, 0, (size_t)instances, &len);
     if (body == NULL) {

@@ -4,13 +4,15 @@
  * accepts: they parse with the generated parser, every id is unique and is
  * `namespace/apiVersion/Kind/name` of its own fields, createdAt is
  * `YYYY-MM-DDTHH:MM:SSZ`, Go nil slices/maps appear as null. The backoff
- * is 1 s doubling to 30 s with bounded jitter. */
+ * is 1 s doubling to 30 s with bounded jitter. The tools' flags take
+ * exactly the numbers in their range and leave the value alone otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
 #include "cw_test.h"
+#include "lg_cli.h"
 #include "payload.h"
 #include "sync_payload.h"
 
@@ -231,6 +233,36 @@ static void test_backoff_jitter_stays_in_bounds_and_varies(void)
     }
 }
 
+static void test_flags_take_exactly_their_range(void)
+{
+    long v = 7;
+    CU_ASSERT_EQUAL(lg_flag_long("t", "--n", "1", 1, 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 1);
+    CU_ASSERT_EQUAL(lg_flag_long("t", "--n", "10", 1, 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 10);
+    static const char *const bad_long[] = { "0", "11", "", "5x", "x5", "1.5",
+                                            "99999999999999999999999" };
+    for (size_t i = 0; i < sizeof bad_long / sizeof bad_long[0]; i++) {
+        CU_ASSERT_EQUAL(lg_flag_long("t", "--n", bad_long[i], 1, 10, &v), -1);
+        CU_ASSERT_EQUAL(v, 10);
+    }
+    double d = 0.25;
+    CU_ASSERT_EQUAL(lg_flag_double("t", "--f", "0.5", 0, 1, &d), 0);
+    CU_ASSERT_DOUBLE_EQUAL(d, 0.5, 0);
+    static const char *const bad_double[] = { "1.01", "-0.1", "", "nan", "0.5s" };
+    for (size_t i = 0; i < sizeof bad_double / sizeof bad_double[0]; i++) {
+        CU_ASSERT_EQUAL(lg_flag_double("t", "--f", bad_double[i], 0, 1, &d), -1);
+        CU_ASSERT_DOUBLE_EQUAL(d, 0.5, 0);
+    }
+    char run[LG_RUN_MAX + 1] = "before";
+    CU_ASSERT_EQUAL(lg_flag_run("t", "UPPER", run), -1);
+    CU_ASSERT_STRING_EQUAL(run, "before");
+    CU_ASSERT_EQUAL(lg_flag_run("t", "abc123", run), 0);
+    CU_ASSERT_STRING_EQUAL(run, "abc123");
+    lg_run_default(run);
+    CU_ASSERT_TRUE(lg_run_valid(run));
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -242,6 +274,7 @@ int main(void)
         { "bad run tokens are refused", test_bad_run_tokens_are_refused },
         { "backoff without jitter doubles to the cap", test_backoff_without_jitter_doubles_to_the_cap },
         { "backoff jitter stays in bounds and varies", test_backoff_jitter_stays_in_bounds_and_varies },
+        { "flags take exactly their range", test_flags_take_exactly_their_range },
         CU_TEST_INFO_NULL,
     };
     return cw_test_run("loadgen", tests);
