@@ -140,6 +140,17 @@ static void write_instance(FILE *f, const instance *in)
     fprintf(f, ",\"createdAt\":\"%s\"}", when);
 }
 
+/* A memory stream for one body of run `run`: NULL when `run` is not a run
+ * token or out of memory. finish() closes it and hands *buf out. */
+static FILE *start(const char *run, char **buf, size_t *blen)
+{
+    *buf = NULL;
+    *blen = 0;
+    if (!lg_run_valid(run))
+        return NULL;
+    return open_memstream(buf, blen);
+}
+
 /* Close the stream; the buffer on success, NULL (buffer freed) on error. */
 static char *finish(FILE *f, char **buf, size_t *blen, size_t *len)
 {
@@ -157,11 +168,9 @@ static char *finish(FILE *f, char **buf, size_t *blen, size_t *len)
 char *lg_payload_upserts(const char *run, unsigned client, unsigned long first_seq, size_t n,
                          size_t *len)
 {
-    if (!lg_run_valid(run))
-        return NULL;
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *f = open_memstream(&buf, &blen);
+    char *buf;
+    size_t blen;
+    FILE *f = start(run, &buf, &blen);
     if (f == NULL)
         return NULL;
     fputs("{\"upserts\":[", f);
@@ -178,11 +187,9 @@ char *lg_payload_upserts(const char *run, unsigned client, unsigned long first_s
 
 char *lg_payload_delete(const char *run, unsigned client, unsigned long seq, size_t *len)
 {
-    if (!lg_run_valid(run))
-        return NULL;
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *f = open_memstream(&buf, &blen);
+    char *buf;
+    size_t blen;
+    FILE *f = start(run, &buf, &blen);
     if (f == NULL)
         return NULL;
     instance in;
@@ -195,11 +202,9 @@ char *lg_payload_delete(const char *run, unsigned client, unsigned long seq, siz
 
 char *lg_instance_id(const char *run, unsigned client, unsigned long seq)
 {
-    if (!lg_run_valid(run))
-        return NULL;
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *f = open_memstream(&buf, &blen);
+    char *buf;
+    size_t blen;
+    FILE *f = start(run, &buf, &blen);
     if (f == NULL)
         return NULL;
     instance in;
