@@ -112,3 +112,19 @@ int proc_wait_http(unsigned short port, int timeout_ms)
     }
     return 0;
 }
+
+pid_t proc_serve(char *const argv[], const char *log_path, unsigned short port, int timeout_ms)
+{
+    pid_t pid = proc_start(argv, log_path);
+    if (pid <= 0) {
+        fprintf(stderr, "proc: cannot start %s\n", argv[0]);
+        return -1;
+    }
+    if (!proc_wait_http(port, timeout_ms)) {
+        fprintf(stderr, "proc: %s did not answer GET /healthz on port %u in %d ms; log %s\n",
+                argv[0], (unsigned)port, timeout_ms, log_path);
+        proc_stop(pid, SIGKILL, 5000);
+        return -1;
+    }
+    return pid;
+}

@@ -1,5 +1,6 @@
 /* proc — run the cluster-whisperer binary from tests: capture a command's
- * output and exit code, or start `serve` in the background and stop it. */
+ * output and exit code, or start `serve` in the background, wait until it
+ * answers, and stop it. Used by tests/cli and tests/reliability. */
 #ifndef CW_TEST_PROC_H
 #define CW_TEST_PROC_H
 
@@ -21,5 +22,11 @@ int proc_stop(pid_t pid, int sig, int timeout_ms);
 
 /* Poll GET /healthz until 200 or timeout; 1 when up. */
 int proc_wait_http(unsigned short port, int timeout_ms);
+
+/* proc_start() a server that listens on `port`, then proc_wait_http() it
+ * for up to timeout_ms. The pid, or -1 with one line printed saying which
+ * step failed (a server that did not answer is killed; nothing is left
+ * running). */
+pid_t proc_serve(char *const argv[], const char *log_path, unsigned short port, int timeout_ms);
 
 #endif

@@ -9,11 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "cli_env.h"
 #include "cw_test.h"
 #include "http_client.h"
-#include "mock_embedder.h"
 #include "proc.h"
 
 static const char PRD_EXAMPLE[] =
@@ -23,25 +21,7 @@ static const char PRD_EXAMPLE[] =
     "\"annotations\":{\"description\":\"Main web server\"},\"createdAt\":\"2026-02-20T10:00:00Z\"}],"
     "\"deletes\":[\"default/apps/v1/Deployment/old-service\"]}";
 
-static cw_mock_embedder *g_mock;
-
-/* method http://127.0.0.1:port/path (JSON body or NULL); the status, 0 on a
- * network error; *resp = the body (malloc'd). */
-static long call(unsigned short port, const char *method, const char *path, const char *body, char **resp)
-{
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    http_reply r;
-    int rc = http_request(method, url, body != NULL ? "application/json" : NULL, body,
-                          body != NULL ? strlen(body) : 0, 0, &r);
-    long status = rc == 0 ? r.status : 0;
-    *resp = strdup(r.body != NULL ? r.body : "");
-    http_reply_free(&r);
-    return status;
-}
-static char *g_chroma_url;
-static char g_collection[64];
-static char g_log[256];
+static cli_env g_env;
 
 /* argv for a command against this test's Chroma collection and the mock
  * embedder, followed by `extra` (NULL-terminated). Static storage. */
@@ -52,13 +32,13 @@ static char **cmd_argv(const char *command, const char *const *extra)
     argv[k++] = getenv("CW_BIN");
     argv[k++] = (char *)command;
     argv[k++] = "--chroma-url";
-    argv[k++] = g_chroma_url;
+    argv[k++] = g_env.chroma_url;
     argv[k++] = "--collection";
-    argv[k++] = g_collection;
+    argv[k++] = g_env.collection;
     argv[k++] = "--embedder";
     argv[k++] = "openai";
     argv[k++] = "--embed-url";
-    argv[k++] = (char *)cw_mock_embedder_url(g_mock);
+    argv[k++] = (char *)cw_mock_embedder_url(g_env.mock);
     for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 31; i++)
         argv[k++] = (char *)extra[i];
     argv[k] = NULL;
@@ -70,9 +50,21 @@ static pid_t start_server(unsigned short port)
     char p[16];
     snprintf(p, sizeof p, "%u", port);
     const char *extra[] = { "--host", "127.0.0.1", "--port", p, NULL };
-    pid_t pid = proc_start(cmd_argv("serve", extra), g_log);
+    pid_t pid = proc_serve(cmd_argv("serve", extra), g_env.log, port, 60000);
     CU_ASSERT_FATAL(pid > 0);
-    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+    return pid;
+}
+
+/* serve with the local MiniLM model on `collection`, its output in `log`. */
+static pid_t start_local_server(unsigned short port, char *collection, const char *log)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", port);
+    char *argv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
+                     "--chroma-url", g_env.chroma_url, "--collection", collection,
+                     "--embedder", "local", NULL };
+    pid_t pid = proc_serve(argv, log, port, 60000);
+    CU_ASSERT_FATAL(pid > 0);
     return pid;
 }
 
@@ -82,9 +74,9 @@ static void test_post_then_search_then_sync_delete(void)
     pid_t pid = start_server(port);
 
     char *resp = NULL;
-    CU_ASSERT_EQUAL(call(port, "GET", "/readyz", NULL, &resp), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "GET", "/readyz", NULL, &resp), 200);
     free(resp);
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", PRD_EXAMPLE, &resp), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", PRD_EXAMPLE, &resp), 200);
     CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":1}");
     free(resp);
 
@@ -137,7 +129,7 @@ typedef struct post_job { unsigned short port; const char *body; long code; char
 static void *post_thread(void *arg)
 {
     post_job *j = arg;
-    j->code = call(j->port, "POST", "/api/v1/instances/sync", j->body, &j->resp);
+    j->code = cli_call(j->port, "POST", "/api/v1/instances/sync", j->body, &j->resp);
     return NULL;
 }
 
@@ -146,7 +138,7 @@ static void test_sigterm_drains_in_flight_request(void)
     unsigned short port = http_free_port();
     pid_t pid = start_server(port);
 
-    cw_mock_embedder_set_latency(g_mock, 1500);
+    cw_mock_embedder_set_latency(g_env.mock, 1500);
     const char body[] =
         "{\"upserts\":[{\"id\":\"db/apps/v1/StatefulSet/pg\",\"namespace\":\"db\",\"name\":\"pg\","
         "\"kind\":\"StatefulSet\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
@@ -157,7 +149,7 @@ static void test_sigterm_drains_in_flight_request(void)
     usleep(500 * 1000);                  /* the request is now waiting on the embedder */
     CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
     pthread_join(t, NULL);
-    cw_mock_embedder_set_latency(g_mock, 0);
+    cw_mock_embedder_set_latency(g_env.mock, 0);
     CU_ASSERT_EQUAL(job.code, 200);
     CU_ASSERT_STRING_EQUAL(job.resp != NULL ? job.resp : "", "{\"status\":\"ok\",\"upserted\":1,\"deleted\":0}");
     free(job.resp);
@@ -173,15 +165,9 @@ static void test_sigterm_drains_in_flight_request(void)
 static void test_local_model_finds_the_database(void)
 {
     char collection[80];
-    snprintf(collection, sizeof collection, "%s_local", g_collection);
+    snprintf(collection, sizeof collection, "%s_local", g_env.collection);
     unsigned short port = http_free_port();
-    char p[16];
-    snprintf(p, sizeof p, "%u", port);
-    char *sargv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
-                      "--chroma-url", g_chroma_url, "--collection", collection,
-                      "--embedder", "local", NULL };
-    pid_t pid = proc_start(sargv, g_log);
-    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+    pid_t pid = start_local_server(port, collection, g_env.log);
 
     const char body[] =
         "{\"upserts\":["
@@ -196,12 +182,12 @@ static void test_local_model_finds_the_database(void)
         "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":{},\"annotations\":{},"
         "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":null}";
     char *resp = NULL;
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", body, &resp), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", body, &resp), 200);
     CU_ASSERT_STRING_EQUAL(resp, "{\"status\":\"ok\",\"upserted\":3,\"deleted\":0}");
     free(resp);
     CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
 
-    char *qargv[] = { getenv("CW_BIN"), "search", "--chroma-url", g_chroma_url, "--collection", collection,
+    char *qargv[] = { getenv("CW_BIN"), "search", "--chroma-url", g_env.chroma_url, "--collection", collection,
                       "--embedder", "local", "which databases are running", NULL };
     char *out = NULL, *err = NULL;
     CU_ASSERT_EQUAL(proc_run(qargv, &out, &err), 0);
@@ -224,7 +210,7 @@ static void test_local_model_finds_the_database(void)
 static void test_dimension_mismatch_reported(void)
 {
     char collection[80];
-    snprintf(collection, sizeof collection, "%s_dim", g_collection);
+    snprintf(collection, sizeof collection, "%s_dim", g_env.collection);
     char path[] = "/tmp/cw-cli-dim-XXXXXX";
     int fd = mkstemp(path);
     const char one[] =
@@ -232,8 +218,8 @@ static void test_dimension_mismatch_reported(void)
         "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"createdAt\":\"2026-02-20T10:00:00Z\"}]}";
     CU_ASSERT_EQUAL(write(fd, one, sizeof one - 1), (ssize_t)(sizeof one - 1));
     close(fd);
-    char *sync_argv[] = { getenv("CW_BIN"), "sync", "--chroma-url", g_chroma_url, "--collection", collection,
-                          "--embedder", "openai", "--embed-url", (char *)cw_mock_embedder_url(g_mock), path, NULL };
+    char *sync_argv[] = { getenv("CW_BIN"), "sync", "--chroma-url", g_env.chroma_url, "--collection", collection,
+                          "--embedder", "openai", "--embed-url", (char *)cw_mock_embedder_url(g_env.mock), path, NULL };
     char *out = NULL;
     CU_ASSERT_EQUAL(proc_run(sync_argv, &out, NULL), 0);
     CU_ASSERT_STRING_EQUAL(out, "ok: 1 upserted, 0 deleted\n");
@@ -241,18 +227,12 @@ static void test_dimension_mismatch_reported(void)
     unlink(path);
 
     char log[300];
-    snprintf(log, sizeof log, "%s.dim", g_log);
+    snprintf(log, sizeof log, "%s.dim", g_env.log);
     unlink(log);
     unsigned short port = http_free_port();
-    char p[16];
-    snprintf(p, sizeof p, "%u", port);
-    char *sargv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
-                      "--chroma-url", g_chroma_url, "--collection", collection,
-                      "--embedder", "local", NULL };
-    pid_t pid = proc_start(sargv, log);
-    CU_ASSERT_FATAL(proc_wait_http(port, 60000));
+    pid_t pid = start_local_server(port, collection, log);
     char *resp = NULL;
-    CU_ASSERT_EQUAL(call(port, "GET", "/readyz", NULL, &resp), 503);
+    CU_ASSERT_EQUAL(cli_call(port, "GET", "/readyz", NULL, &resp), 503);
     char want[300];
     snprintf(want, sizeof want,
              "{\"status\":\"unavailable\",\"error\":\"collection '%s' holds 64-d vectors but the embedder "
@@ -270,19 +250,8 @@ static void test_dimension_mismatch_reported(void)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    signal(SIGPIPE, SIG_IGN);
-    g_chroma_url = cw_test_chroma_url();
-    if (g_chroma_url == NULL) {
-        fprintf(stderr, "cli_end_to_end: no Chroma (CW_TEST_CHROMA_URL_FILE unset or unreadable)\n");
-        return 1;
-    }
-    snprintf(g_collection, sizeof g_collection, "t_cli_%ld", (long)getpid());
-    snprintf(g_log, sizeof g_log, "%s/cli_end_to_end.server.log",
-             getenv("CW_TEST_STATE") != NULL ? getenv("CW_TEST_STATE") : "/tmp");
-    g_mock = cw_mock_embedder_start(0, 64);
-    if (g_mock == NULL) {
-        fprintf(stderr, "cli_end_to_end: mock embedder did not start\n");
+    if (cli_env_open(&g_env, "cli_end_to_end", "t_cli", 64) != 0) {
+        cli_env_close(&g_env);
         return 1;
     }
     CU_TestInfo tests[] = {
@@ -293,8 +262,6 @@ int main(void)
         CU_TEST_INFO_NULL,
     };
     int rc = cw_test_run("cli_end_to_end", tests);
-    cw_mock_embedder_stop(g_mock);
-    free(g_chroma_url);
-    curl_global_cleanup();
+    cli_env_close(&g_env);
     return rc;
 }

@@ -9,18 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "cli_env.h"
 #include "cw_test.h"
 #include "http_client.h"
-#include "mock_embedder.h"
 #include "proc.h"
 
-static cw_mock_embedder *g_mock;
-static char *g_chroma_url;
-static char g_collection[64];
-static char g_log[256];
+static cli_env g_env;
 
 static const char TWO_AND_ONE[] =
     "{\"upserts\":[{\"id\":\"logs/apps/v1/Deployment/a\",\"namespace\":\"logs\",\"name\":\"a\","
@@ -30,53 +26,40 @@ static const char TWO_AND_ONE[] =
     "\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"labels\":{\"app\":\"b\"},\"annotations\":null,"
     "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":[\"logs/v1/Service/old\"]}";
 
-static long call(unsigned short port, const char *method, const char *path, const char *body)
-{
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    http_reply r;
-    int rc = http_request(method, url, body != NULL ? "application/json" : NULL, body,
-                          body != NULL ? strlen(body) : 0, 0, &r);
-    long status = rc == 0 ? r.status : 0;
-    http_reply_free(&r);
-    return status;
-}
-
 /* Start serve with `format` (and --log-probes when `probes`) on a
  * collection of its own, make the same requests, stop it with SIGTERM;
  * return its stderr (malloc'd). */
 static char *run_server(const char *format, int probes)
 {
     char collection[96];
-    snprintf(collection, sizeof collection, "%s_%s", g_collection, format);
+    snprintf(collection, sizeof collection, "%s_%s", g_env.collection, format);
     unsigned short port = http_free_port();
     char p[16];
     snprintf(p, sizeof p, "%u", port);
     char *argv[] = { getenv("CW_BIN"), "serve", "--host", "127.0.0.1", "--port", p,
-                     "--chroma-url", g_chroma_url, "--collection", collection,
-                     "--embedder", "openai", "--embed-url", (char *)cw_mock_embedder_url(g_mock),
+                     "--chroma-url", g_env.chroma_url, "--collection", collection,
+                     "--embedder", "openai", "--embed-url", (char *)cw_mock_embedder_url(g_env.mock),
                      "--log-format", (char *)format, probes ? "--log-probes" : NULL, NULL };
-    unlink(g_log);
-    pid_t pid = proc_start(argv, g_log);
+    unlink(g_env.log);
+    pid_t pid = proc_serve(argv, g_env.log, port, 60000);    /* GET /healthz: a probe too */
     CU_ASSERT_FATAL(pid > 0);
-    CU_ASSERT_FATAL(proc_wait_http(port, 60000));      /* GET /healthz: a probe too */
 
-    CU_ASSERT_EQUAL(call(port, "GET", "/readyz", NULL), 200);
-    CU_ASSERT_EQUAL(call(port, "GET", "/metrics", NULL), 200);
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", TWO_AND_ONE), 200);
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", TWO_AND_ONE), 200);  /* reused */
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", "{\"upserts\":7}"), 400);
-    cw_mock_embedder_fail(g_mock, 401, -1, 0);
+    CU_ASSERT_EQUAL(cli_call(port, "GET", "/readyz", NULL, NULL), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "GET", "/metrics", NULL, NULL), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", TWO_AND_ONE, NULL), 200);
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", TWO_AND_ONE, NULL), 200);  /* reused */
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", "{\"upserts\":7}", NULL), 400);
+    cw_mock_embedder_fail(g_env.mock, 401, -1, 0);
     const char fresh[] =
         "{\"upserts\":[{\"id\":\"logs/v1/ConfigMap/c\",\"namespace\":\"logs\",\"name\":\"c\","
         "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
         "\"createdAt\":\"2026-02-20T10:00:00Z\"}]}";
-    CU_ASSERT_EQUAL(call(port, "POST", "/api/v1/instances/sync", fresh), 503);
-    cw_mock_embedder_reset(g_mock);
-    CU_ASSERT_EQUAL(call(port, "DELETE", "/healthz", NULL), 405);
-    CU_ASSERT_EQUAL(call(port, "GET", "/nope", NULL), 404);
+    CU_ASSERT_EQUAL(cli_call(port, "POST", "/api/v1/instances/sync", fresh, NULL), 503);
+    cw_mock_embedder_reset(g_env.mock);
+    CU_ASSERT_EQUAL(cli_call(port, "DELETE", "/healthz", NULL, NULL), 405);
+    CU_ASSERT_EQUAL(cli_call(port, "GET", "/nope", NULL, NULL), 404);
     CU_ASSERT_EQUAL(proc_stop(pid, SIGTERM, 30000), 0);
-    return cw_test_read_file(g_log);
+    return cw_test_read_file(g_env.log);
 }
 
 /* Replace, in place, the first text between `from` and `to` with `with`
@@ -248,19 +231,8 @@ static void test_json_log_with_probes(void)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    signal(SIGPIPE, SIG_IGN);
-    g_chroma_url = cw_test_chroma_url();
-    if (g_chroma_url == NULL) {
-        fprintf(stderr, "cli_logs: no Chroma (CW_TEST_CHROMA_URL_FILE unset or unreadable)\n");
-        return 1;
-    }
-    snprintf(g_collection, sizeof g_collection, "t_cli_logs_%ld", (long)getpid());
-    snprintf(g_log, sizeof g_log, "%s/cli_logs.server.log",
-             getenv("CW_TEST_STATE") != NULL ? getenv("CW_TEST_STATE") : "/tmp");
-    g_mock = cw_mock_embedder_start(0, 16);
-    if (g_mock == NULL) {
-        fprintf(stderr, "cli_logs: mock embedder did not start\n");
+    if (cli_env_open(&g_env, "cli_logs", "t_cli_logs", 16) != 0) {
+        cli_env_close(&g_env);
         return 1;
     }
     CU_TestInfo tests[] = {
@@ -269,8 +241,6 @@ int main(void)
         CU_TEST_INFO_NULL,
     };
     int rc = cw_test_run("cli_logs", tests);
-    cw_mock_embedder_stop(g_mock);
-    free(g_chroma_url);
-    curl_global_cleanup();
+    cli_env_close(&g_env);
     return rc;
 }
