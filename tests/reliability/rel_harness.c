@@ -1,6 +1,5 @@
 #include "rel_harness.h"
 
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,19 +64,9 @@ int rel_serve_start(rel_server *s, const char *chroma_url, const char *collectio
     for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 47; i++)
         argv[k++] = (char *)extra[i];
     argv[k] = NULL;
-    s->pid = proc_start(argv, s->log);
-    if (s->pid <= 0) {
-        fprintf(stderr, "rel: cannot start %s\n", bin);
-        s->pid = 0;
-        return -1;
-    }
-    if (!proc_wait_http(s->port, 60000)) {
-        fprintf(stderr, "rel: serve did not answer /healthz in 60 s; log %s\n", s->log);
-        proc_stop(s->pid, SIGKILL, 5000);
-        s->pid = 0;
-        return -1;
-    }
-    return 0;
+    pid_t pid = proc_serve(argv, s->log, s->port, 60000);
+    s->pid = pid > 0 ? pid : 0;
+    return pid > 0 ? 0 : -1;
 }
 
 int rel_serve_stop(rel_server *s, int sig, int timeout_ms, int64_t *took_ms)
