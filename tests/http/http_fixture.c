@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cw_test.h"
+#include "cw_test_chroma.h"
 #include "cw_time.h"
 #include "embed_http.h"
 #include "embedder_util.h"
@@ -50,22 +51,6 @@ int fx_ready(void *ctx, char *why, size_t cap)
     return 0;
 }
 
-static cw_chroma *open_chroma(const char *url, const char *collection)
-{
-    cw_chroma_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.url = url;
-    cc.collection = collection;
-    cc.connect_timeout_ms = 1000;
-    cc.read_timeout_ms = 10000;
-    cw_error err;
-    cw_error_clear(&err);
-    cw_chroma *c = cw_chroma_create(&cc, &err);
-    if (c == NULL)
-        fprintf(stderr, "fx: cw_chroma_create: %s\n", err.msg);
-    return c;
-}
-
 int fx_open(fx *f, const fx_opts *o)
 {
     int rc = -1;
@@ -106,8 +91,8 @@ int fx_open(fx *f, const fx_opts *o)
         goto out;
     }
 
-    f->chroma = open_chroma(server_chroma, f->collection);
-    f->direct = open_chroma(f->chroma_url, f->collection);
+    f->chroma = cw_test_chroma_open(server_chroma, f->collection);
+    f->direct = cw_test_chroma_open(f->chroma_url, f->collection);
     if (f->chroma == NULL || f->direct == NULL)
         goto out;
     if (o->chroma_url == NULL && cw_chroma_ensure_collection(f->chroma, &err) != 0) {
@@ -188,29 +173,13 @@ void fx_close(fx *f)
 
 int fx_stored(fx *f, const char *id)
 {
-    cw_chroma_records recs;
-    cw_error err;
-    cw_error_clear(&err);
-    const char *ids[1] = { id };
-    if (cw_chroma_get(f->direct, ids, 1, 0, &recs, &err) != 0) {
-        fprintf(stderr, "fx_stored: %s\n", err.msg);
-        return -1;
-    }
-    int found = recs.len == 1;
-    cw_chroma_records_free(&recs);
-    return found;
+    return cw_test_chroma_stored(f->direct, id, NULL);
 }
 
 char *fx_stored_text(fx *f, const char *id)
 {
-    cw_chroma_records recs;
-    cw_error err;
-    cw_error_clear(&err);
-    const char *ids[1] = { id };
-    if (cw_chroma_get(f->direct, ids, 1, 0, &recs, &err) != 0)
-        return NULL;
-    char *text = recs.len == 1 && recs.items[0].document != NULL ? strdup(recs.items[0].document) : NULL;
-    cw_chroma_records_free(&recs);
+    char *text;
+    (void)cw_test_chroma_stored(f->direct, id, &text);   /* text stays NULL unless stored */
     return text;
 }
 

@@ -81,22 +81,6 @@ int rel_serve_stop(rel_server *s, int sig, int timeout_ms, int64_t *took_ms)
     return rc;
 }
 
-cw_chroma *rel_chroma_open(const char *url, const char *collection)
-{
-    cw_chroma_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.url = url;
-    cc.collection = collection;
-    cc.connect_timeout_ms = 1000;
-    cc.read_timeout_ms = 10000;
-    cw_error err;
-    cw_error_clear(&err);
-    cw_chroma *c = cw_chroma_create(&cc, &err);
-    if (c == NULL)
-        fprintf(stderr, "rel: cw_chroma_create: %s\n", err.msg);
-    return c;
-}
-
 char *rel_instance(const char *ns, const char *name, int version)
 {
     return rel_printf("{\"id\":\"%s/apps/v1/Deployment/%s\",\"namespace\":\"%s\",\"name\":\"%s\","
@@ -217,23 +201,4 @@ int rel_same_records(cw_chroma *a, cw_chroma *b, const char *const *ids, size_t 
     cw_chroma_records_free(&ra);
     cw_chroma_records_free(&rb);
     return same;
-}
-
-int rel_stored(cw_chroma *c, const char *id, char **text)
-{
-    cw_chroma_records recs;
-    cw_error err;
-    cw_error_clear(&err);
-    const char *ids[1] = { id };
-    if (text != NULL)
-        *text = NULL;
-    if (cw_chroma_get(c, ids, 1, 0, &recs, &err) != 0) {
-        fprintf(stderr, "\n  rel_stored(%s): %s\n", id, err.msg);
-        return -1;
-    }
-    int found = recs.len == 1;
-    if (found && text != NULL && recs.items[0].document != NULL)
-        *text = strdup(recs.items[0].document);
-    cw_chroma_records_free(&recs);
-    return found;
 }

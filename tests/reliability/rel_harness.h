@@ -1,8 +1,8 @@
 /* rel_harness — what the fault tests need to drive the real binary:
  *   - `cluster-whisperer serve` as a child process (main and admin ports,
  *     the mock embedder or any embedding URL, any Chroma URL, extra flags);
- *   - a reader of the server's collection straight from Chroma (the
- *     product's own Chroma client, not through the server);
+ *   - a comparison of two collections record by record (reading one id
+ *     straight from Chroma is tests/support/cw_test_chroma.h);
  *   - payload builders and small HTTP helpers.
  * Everything malloc'd is the caller's unless a comment says otherwise.
  */
@@ -37,9 +37,6 @@ int rel_serve_start(rel_server *s, const char *chroma_url, const char *collectio
  * from the signal to the exit. */
 int rel_serve_stop(rel_server *s, int sig, int timeout_ms, int64_t *took_ms);
 
-/* A Chroma client for `collection` at `url` (read timeout 10 s). */
-cw_chroma *rel_chroma_open(const char *url, const char *collection);
-
 /* A Deployment instance JSON: id "<ns>/apps/v1/Deployment/<name>", labels
  * app=<name>, v=<version>. */
 char *rel_instance(const char *ns, const char *name, int version);
@@ -64,9 +61,5 @@ long rel_metric(const char *base, const char *name);
  * present, same document, metadata and embedding bit for bit); 0 with the
  * first difference printed; -1 when Chroma could not be read. */
 int rel_same_records(cw_chroma *a, cw_chroma *b, const char *const *ids, size_t n);
-
-/* 1 when `id` is stored, 0 when not, -1 on error. *text (when not NULL)
- * receives the stored document (malloc'd) or NULL. */
-int rel_stored(cw_chroma *c, const char *id, char **text);
 
 #endif

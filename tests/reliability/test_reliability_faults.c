@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "cw_test.h"
+#include "cw_test_chroma.h"
 #include "cw_time.h"
 #include "fault_proxy.h"
 #include "http_client.h"
@@ -125,7 +126,7 @@ static void clean_run(void)
     replay(s.base, "clean run");
     CU_ASSERT_EQUAL(rel_serve_stop(&s, SIGTERM, 30000, NULL), 0);
     cw_mock_embedder_stop(mock);
-    g_clean = rel_chroma_open(g_chroma_url, g_clean_collection);
+    g_clean = cw_test_chroma_open(g_chroma_url, g_clean_collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g_clean);
     size_t n = 0;
     cw_error err;
@@ -133,12 +134,12 @@ static void clean_run(void)
     CU_ASSERT(cw_chroma_count(g_clean, &n, &err) == 0);
     CU_ASSERT_EQUAL(n, 4);                  /* a1 v1, a2 v3, a3 v2, a5 v1 */
     char *text = NULL;
-    CU_ASSERT_EQUAL(rel_stored(g_clean, W_ID("a2"), &text), 1);
+    CU_ASSERT_EQUAL(cw_test_chroma_stored(g_clean, W_ID("a2"), &text), 1);
     char *want = rel_instance_text(W_NS, "a2", 3);
     CU_ASSERT_STRING_EQUAL(text != NULL ? text : "", want);
     free(want);
     free(text);
-    CU_ASSERT_EQUAL(rel_stored(g_clean, W_ID("a4"), NULL), 0);
+    CU_ASSERT_EQUAL(cw_test_chroma_stored(g_clean, W_ID("a4"), NULL), 0);
 }
 
 typedef enum fault { F_REFUSED, F_STALL, F_500, F_429, F_401 } fault;
@@ -205,7 +206,7 @@ static void embedder_fault_case(fault f)
     const char *extra[] = { "--request-timeout-ms", deadline, NULL };
     rel_server s;
     CU_ASSERT_FATAL(rel_serve_start(&s, g_chroma_url, collection, embed_url, extra) == 0);
-    cw_chroma *direct = rel_chroma_open(g_chroma_url, collection);
+    cw_chroma *direct = cw_test_chroma_open(g_chroma_url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(direct);
 
     switch (f) {
@@ -498,7 +499,7 @@ static void test_chroma_killed_under_load(void)
     CU_ASSERT(r5 + rnet > 0);            /* the outage was seen by the load */
 
     /* Chroma holds exactly the sent state. */
-    cw_chroma *direct = rel_chroma_open(url, collection);
+    cw_chroma *direct = cw_test_chroma_open(url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(direct);
     size_t want_present = 0, lost = 0, resurrected = 0, stale = 0;
     for (int i = 0; i < N_OWNERS; i++) {
@@ -506,7 +507,7 @@ static void test_chroma_killed_under_load(void)
             char name[32], *text = NULL;
             owner_name(name, sizeof name, i, k);
             char *id = rel_printf("kill/apps/v1/Deployment/%s", name);
-            int stored = rel_stored(direct, id, &text);
+            int stored = cw_test_chroma_stored(direct, id, &text);
             if (o[i].present[k]) {
                 want_present++;
                 char *want = rel_instance_text("kill", name, o[i].version[k]);
@@ -618,7 +619,7 @@ static void chroma_still_writes(cw_chroma *direct, const char *name)
     CU_ASSERT(cw_chroma_upsert(direct, &doc, vec, 1, REL_DIM, &err) == 0);
     if (err.code != CW_OK)
         fprintf(stderr, "\n  Chroma refused a write after the shutdown: %s\n", err.msg);
-    CU_ASSERT_EQUAL(rel_stored(direct, doc.id, NULL), 1);
+    CU_ASSERT_EQUAL(cw_test_chroma_stored(direct, doc.id, NULL), 1);
     free(doc.id);
 }
 
@@ -672,13 +673,13 @@ static void test_sigterm_with_20_in_flight(void)
     CU_ASSERT(took <= TERM_DRAIN_MS + EXIT_SLACK_MS);
     fprintf(stderr, "    exit %d %lld ms after SIGTERM (drain deadline %d ms)\n", rc,
             (long long)took, TERM_DRAIN_MS);
-    cw_chroma *direct = rel_chroma_open(g_chroma_url, collection);
+    cw_chroma *direct = cw_test_chroma_open(g_chroma_url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(direct);
     for (int i = 0; i < N_TERM; i++) {
         pthread_join(p[i].thread, NULL);
         CU_ASSERT_EQUAL(p[i].status, 200);
         char *id = id_of(p[i].name);
-        CU_ASSERT_EQUAL(rel_stored(direct, id, NULL), 1);
+        CU_ASSERT_EQUAL(cw_test_chroma_stored(direct, id, NULL), 1);
         if (p[i].status != 200)
             fprintf(stderr, "\n  %s: %ld\n", id, p[i].status);
         free(id);
@@ -722,7 +723,7 @@ static void test_sigterm_with_hung_embedder(void)
     CU_ASSERT(took <= HUNG_DRAIN_MS + EXIT_SLACK_MS);
     fprintf(stderr, "\n    hung embedder: exit %d %lld ms after SIGTERM (drain deadline %d ms)\n",
             rc, (long long)took, HUNG_DRAIN_MS);
-    cw_chroma *direct = rel_chroma_open(g_chroma_url, collection);
+    cw_chroma *direct = cw_test_chroma_open(g_chroma_url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(direct);
     for (int i = 0; i < N_HUNG; i++) {
         pthread_join(p[i].thread, NULL);
@@ -730,7 +731,7 @@ static void test_sigterm_with_hung_embedder(void)
         CU_ASSERT(p[i].retry_after >= 1);
         CU_ASSERT(p[i].answered_at - t0 <= HUNG_DRAIN_MS + EXIT_SLACK_MS);
         char *id = id_of(p[i].name);
-        CU_ASSERT_EQUAL(rel_stored(direct, id, NULL), 0);
+        CU_ASSERT_EQUAL(cw_test_chroma_stored(direct, id, NULL), 0);
         free(id);
     }
     CU_ASSERT_EQUAL(cw_fault_proxy_cut_off(proxy), 0);
@@ -782,17 +783,17 @@ static void chroma_write_in_flight_case(int drain_ms, int delay_ms)
     pthread_join(first.thread, NULL);
     CU_ASSERT_EQUAL(first.status, 200);
     CU_ASSERT_EQUAL(cw_fault_proxy_cut_off(proxy), 0);    /* no Chroma call was hung up on */
-    cw_chroma *direct = rel_chroma_open(g_chroma_url, collection);
+    cw_chroma *direct = cw_test_chroma_open(g_chroma_url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(direct);
     char *id = id_of(first.name);
-    CU_ASSERT_EQUAL(rel_stored(direct, id, NULL), 1);
+    CU_ASSERT_EQUAL(cw_test_chroma_stored(direct, id, NULL), 1);
     free(id);
     for (int i = 0; i < 2; i++) {
         pthread_join(queued[i].thread, NULL);
         id = id_of(queued[i].name);
         CU_ASSERT(queued[i].status == 200 || queued[i].status == 503);
         if (queued[i].status == 200)
-            CU_ASSERT_EQUAL(rel_stored(direct, id, NULL), 1);
+            CU_ASSERT_EQUAL(cw_test_chroma_stored(direct, id, NULL), 1);
         if (queued[i].status == 503)
             CU_ASSERT(queued[i].retry_after >= 1);
         free(id);
