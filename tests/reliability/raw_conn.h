@@ -3,14 +3,12 @@
  * body, a body dripped byte by byte, an endless chunked stream) and tells
  * when and how the server answered or hung up. Connections go to
  * 127.0.0.1. Every function is bounded by the timeout it takes; none
- * raises SIGPIPE. The caller owns the descriptor (rc_close()). */
+ * raises SIGPIPE. Connect with http_connect_local() (http_client.h); the
+ * caller owns the descriptor (rc_close()). */
 #ifndef CW_TEST_RAW_CONN_H
 #define CW_TEST_RAW_CONN_H
 
 #include <stddef.h>
-
-/* Connected socket to 127.0.0.1:port, or -1. */
-int rc_connect(unsigned short port);
 
 /* Send all `n` bytes. 0, or -1 when the peer closed or reset. */
 int rc_send(int fd, const void *buf, size_t n);

@@ -62,6 +62,7 @@
 
 #include "cw_test.h"
 #include "cw_time.h"
+#include "http_client.h"
 #include "http_fixture.h"
 #include "raw_conn.h"
 
@@ -113,7 +114,7 @@ static void report(const char *what, int status, const char *answer)
  * beyond the first answer (a second answer). */
 static int raw_once(const char *req, size_t len, char *out, long *closed_ms, size_t *extra)
 {
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     size_t more = 0;
     rc_send(fd, req, len);   /* the server may close before it took all */
@@ -141,7 +142,7 @@ static void test_oversize_expect_100(void)
         snprintf(want, sizeof want,
                  "{\"error\":\"Payload too large\",\"message\":"
                  "\"body of %s bytes is over the limit of 1000 bytes\"}", lengths[i]);
-        int fd = rc_connect(main_port());
+        int fd = http_connect_local(main_port());
         CU_ASSERT_FATAL(fd >= 0);
         int64_t t0 = cw_now_ms();
         CU_ASSERT(rc_send(fd, head, strlen(head)) == 0);
@@ -232,7 +233,7 @@ static void send_chunked(void *arg)
     memset(chunk, ' ', sizeof chunk);
     chunk[0] = '{';
     chunk[1] = '}';
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     const char *head = SYNC_LINE JSON_CT "Transfer-Encoding: chunked\r\n\r\n";
     int ok = rc_send(fd, head, strlen(head)) == 0;
@@ -335,7 +336,7 @@ static void test_oversize_exact_limit(void)
     char head[512], out[ANSWER_CAP];
     snprintf(head, sizeof head,
              SYNC_LINE JSON_CT "Content-Length: %zu\r\nExpect: 100-continue\r\n\r\n", limit);
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT(rc_send(fd, head, strlen(head)) == 0);
     int st = rc_read_answer(fd, 5000, out, sizeof out, NULL);
@@ -530,7 +531,7 @@ static void test_idle_timeout(void)
     CU_ASSERT_FATAL(open_fx(&o) == 0);
 
     /* Silent from the start. */
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     long closed = rc_wait_closed(fd, 8000, NULL);
     fprintf(stderr, "\n    silent connection closed after %ld ms (timeout 1 s)", closed);
@@ -538,7 +539,7 @@ static void test_idle_timeout(void)
     rc_close(fd);
 
     /* Idle after a keep-alive answer. */
-    fd = rc_connect(main_port());
+    fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     char out[ANSWER_CAP];
@@ -551,7 +552,7 @@ static void test_idle_timeout(void)
     rc_close(fd);
 
     /* Half a request line, then silence. */
-    fd = rc_connect(main_port());
+    fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT(rc_send(fd, "POST /api/v1/inst", 17) == 0);
     closed = rc_wait_closed(fd, 8000, NULL);
@@ -573,7 +574,7 @@ static void test_drip_cut_at_deadline(void)
     char *head = fx_printf(SYNC_LINE JSON_CT "Content-Length: %zu\r\n\r\n", strlen(body));
 
     /* One byte per second. */
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     int64_t t0 = cw_now_ms();
     CU_ASSERT(rc_send(fd, head, strlen(head)) == 0);
@@ -596,7 +597,7 @@ static void test_drip_cut_at_deadline(void)
     rc_close(fd);
 
     /* Headers, then no body at all. */
-    fd = rc_connect(main_port());
+    fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     t0 = cw_now_ms();
     CU_ASSERT(rc_send(fd, head, strlen(head)) == 0);
@@ -611,7 +612,7 @@ static void test_drip_cut_at_deadline(void)
 
     /* The same body sent at once is served. */
     char out[ANSWER_CAP];
-    fd = rc_connect(main_port());
+    fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT(rc_send(fd, head, strlen(head)) == 0 && rc_send(fd, body, strlen(body)) == 0);
     CU_ASSERT_EQUAL(rc_read_answer(fd, 10000, out, sizeof out, NULL), 200);
@@ -647,7 +648,7 @@ static void test_header_drip_cut(void)
     CU_ASSERT_FATAL(open_fx(&o) == 0);
     const char *head = SYNC_LINE JSON_CT "X-Padding: aaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 2\r\n\r\n{}";
 
-    int fd = rc_connect(main_port());
+    int fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     size_t sent = 0;
     long cut = drip_until_cut(fd, head, 500, HEAD_CUT_MAX_MS + 2000, &sent);
@@ -656,7 +657,7 @@ static void test_header_drip_cut(void)
     rc_close(fd);
 
     /* The next request on a keep-alive connection, dripped after an answer. */
-    fd = rc_connect(main_port());
+    fd = http_connect_local(main_port());
     CU_ASSERT_FATAL(fd >= 0);
     const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     char out[ANSWER_CAP];
@@ -694,7 +695,7 @@ static void test_slow_clients_admin(void)
                 cw_sleep_ms(1);
             CU_ASSERT_EQUAL(cw_http_server_in_flight(F.server), SLOW_LIMIT);
         }
-        fds[i] = rc_connect(port);
+        fds[i] = http_connect_local(port);
         CU_ASSERT_FATAL(fds[i] >= 0);
         const char *part = i < SLOW_LIMIT ? SYNC_LINE JSON_CT "Content-Length: 100\r\n\r\n{"
                                           : SYNC_LINE "Content-Type: appl";

@@ -143,18 +143,9 @@ int http_raw(unsigned short port, const char *head, const char *body, int drip_m
              char *out, size_t cap)
 {
     out[0] = '\0';
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = http_connect_local(port);
     if (fd < 0)
         return 0;
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return 0;
-    }
     int ok = send(fd, head, strlen(head), MSG_NOSIGNAL) == (ssize_t)strlen(head);
     if (ok && body != NULL) {
         size_t blen = strlen(body);
@@ -191,6 +182,23 @@ int http_raw(unsigned short port, const char *head, const char *body, int drip_m
     if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
         status = 0;
     return status;
+}
+
+int http_connect_local(unsigned short port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 unsigned short http_free_port(void)

@@ -40,6 +40,9 @@ void http_reply_free(http_reply *r);
 int http_raw(unsigned short port, const char *head, const char *body, int drip_ms,
              char *out, size_t cap);
 
+/* A TCP socket connected to 127.0.0.1:port (the caller closes it), or -1. */
+int http_connect_local(unsigned short port);
+
 /* A free TCP port on 127.0.0.1 (bound and released), 0 on failure. */
 unsigned short http_free_port(void);
 
