@@ -125,6 +125,19 @@ static int raw_once(const char *req, size_t len, char *out, long *closed_ms, siz
     return st;
 }
 
+/* A keep-alive connection to the main port that has had one answer
+ * (GET /healthz, 200, left in out[ANSWER_CAP]): where a second request, or
+ * the idle wait after an answer, starts. */
+static int connect_after_one_answer(char *out)
+{
+    int fd = http_connect_local(main_port());
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    CU_ASSERT(rc_send(fd, get, strlen(get)) == 0);
+    CU_ASSERT_EQUAL(rc_read_answer(fd, 5000, out, ANSWER_CAP, NULL), 200);
+    return fd;
+}
+
 /* ---- 1. Oversize ---------------------------------------------------------- */
 
 static void test_oversize_expect_100(void)
@@ -539,12 +552,8 @@ static void test_idle_timeout(void)
     rc_close(fd);
 
     /* Idle after a keep-alive answer. */
-    fd = http_connect_local(main_port());
-    CU_ASSERT_FATAL(fd >= 0);
-    const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     char out[ANSWER_CAP];
-    CU_ASSERT(rc_send(fd, get, strlen(get)) == 0);
-    CU_ASSERT_EQUAL(rc_read_answer(fd, 5000, out, sizeof out, NULL), 200);
+    fd = connect_after_one_answer(out);
     CU_ASSERT_PTR_NULL(strcasestr(out, "\r\nConnection: close\r\n"));
     closed = rc_wait_closed(fd, 8000, NULL);
     fprintf(stderr, "\n    keep-alive connection closed %ld ms after its answer", closed);
@@ -657,12 +666,8 @@ static void test_header_drip_cut(void)
     rc_close(fd);
 
     /* The next request on a keep-alive connection, dripped after an answer. */
-    fd = http_connect_local(main_port());
-    CU_ASSERT_FATAL(fd >= 0);
-    const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     char out[ANSWER_CAP];
-    CU_ASSERT(rc_send(fd, get, strlen(get)) == 0);
-    CU_ASSERT_EQUAL(rc_read_answer(fd, 5000, out, sizeof out, NULL), 200);
+    fd = connect_after_one_answer(out);
     cut = drip_until_cut(fd, head, 500, HEAD_CUT_MAX_MS + 2000, &sent);
     fprintf(stderr, "\n    next request's headers dripped: cut after %ld ms", cut);
     CU_ASSERT(cut >= 1900 && cut <= HEAD_CUT_MAX_MS);
