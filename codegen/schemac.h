@@ -104,4 +104,9 @@ SCHEMAC_MUST_CHECK int check_schema(const source *src, schema *s);
  * one-line error. */
 SCHEMAC_MUST_CHECK int emit_c(const source *src, const schema *s, const char *outdir);
 
+/* The same output written to `h` and `c` (borrowed, left open), `path`
+ * naming it as a schema file would. Returns 0, or -1 (a one-line error
+ * when the name is not a C identifier; no message on a stream error). */
+SCHEMAC_MUST_CHECK int emit_c_streams(const schema *s, const char *path, FILE *h, FILE *c);
+
 #endif
