@@ -504,7 +504,10 @@ static int write_file(emitter *e, const char *outdir, const char *ext,
 {
     char path[4096], tmp[4100];
 
-    snprintf(path, sizeof path, "%s/%s%s", outdir, e->base, ext);
+    if (snprintf(path, sizeof path, "%s/%s%s", outdir, e->base, ext) >= (int)sizeof path) {
+        fprintf(stderr, "cw-schemac: the output directory name is too long: %.64s...\n", outdir);
+        return -1;
+    }
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     e->out = fopen(tmp, "w");
     if (e->out == NULL) {
@@ -542,6 +545,12 @@ static int output_base(const char *path, char **base, const char **file)
     char *dot = strrchr(b, '.');
     if (dot != NULL)
         *dot = '\0';
+    if (strlen(b) > SCHEMAC_MAX_NAME) {
+        fprintf(stderr, "cw-schemac: %s: the schema file name is longer than %d bytes\n", path,
+                SCHEMAC_MAX_NAME);
+        free(b);
+        return -1;
+    }
     int ok = b[0] != '\0' && !isdigit((unsigned char)b[0]);
     for (const char *p = b; *p != '\0'; p++) {
         if (!isalnum((unsigned char)*p) && *p != '_')

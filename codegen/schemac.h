@@ -17,6 +17,13 @@
 
 #define SCHEMAC_MUST_CHECK __attribute__((warn_unused_result))
 
+/* Deepest map<> / list<> nesting the parser reads. */
+#define SCHEMAC_MAX_TYPE_DEPTH 8
+/* Longest prefix, record name, field name and schema file base name, in
+ * bytes: every C name and comment the emitter derives from them then fits
+ * its buffers, so nothing is ever cut short. */
+#define SCHEMAC_MAX_NAME 64
+
 /* ---- source and diagnostics -------------------------------------------- */
 
 typedef struct source {

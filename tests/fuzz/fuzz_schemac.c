@@ -10,8 +10,9 @@
  * Checks beyond "no crash, no leak, no UB": a schema the parser refuses is
  * not checked (as in main.c) and frees cleanly; an accepted one emits a
  * header and a source that are non-empty, never print a NULL string
- * ("(null)"), and are byte-identical when emitted twice (the committed
- * generated/ relies on that). */
+ * ("(null)"), are byte-identical when emitted twice (the committed
+ * generated/ relies on that), and name every record's C type in full (a
+ * name cut short by a fixed buffer makes C that does not compile). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         must(h1len == h2len && memcmp(h1, h2, h1len) == 0);
         must(c1len == c2len && memcmp(c1, c2, c1len) == 0);
         must(strstr(h1, "(null)") == NULL && strstr(c1, "(null)") == NULL);
+        for (const record *r = s.records; r != NULL; r = r->next) {
+            char name[4 * SCHEMAC_MAX_NAME];
+            snprintf(name, sizeof name, "typedef struct %s_%s {", s.prefix, r->name);
+            must(strstr(h1, name) != NULL);
+            snprintf(name, sizeof name, "} %s_%s;", s.prefix, r->name);
+            must(strstr(h1, name) != NULL);
+        }
         free(h1);
         free(c1);
         free(h2);
