@@ -68,11 +68,15 @@ collection="soak_$$"
     --collection "$collection" --embedder openai --embed-url "$embed_url" --embed-model mock \
     --workers 4 >"$state/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 200); do
-  curl -fsS -m 1 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+# The server learns the vector size from a first embedding call before it
+# listens; that call may be one of the stalls (20 s), so wait up to 60 s.
+ready=0
+for _ in $(seq 1 600); do
+  curl -fsS -m 1 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && { ready=1; break; }
   kill -0 "$server_pid" 2>/dev/null || { echo "soak: server exited; log:" >&2; cat "$state/server.log" >&2; exit 1; }
-  sleep 0.05
+  sleep 0.1
 done
+[ "$ready" = 1 ] || { echo "soak: the server is not ready after 60 s; log:" >&2; cat "$state/server.log" >&2; exit 1; }
 
 echo "soak: ${minutes} min, $clients clients x $ids ids, mock embedder 10 % HTTP 500 + 5 % 30 s stalls;"
 echo "soak: server pid $server_pid on :$port, Chroma $chroma_url, sampling every ${sample_s} s"
