@@ -121,12 +121,14 @@ int main(int argc, char **argv)
 
     int sig = 0;
     sigwait(&stop, &sig);
-    unsigned long rate_fails = 0, rate_stalls = 0;
-    cw_mock_embedder_fault_counts(m, &rate_fails, &rate_stalls);
-    fprintf(stderr, "cw-mock-embedder: calls=%lu inputs=%lu max_inputs_per_call=%lu"
-            " random_fails=%lu random_stalls=%lu\n",
-            cw_mock_embedder_calls(m), cw_mock_embedder_inputs(m), cw_mock_embedder_max_inputs(m),
-            rate_fails, rate_stalls);
+    fprintf(stderr, "cw-mock-embedder: calls=%lu inputs=%lu max_inputs_per_call=%lu",
+            cw_mock_embedder_calls(m), cw_mock_embedder_inputs(m), cw_mock_embedder_max_inputs(m));
+    if (fail_rate > 0 || stall_rate > 0) {
+        unsigned long rate_fails = 0, rate_stalls = 0;
+        cw_mock_embedder_fault_counts(m, &rate_fails, &rate_stalls);
+        fprintf(stderr, " random_fails=%lu random_stalls=%lu", rate_fails, rate_stalls);
+    }
+    fputc('\n', stderr);
     cw_mock_embedder_stop(m);
     return 0;
 }
