@@ -51,12 +51,11 @@ for cfg in $configs; do
               --overwrite MemoryCheckCommand="$(command -v valgrind)"
               --overwrite "MemoryCheckCommandOptions=--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=97 --num-callers=30 --track-origins=no"
               --overwrite MemoryCheckSuppressionFile="$top/contrib/valgrind.supp")
-            # Smaller workloads where a test offers them (test_local_embed).
             # OpenBLAS runs one thread anyway (the local embedder asks so):
             # no idle pool threads for valgrind's serialising scheduler. Its
             # SSE kernels instead of AVX2/FMA: valgrind emulates those ~20x
             # slower (one MiniLM pass: 16 s vs 0.75 s); same results.
-            export CW_TEST_UNDER_VALGRIND=1 OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Nehalem ;;
+            export OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Nehalem ;;
     *) echo "test.sh: unknown configuration $cfg (normal|asan|fuzz|valgrind)" >&2; exit 2 ;;
   esac
   echo "=== $cfg: configure and build ($dir)"
@@ -69,6 +68,6 @@ for cfg in $configs; do
     status=1
   fi
   echo "=== $cfg: $(( $(date +%s) - start )) s"
-  unset CW_TEST_UNDER_VALGRIND OPENBLAS_NUM_THREADS OPENBLAS_CORETYPE
+  unset OPENBLAS_NUM_THREADS OPENBLAS_CORETYPE
 done
 exit $status

@@ -6,9 +6,7 @@
  *  - batching, concurrent callers, threads = 1 give the same vectors;
  *  - a Hugging Face F32 model.safetensors with "bert." names works;
  *  - missing or corrupt model files give one clear CW_E_CONFIG line;
- *  - cw_local_default_model_dir() follows CW_MODEL_DIR / XDG / HOME.
- * Under valgrind (CW_TEST_UNDER_VALGRIND set, contrib/test.sh) every test
- * still runs, on fewer and shorter texts: a forward pass is ~100x slower. */
+ *  - cw_local_default_model_dir() follows CW_MODEL_DIR / XDG / HOME. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -21,13 +19,6 @@
 #include "safetensors.h"
 
 #define DIM 384
-
-/* `full`, or `small` under valgrind. */
-static size_t sized(size_t full, size_t small)
-{
-    const char *v = getenv("CW_TEST_UNDER_VALGRIND");
-    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 ? small : full;
-}
 
 static cw_embedder *open_model(size_t threads)
 {
@@ -110,7 +101,6 @@ static void test_reference_vectors(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(texts);
     for (size_t i = 0; i < n; i++)
         texts[i] = json_object_get_string(json_object_array_get_idx(jt, i));
-    n = sized(n, 2);            /* the first texts are short instance texts */
     float *out = embed_all(e, texts, n);
     double min_cos = 2.0;
     float ref[DIM];
@@ -180,16 +170,14 @@ static void test_batch_equals_single(void)
     cw_embedder *e = open_model(0);
     cw_embedder *e1 = open_model(1);
     const char *texts[12];
-    const size_t n = sized(12, 3);
     for (size_t i = 0; i < 12; i++)
         texts[i] = k8s_docs[i % 3];
-    /* The empty and the long text; at 1 and 2 in the small (valgrind) run. */
-    texts[n == 12 ? 4 : 1] = "";
-    texts[n == 12 ? 7 : 2] = "Deployment api | namespace: prod | apiVersion: apps/v1 | labels: app=api, "
-                             "tier=backend, team=payments | Handles card payments. Owned by team payments";
-    float *batch = embed_all(e, texts, n);
-    float *batch1 = embed_all(e1, texts, n);
-    for (size_t i = 0; i < n; i++) {
+    texts[4] = "";
+    texts[7] = "Deployment api | namespace: prod | apiVersion: apps/v1 | labels: app=api, "
+               "tier=backend, team=payments | Handles card payments. Owned by team payments";
+    float *batch = embed_all(e, texts, 12);
+    float *batch1 = embed_all(e1, texts, 12);
+    for (size_t i = 0; i < 12; i++) {
         float *one = embed_all(e, &texts[i], 1);
         CU_ASSERT(dot(one, batch + i * DIM) > 0.99999);
         CU_ASSERT(dot(one, batch1 + i * DIM) > 0.99999);
@@ -214,7 +202,7 @@ static void *caller_main(void *arg)
     caller *c = arg;
     cw_error err;
     cw_error_clear(&err);
-    for (size_t round = 0; round < sized(3, 1) && c->rc == 0; round++)
+    for (int round = 0; round < 3 && c->rc == 0; round++)
         c->rc = cw_embedder_embed(c->e, c->texts, c->n, CW_EMBED_DOCUMENT, c->out, &err);
     return NULL;
 }
@@ -224,15 +212,14 @@ static void test_concurrent_callers(void)
     cw_embedder *e = open_model(0);
     float *want = embed_all(e, k8s_docs, 3);
     enum { NCALLERS = 4 };
-    const size_t ncallers = sized(NCALLERS, 2);
     caller callers[NCALLERS];
     pthread_t th[NCALLERS];
-    for (size_t i = 0; i < ncallers; i++) {
+    for (size_t i = 0; i < NCALLERS; i++) {
         callers[i] = (caller){ e, k8s_docs, 1 + i % 3, malloc(3 * DIM * sizeof(float)), 0 };
         CU_ASSERT_PTR_NOT_NULL_FATAL(callers[i].out);
         CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, caller_main, &callers[i]), 0);
     }
-    for (size_t i = 0; i < ncallers; i++) {
+    for (size_t i = 0; i < NCALLERS; i++) {
         pthread_join(th[i], NULL);
         CU_ASSERT_EQUAL(callers[i].rc, 0);
         for (size_t j = 0; j < callers[i].n; j++)
