@@ -41,6 +41,19 @@ static char *snake_case(const char *json_name)
     return out;
 }
 
+/* 1 (after an error) when `name` is longer than SCHEMAC_MAX_NAME bytes. */
+static int name_too_long(const source *src, const char *what, const char *name, int line,
+                         int col)
+{
+    size_t n = strlen(name);
+
+    if (n <= SCHEMAC_MAX_NAME)
+        return 0;
+    source_error(src, line, col, "%s '%.16s...' is %zu bytes long (at most %d)", what, name, n,
+                 SCHEMAC_MAX_NAME);
+    return 1;
+}
+
 static int is_c_keyword(const char *name)
 {
     static const char *const words[] = {
@@ -134,13 +147,14 @@ static int check_modifiers(const source *src, field *f)
 
 static int check_record(const source *src, schema *s, record *r)
 {
-    int errors = 0;
+    int errors = name_too_long(src, "record name", r->name, r->line, r->col);
 
     if (r->fields == NULL) {
         source_error(src, r->line, r->col, "record '%s' has no fields", r->name);
         errors++;
     }
     for (field *f = r->fields; f != NULL; f = f->next) {
+        errors += name_too_long(src, "field name", f->json_name, f->line, f->col);
         f->c_name = snake_case(f->json_name);
         if (f->c_name == NULL) {
             fprintf(stderr, "cw-schemac: out of memory\n");
@@ -228,6 +242,8 @@ int check_schema(const source *src, schema *s)
     if (s->prefix == NULL) {
         source_error(src, 1, 1, "missing 'prefix' declaration (e.g. `prefix cw;`)");
         errors++;
+    } else {
+        errors += name_too_long(src, "prefix", s->prefix, s->prefix_line, s->prefix_col);
     }
     for (record *r = s->records; r != NULL; r = r->next) {
         for (record *q = s->records; q != r; q = q->next) {

@@ -504,7 +504,10 @@ static int write_file(emitter *e, const char *outdir, const char *ext,
 {
     char path[4096], tmp[4100];
 
-    snprintf(path, sizeof path, "%s/%s%s", outdir, e->base, ext);
+    if (snprintf(path, sizeof path, "%s/%s%s", outdir, e->base, ext) >= (int)sizeof path) {
+        fprintf(stderr, "cw-schemac: the output directory name is too long: %.64s...\n", outdir);
+        return -1;
+    }
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     e->out = fopen(tmp, "w");
     if (e->out == NULL) {
@@ -525,34 +528,70 @@ static int write_file(emitter *e, const char *outdir, const char *ext,
     return 0;
 }
 
+/* The base name of `path` (no directory, no extension) into *base
+ * (malloc'd) and the file name into *file (into `path`). Returns -1 after a
+ * one-line error when the base is not a C identifier or on OOM. */
+static int output_base(const char *path, char **base, const char **file)
+{
+    const char *slash = strrchr(path, '/');
+    char *b = NULL;
+
+    *file = slash != NULL ? slash + 1 : path;
+    b = strdup(*file);
+    if (b == NULL) {
+        fprintf(stderr, "cw-schemac: out of memory\n");
+        return -1;
+    }
+    char *dot = strrchr(b, '.');
+    if (dot != NULL)
+        *dot = '\0';
+    if (strlen(b) > SCHEMAC_MAX_NAME) {
+        fprintf(stderr, "cw-schemac: %s: the schema file name is longer than %d bytes\n", path,
+                SCHEMAC_MAX_NAME);
+        free(b);
+        return -1;
+    }
+    int ok = b[0] != '\0' && !isdigit((unsigned char)b[0]);
+    for (const char *p = b; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            ok = 0;
+    }
+    if (!ok) {
+        fprintf(stderr, "cw-schemac: %s: the schema file name must be a C identifier\n", path);
+        free(b);
+        return -1;
+    }
+    *base = b;
+    return 0;
+}
+
+int emit_c_streams(const schema *s, const char *path, FILE *h, FILE *c)
+{
+    char *base = NULL;
+    const char *file;
+
+    if (output_base(path, &base, &file) != 0)
+        return -1;
+    emitter e = { NULL, 0, s, base, file };
+    for (record *r = s->records; r != NULL; r = r->next)
+        r->emitted = 0;
+    e.out = h;
+    emit_header(&e);
+    e.out = c;
+    e.indent = 0;
+    emit_source(&e);
+    free(base);
+    return ferror(h) || ferror(c) ? -1 : 0;
+}
+
 int emit_c(const source *src, const schema *s, const char *outdir)
 {
     int rc = -1;
-    const char *file = strrchr(src->path, '/');
+    const char *file;
     char *base = NULL;
 
-    file = file != NULL ? file + 1 : src->path;
-    base = strdup(file);
-    if (base == NULL) {
-        fprintf(stderr, "cw-schemac: out of memory\n");
+    if (output_base(src->path, &base, &file) != 0)
         goto out;
-    }
-    char *dot = strrchr(base, '.');
-    if (dot != NULL)
-        *dot = '\0';
-    for (const char *p = base; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '_') {
-            fprintf(stderr, "cw-schemac: %s: the schema file name must be a C identifier\n",
-                    src->path);
-            goto out;
-        }
-    }
-    if (base[0] == '\0' || isdigit((unsigned char)base[0])) {
-        fprintf(stderr, "cw-schemac: %s: the schema file name must be a C identifier\n",
-                src->path);
-        goto out;
-    }
-
     emitter e = { NULL, 0, s, base, file };
     for (record *r = s->records; r != NULL; r = r->next)
         r->emitted = 0;

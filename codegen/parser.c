@@ -9,7 +9,9 @@
  *   modifier := 'nullable' | 'optional' | 'nonempty'
  *             | 'maxlen' '(' INT ')' | 'format' '(' IDENT ')'
  *
- * The first syntax error stops the parse.
+ * The first syntax error stops the parse. Types nest at most
+ * SCHEMAC_MAX_TYPE_DEPTH deep (the recursion must not overflow the stack
+ * on a hostile file; the checker accepts only two levels anyway).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +134,18 @@ void schema_type_text(const type_ref *t, char *buf, size_t cap)
     }
 }
 
-static int parse_type(parser *p, type_ref **out)
+/* `depth`: 1 for a field's type, +1 inside each map<> / list<>. */
+static int parse_type(parser *p, type_ref **out, int depth)
 {
     int rc = -1;
-    type_ref *t = calloc(1, sizeof *t);
+    type_ref *t = NULL;
 
+    if (depth > SCHEMAC_MAX_TYPE_DEPTH) {
+        source_error(p->src, p->tok.line, p->tok.col, "type nested more than %d levels deep",
+                     SCHEMAC_MAX_TYPE_DEPTH);
+        return -1;
+    }
+    t = calloc(1, sizeof *t);
     if (t == NULL)
         return oom();
     t->line = p->tok.line;
@@ -152,7 +161,7 @@ static int parse_type(parser *p, type_ref **out)
         advance(p);
         if (expect(p, TOK_LANGLE, "'<'") != 0)
             goto out;
-        if (parse_type(p, &t->elem) != 0)
+        if (parse_type(p, &t->elem, depth + 1) != 0)
             goto out;
         if (expect(p, TOK_RANGLE, "'>'") != 0)
             goto out;
@@ -270,7 +279,7 @@ static int parse_field(parser *p, field ***tail)
     advance(p);
     if (expect(p, TOK_COLON, "':' after the field name") != 0)
         goto out;
-    if (parse_type(p, &f->type) != 0)
+    if (parse_type(p, &f->type, 1) != 0)
         goto out;
     if (parse_modifiers(p, f) != 0)
         goto out;

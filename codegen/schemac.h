@@ -17,6 +17,13 @@
 
 #define SCHEMAC_MUST_CHECK __attribute__((warn_unused_result))
 
+/* Deepest map<> / list<> nesting the parser reads. */
+#define SCHEMAC_MAX_TYPE_DEPTH 8
+/* Longest prefix, record name, field name and schema file base name, in
+ * bytes: every C name and comment the emitter derives from them then fits
+ * its buffers, so nothing is ever cut short. */
+#define SCHEMAC_MAX_NAME 64
+
 /* ---- source and diagnostics -------------------------------------------- */
 
 typedef struct source {
@@ -103,5 +110,10 @@ SCHEMAC_MUST_CHECK int check_schema(const source *src, schema *s);
  * name without directory and extension. Returns 0, or -1 after printing a
  * one-line error. */
 SCHEMAC_MUST_CHECK int emit_c(const source *src, const schema *s, const char *outdir);
+
+/* The same output written to `h` and `c` (borrowed, left open), `path`
+ * naming it as a schema file would. Returns 0, or -1 (a one-line error
+ * when the name is not a C identifier; no message on a stream error). */
+SCHEMAC_MUST_CHECK int emit_c_streams(const schema *s, const char *path, FILE *h, FILE *c);
 
 #endif

@@ -8,7 +8,7 @@ PACKAGES=(
   re2c wrk
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
   libcunit1-dev libopenblas-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
   nodejs npm
 )
 

@@ -462,6 +462,115 @@ static void test_usage_and_io_errors(void)
     free(err);
 }
 
+static char *read_out(const char *name);
+
+/* Type nesting is bounded: the recursive parser must not overflow its
+ * stack on a hostile file (200000 levels crashed cw-schemac with SIGSEGV). */
+static void test_parse_type_nested_too_deep(void)
+{
+    expect_error(HEAD "record a { x: list<list<list<list<list<list<list<list<list<string>>>>>>>>>; }\nroot a;\n",
+                 "%s:2:55: type nested more than 8 levels deep\n"
+                 "record a { x: list<list<list<list<list<list<list<list<list<string>>>>>>>>>; }\n"
+                 "                                                      ^");
+}
+
+static void test_parse_hostile_nesting(void)
+{
+    enum { LEVELS = 200000 };
+    const char head[] = HEAD "record a { x: ", tail[] = "; }\nroot a;\n";
+    size_t cap = sizeof head + LEVELS * 6 + 16 + sizeof tail, n = 0;
+    char *text = malloc(cap), *err = NULL, expected[1024];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    n += (size_t)sprintf(text + n, "%s", head);
+    for (int i = 0; i < LEVELS; i++)
+        n += (size_t)sprintf(text + n, "map<");
+    n += (size_t)sprintf(text + n, "string");
+    for (int i = 0; i < LEVELS; i++)
+        text[n++] = '>';
+    n += (size_t)sprintf(text + n, "%s", tail);
+    int rc = compile_bytes(text, n, &err);
+    CU_ASSERT_EQUAL(rc, 1);
+    snprintf(expected, sizeof expected, "%s:2:47: type nested more than 8 levels deep\n", g_schema);
+    CU_ASSERT_NSTRING_EQUAL(err, expected, strlen(expected));
+    free(err);
+    free(text);
+}
+
+/* Names longer than 64 bytes are refused: a 300-byte record name used to
+ * come out cut at 255 bytes, two records then had one C type name, and the
+ * generated C did not compile (cw-schemac still exited 0). */
+static void test_check_name_too_long(void)
+{
+    char longname[301], text[2000], tmpl[4000];
+
+    memset(longname, 'r', 300);
+    longname[300] = '\0';
+    snprintf(text, sizeof text,
+             HEAD "record %s1 { x: string; }\nrecord %s2 { y: list<%s1>; }\nroot %s2;\n",
+             longname, longname, longname, longname);
+    snprintf(tmpl, sizeof tmpl,
+             "%%s:2:8: record name 'rrrrrrrrrrrrrrrr...' is 301 bytes long (at most 64)\n"
+             "record %s1 { x: string; }\n"
+             "       ^\n"
+             "%%s:3:8: record name 'rrrrrrrrrrrrrrrr...' is 301 bytes long (at most 64)\n"
+             "record %s2 { y: list<%s1>; }\n"
+             "       ^",
+             longname, longname, longname);
+    expect_error(text, tmpl);
+
+    expect_error("prefix p_234567890123456789012345678901234567890123456789012345678901234;\n"
+                 "record a { f_234567890123456789012345678901234567890123456789012345678901234: string; }\n"
+                 "root a;\n",
+                 "%s:1:8: prefix 'p_23456789012345...' is 65 bytes long (at most 64)\n"
+                 "prefix p_234567890123456789012345678901234567890123456789012345678901234;\n"
+                 "       ^\n"
+                 "%s:2:12: field name 'f_23456789012345...' is 65 bytes long (at most 64)\n"
+                 "record a { f_234567890123456789012345678901234567890123456789012345678901234: string; }\n"
+                 "           ^");
+}
+
+/* 64 bytes is fine, and every generated name is whole. */
+static void test_names_at_the_limit(void)
+{
+    static const char text[] =
+        "prefix p_23456789012345678901234567890123456789012345678901234567890123;\n"
+        "record r_23456789012345678901234567890123456789012345678901234567890123 {\n"
+        "  fieldNameIsSixtyFourBytesLong_2345678901234567890123456789012345: string;\n"
+        "}\n"
+        "record t { items: list<r_23456789012345678901234567890123456789012345678901234567890123>; }\n"
+        "root t;\n";
+    char *err = NULL, *h = NULL;
+
+    CU_ASSERT_EQUAL(compile_bytes(text, strlen(text), &err), 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+    free(err);
+    h = read_out("t.h");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "} p_23456789012345678901234567890123456789012345678901234567890123"
+                                     "_r_23456789012345678901234567890123456789012345678901234567890123_list;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "const char *field_name_is_sixty_four_bytes_long_"
+                                     "2345678901234567890123456789012345;"));
+    free(h);
+}
+
+static void test_file_name_too_long(void)
+{
+    char *err = NULL, args[1600], expected[1600], path[700];
+    static const char text[] = HEAD "record a { x: string; }\nroot a;\n";
+
+    setup_dir();
+    snprintf(path, sizeof path, "%s/%s.schema", g_dir,
+             "s_234567890123456789012345678901234567890123456789012345678901234");
+    write_bytes(path, text, sizeof text - 1);
+    snprintf(args, sizeof args, "'%s' '%s'", path, g_out);
+    CU_ASSERT_EQUAL(run_args(args, &err), 1);
+    snprintf(expected, sizeof expected,
+             "cw-schemac: %s: the schema file name is longer than 64 bytes", path);
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    free(err);
+}
+
 static char *read_out(const char *name)
 {
     char path[700];
@@ -625,6 +734,11 @@ static CU_TestInfo tests[] = {
     { "unwritable output directory", test_unwritable_outdir },
     { "usage and unreadable file", test_usage_and_io_errors },
     { "successful compile", test_successful_compile },
+    { "parse: type nested too deep", test_parse_type_nested_too_deep },
+    { "parse: 200000 nested types (was SIGSEGV)", test_parse_hostile_nesting },
+    { "check: names over 64 bytes (were cut short)", test_check_name_too_long },
+    { "names of 64 bytes come out whole", test_names_at_the_limit },
+    { "schema file name over 64 bytes", test_file_name_too_long },
     CU_TEST_INFO_NULL,
 };
 

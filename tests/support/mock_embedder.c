@@ -32,6 +32,12 @@ struct cw_mock_embedder {
     int fail_status;
     int fail_left;                /* calls still to fail; -1 = until reset */
     int fail_retry_after_s;
+    int rate_fail_pct;            /* random faults (soak): % of calls answering rate_fail_status */
+    int rate_fail_status;
+    int rate_stall_pct;           /* % of calls stalling rate_stall_ms (upstream timeouts) */
+    int rate_stall_ms;
+    uint64_t rate_seed;           /* splitmix64 state of the fault draws */
+    unsigned long rate_fails, rate_stalls;
     cw_mock_answer answer;
     unsigned long calls;
     unsigned long inputs;
@@ -337,6 +343,17 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
         latency_ms = m->slow_ms;
         m->slow_left--;
     }
+    if (m->rate_fail_pct > 0 || m->rate_stall_pct > 0) {
+        /* One draw per call: [0, fail) fails, [fail, fail + stall) stalls. */
+        int draw = (int)(splitmix64(&m->rate_seed) % 100);
+        if (draw < m->rate_fail_pct && fail_status == 0) {
+            fail_status = m->rate_fail_status;
+            m->rate_fails++;
+        } else if (draw >= m->rate_fail_pct && draw < m->rate_fail_pct + m->rate_stall_pct) {
+            latency_ms = m->rate_stall_ms;
+            m->rate_stalls++;
+        }
+    }
     dim = m->dim;
     mode = m->answer;
     pthread_mutex_unlock(&m->lock);
@@ -553,6 +570,27 @@ void cw_mock_embedder_fail(cw_mock_embedder *m, int status, int count, int retry
     MOCK_UNLOCK(m);
 }
 
+void cw_mock_embedder_set_fault_rates(cw_mock_embedder *m, int fail_pct, int fail_status,
+                                      int stall_pct, int stall_ms, unsigned long seed)
+{
+    MOCK_LOCK(m);
+    m->rate_fail_pct = fail_pct < 0 ? 0 : fail_pct > 100 ? 100 : fail_pct;
+    m->rate_fail_status = fail_status;
+    m->rate_stall_pct = stall_pct < 0 ? 0 : stall_pct > 100 - m->rate_fail_pct ? 100 - m->rate_fail_pct : stall_pct;
+    m->rate_stall_ms = stall_ms > 0 ? stall_ms : 0;
+    m->rate_seed = seed;
+    MOCK_UNLOCK(m);
+}
+
+void cw_mock_embedder_fault_counts(const cw_mock_embedder *m, unsigned long *fails,
+                                   unsigned long *stalls)
+{
+    MOCK_LOCK(m);
+    *fails = m->rate_fails;
+    *stalls = m->rate_stalls;
+    MOCK_UNLOCK(m);
+}
+
 void cw_mock_embedder_set_answer(cw_mock_embedder *m, cw_mock_answer answer)
 {
     MOCK_LOCK(m);
@@ -578,6 +616,10 @@ void cw_mock_embedder_reset(cw_mock_embedder *m)
     m->fail_status = 0;
     m->fail_left = 0;
     m->fail_retry_after_s = 0;
+    m->rate_fail_pct = 0;
+    m->rate_stall_pct = 0;
+    m->rate_fails = 0;
+    m->rate_stalls = 0;
     m->answer = CW_MOCK_ANSWER_OK;
     m->calls = 0;
     m->inputs = 0;

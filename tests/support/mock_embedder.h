@@ -53,6 +53,19 @@ void cw_mock_embedder_slow_calls(cw_mock_embedder *m, int ms, int count);
  * retry_after_s > 0, `Retry-After: <retry_after_s>`; count -1 = until reset. */
 void cw_mock_embedder_fail(cw_mock_embedder *m, int status, int count, int retry_after_s);
 
+/* Random faults, for soak runs: each call independently answers
+ * `fail_status` (no Retry-After) with probability fail_pct %, or else waits
+ * `stall_ms` before answering normally with probability stall_pct % (past
+ * the caller's timeout, that is an upstream timeout). Draws come from a
+ * PRNG seeded with `seed`; 0 % and 0 % turn them off. A queued
+ * cw_mock_embedder_fail() failure takes precedence. */
+void cw_mock_embedder_set_fault_rates(cw_mock_embedder *m, int fail_pct, int fail_status,
+                                      int stall_pct, int stall_ms, unsigned long seed);
+
+/* How many calls the random faults failed and stalled so far. */
+void cw_mock_embedder_fault_counts(const cw_mock_embedder *m, unsigned long *fails,
+                                   unsigned long *stalls);
+
 /* Change what successful calls answer (see cw_mock_answer). */
 void cw_mock_embedder_set_answer(cw_mock_embedder *m, cw_mock_answer answer);
 
