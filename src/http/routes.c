@@ -121,7 +121,9 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
     memset(&res, 0, sizeof res);
     cw_error err;
     cw_error_clear(&err);
-    /* The pipeline copies the ops and frees the tree before the wait. */
+    /* The pipeline copies the ops and frees the tree before the wait: count
+     * them first. */
+    size_t n_upserts = payload.upserts.len, n_deletes = payload.deletes.len;
     if (cw_pipeline_submit_take(pipeline, &payload, deadline_ms, &res, &err) != 0) {
         answer_pipeline_error(a, &err);
     } else {
@@ -131,8 +133,8 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
         cw_http_answer_json(a, 200, strdup(buf));
     }
     a->note.payload_ok = 1;
-    a->note.upserts = payload.upserts.len;
-    a->note.deletes = payload.deletes.len;
+    a->note.upserts = n_upserts;
+    a->note.deletes = n_deletes;
     a->note.embed_calls = res.embed_calls;
     cw_sync_payload_free(&payload);
 }
