@@ -412,6 +412,7 @@ static void *batcher_main(void *arg)
         p->stats.embed_inputs += cnt.embed_inputs;
         p->stats.embed_ms_total += cnt.embed_ms;
         p->stats.embed_reused += cnt.embed_reused;
+        p->stats.upserts_unchanged += cnt.upserts_unchanged;
         p->stats.store_calls += cnt.store_calls;
         p->stats.store_ms_total += cnt.store_ms;
         for (size_t i = 0; batch != NULL; i++) {

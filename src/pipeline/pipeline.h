@@ -71,6 +71,7 @@ typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
     uint64_t embed_inputs;
     uint64_t embed_ms_total;
     uint64_t embed_reused;           /* texts whose stored vector was reused */
+    uint64_t upserts_unchanged;      /* upserts not written: the store held them exactly */
     uint64_t store_calls;
     uint64_t store_ms_total;
 } cw_pipeline_stats;
