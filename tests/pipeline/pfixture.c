@@ -58,6 +58,8 @@ void fx_assert_log_split(fixture *fx, const char *want_gets, const char *want_wr
             strcat(to, " ");
         strcat(to, tok);
     }
+    if (want_gets == NULL)
+        want_gets = gets;
     CU_ASSERT_STRING_EQUAL(gets, want_gets);
     CU_ASSERT_STRING_EQUAL(writes, want_writes);
     if (strcmp(gets, want_gets) != 0 || strcmp(writes, want_writes) != 0)

@@ -32,7 +32,8 @@ void fx_assert_log(fixture *fx, const char *want);
 /* Assert the store's call log as two sequences, then forget it: the gets
  * (the batcher's, in batch order) and the writes (the writer's, in batch
  * order). How the two interleave depends on thread timing; each order does
- * not. */
+ * not. want_gets NULL: the gets are not checked (the writer's own gets, when
+ * it re-runs a batch request by request, interleave with the batcher's). */
 void fx_assert_log_split(fixture *fx, const char *want_gets, const char *want_writes);
 
 /* 1 when `id` is stored with the text of `name` and its fake vector. */

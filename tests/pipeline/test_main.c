@@ -43,6 +43,7 @@ static CU_TestInfo tests[] = {
     { "overlap: delete x, then x unchanged: x stays", test_overlap_delete_then_unchanged_upsert },
     { "overlap: x=v2, then x=v1 as stored before: v1 stays", test_overlap_stale_get_of_older_version },
     { "overlap: N fails alone, N+1 commits", test_overlap_failed_batch_leaves_next_correct },
+    { "overlap: N re-run one by one while N+1 is prepared", test_overlap_isolation_while_preparing },
     CU_TEST_INFO_NULL,
 };
 

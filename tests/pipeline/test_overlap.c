@@ -142,3 +142,39 @@ void test_overlap_failed_batch_leaves_next_correct(void)
     CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);    /* w never written */
     fx_stop(&fx);
 }
+
+/* N is re-run request by request (one input refused) on the writer while
+ * the batcher prepares N+1: both use the embed pool at once; each request
+ * still gets its own answer and everything else is stored. */
+void test_overlap_isolation_while_preparing(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    fake_embedder_refuse(fx.emb, "poison", CW_E_CONFIG,
+                         "openai: the embedding API refused the request (HTTP 400): too long");
+    fake_embedder_sleep(fx.emb, 20);
+    submitter a, q[3];
+    fx_hold(&fx, &a, "+a", 0);
+    submitter_start(&q[0], fx.p, "+x", FAR_MS);
+    fx_wait_queued(&fx, 1);
+    submitter_start(&q[1], fx.p, "+poison", FAR_MS);
+    fx_wait_queued(&fx, 2);
+    fake_store_gate_gets(fx.store, 0);
+    fake_store_wait_gets(fx.store, 2);           /* N = {x, poison} prepared (and failed) */
+    submitter_start(&q[2], fx.p, "-x +y", FAR_MS);
+    fx_wait_queued(&fx, 1);                      /* N+1, taken once N is handed over */
+    fake_store_gate(fx.store, 0);
+    submitter_join(&a);
+    for (int i = 0; i < 3; i++)
+        submitter_join(&q[i]);
+    CU_ASSERT_EQUAL(a.rc, 0);
+    CU_ASSERT_EQUAL(q[0].rc, 0);
+    CU_ASSERT_EQUAL(q[1].rc, -1);
+    CU_ASSERT_EQUAL(q[1].err.code, CW_E_CONFIG);
+    CU_ASSERT_EQUAL(q[2].rc, 0);
+    fx_assert_log_split(&fx, NULL, "upsert(a) upsert(x) remove(x) upsert(y)");
+    CU_ASSERT(fx_stored_as(&fx, "a", "a"));
+    CU_ASSERT(fx_stored_as(&fx, "y", "y"));
+    CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);    /* x deleted by N+1 */
+    fx_stop(&fx);
+}
