@@ -63,6 +63,7 @@ static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counter
     cnt->store_calls++;
     cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
     if (got != 0) {
+        cnt->store_get_errors++;
         cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
         goto out;
     }

@@ -54,6 +54,7 @@ typedef struct cw_batch_counters {
     uint64_t upserts_unchanged;  /* stored exactly already: not written again */
     uint64_t store_calls;
     uint64_t store_ms;
+    uint64_t store_get_errors;   /* the store get failed */
 } cw_batch_counters;
 
 /* A prepared batch, waiting for its commit. */

@@ -67,6 +67,7 @@ typedef struct stage {
     cw_batch *prepared;          /* NULL when preparing failed: `err` says why */
     cw_error err;                /* the batch's result */
     cw_batch_counters cnt;
+    int overlapped;              /* taken while the batch before was being written */
     size_t distrusted;           /* "already stored" marks dropped (overlap) */
     int64_t t0;
 } stage;
@@ -389,9 +390,14 @@ static cw_request *take_batch(cw_pipeline *p, size_t *n_ops, cw_request **to_fre
  * those ids is written, whatever the get said. */
 static void stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch_ids *prev)
 {
+    s->overlapped = overlaps;
     s->ops = malloc(s->n_ops * sizeof *s->ops);
     s->docs = malloc(s->n_ops * sizeof *s->docs);
     if (s->ops == NULL || s->docs == NULL) {
+        free(s->ops);
+        free(s->docs);
+        s->ops = NULL;
+        s->docs = NULL;
         cw_error_set(&s->err, CW_E_NOMEM, "out of memory for a batch of %zu ops", s->n_ops);
         return;
     }
@@ -486,6 +492,18 @@ static void *batcher_main(void *arg)
 static cw_error *stage_commit(cw_pipeline *p, stage *s)
 {
     cw_batch_env env = batch_env(p);
+    if (s->prepared == NULL && s->overlapped && s->cnt.store_get_errors > 0) {
+        /* Chroma 1.0 may refuse a get that runs during a write to a fresh
+         * collection (HTTP 500 "Error creating hnsw segment reader: Nothing
+         * found on disk"): look again, once, now that the write before is
+         * done; a get that fails then fails the batch as usual. */
+        cw_log_info("pipeline: store get failed during the write before (%s); trying again",
+                    s->err.msg);
+        cw_error_clear(&s->err);
+        s->prepared = cw_batch_prepare(&env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
+        if (s->prepared == NULL && s->err.code == CW_OK)
+            cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
+    }
     if (s->prepared != NULL && cw_batch_commit(&env, s->prepared, &s->cnt, &s->err) != 0 &&
         s->err.code == CW_OK)
         cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");

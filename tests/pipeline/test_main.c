@@ -44,6 +44,7 @@ static CU_TestInfo tests[] = {
     { "overlap: x=v2, then x=v1 as stored before: v1 stays", test_overlap_stale_get_of_older_version },
     { "overlap: N fails alone, N+1 commits", test_overlap_failed_batch_leaves_next_correct },
     { "overlap: N re-run one by one while N+1 is prepared", test_overlap_isolation_while_preparing },
+    { "overlap: a get failed during the write before is made again", test_overlap_get_failure_retried_after_write },
     CU_TEST_INFO_NULL,
 };
 

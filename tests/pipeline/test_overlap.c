@@ -178,3 +178,36 @@ void test_overlap_isolation_while_preparing(void)
     CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);    /* x deleted by N+1 */
     fx_stop(&fx);
 }
+
+/* A get made while the batch before is written fails (Chroma 1.0 may
+ * refuse one during a write to a fresh collection): it is made again once
+ * that write is done, and the batch commits. */
+void test_overlap_get_failure_retried_after_write(void)
+{
+    fixture fx;
+    fx_start(&fx, DIM, NULL);
+    submitter a, b;
+    fake_store_gate(fx.store, 1);
+    submitter_start(&a, fx.p, "+a", FAR_MS);
+    fake_store_wait_entered(fx.store, 1);        /* a's upsert is held */
+    fake_store_fail(fx.store, "get", CW_E_UNAVAILABLE, 5,
+                    "chroma get: HTTP 500: Error creating hnsw segment reader: Nothing found on disk");
+    submitter_start(&b, fx.p, "+b", FAR_MS);
+    fake_store_wait_gets(fx.store, 2);           /* b's get failed */
+    fake_store_fail(fx.store, "get", CW_OK, 0, "");
+    fake_store_gate(fx.store, 0);
+    submitter_join(&a);
+    submitter_join(&b);
+    CU_ASSERT_EQUAL(a.rc, 0);
+    CU_ASSERT_EQUAL(b.rc, 0);
+    fx_assert_log_split(&fx, "get(a) get(b) get(b)", "upsert(a) upsert(b)");
+    CU_ASSERT(fx_stored_as(&fx, "b", "b"));
+    /* a get failing without a write before it fails its batch at once */
+    fake_store_fail(fx.store, "get", CW_E_UNAVAILABLE, 5, "chroma get: HTTP 503");
+    cw_pipeline_result res;
+    cw_error err;
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+c", FAR_MS, &res, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "chroma get: HTTP 503");
+    fx_assert_log(&fx, "get(c)");
+    fx_stop(&fx);
+}

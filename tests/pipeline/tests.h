@@ -49,5 +49,6 @@ void test_overlap_delete_then_unchanged_upsert(void);
 void test_overlap_stale_get_of_older_version(void);
 void test_overlap_failed_batch_leaves_next_correct(void);
 void test_overlap_isolation_while_preparing(void);
+void test_overlap_get_failure_retried_after_write(void);
 
 #endif
