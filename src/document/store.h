@@ -2,9 +2,10 @@
  * it. The real one is Chroma (src/chroma/store_chroma.c); tests use fakes.
  *
  * Every call is synchronous and idempotent (safe to retry). The pipeline
- * calls the store from ONE writer thread, in arrival order; a store need not
- * be thread-safe for concurrent writes, but must allow a concurrent
- * heartbeat via whatever readiness path it offers.
+ * writes (remove, upsert) from ONE writer thread, in arrival order; a store
+ * need not be thread-safe for concurrent writes, but must allow a get
+ * (from the pipeline's batcher, preparing the next batch) and a heartbeat
+ * via whatever readiness path it offers concurrently with a write.
  */
 #ifndef CW_STORE_H
 #define CW_STORE_H

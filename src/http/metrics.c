@@ -129,6 +129,9 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
         cw_prom_head(&p, "cw_pipeline_vectors_reused_total", "counter",
                      "Upserts whose stored vector was reused (same id and text) instead of embedded.");
         cw_prom_sample(&p, "cw_pipeline_vectors_reused_total", "", st.embed_reused);
+        cw_prom_head(&p, "cw_pipeline_upserts_unchanged_total", "counter",
+                     "Upserts not written because Chroma already held the same document and metadata.");
+        cw_prom_sample(&p, "cw_pipeline_upserts_unchanged_total", "", st.upserts_unchanged);
     }
     cw_metrics_render(&p);
     return cw_prom_take(&p);

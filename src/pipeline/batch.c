@@ -63,6 +63,7 @@ static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counter
     cnt->store_calls++;
     cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
     if (got != 0) {
+        cnt->store_get_errors++;
         cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
         goto out;
     }
@@ -241,29 +242,121 @@ static size_t drop_stored(upsert_set *u, cw_batch_counters *cnt)
     return w;
 }
 
-int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
-                   const cw_document *const *docs, size_t n, cw_batch_counters *cnt,
-                   cw_error *err)
+struct cw_batch {
+    const cw_coalesce_op *ops;   /* borrowed */
+    size_t n;
+    cw_coalesce_result co;
+    upsert_set u;
+};
+
+void cw_batch_free(cw_batch *b)
+{
+    if (b == NULL)
+        return;
+    upsert_set_clear(&b->u);
+    cw_coalesce_result_clear(&b->co);
+    free(b);
+}
+
+static void log_failure(size_t n, const cw_error *err)
+{
+    /* debug: each request's own log line says what failed */
+    cw_log_debug("pipeline: batch of %zu ops failed: %s: %s", n,
+                 err != NULL ? cw_status_name(err->code) : "?", err != NULL ? err->msg : "");
+}
+
+cw_batch *cw_batch_prepare(const cw_batch_env *env, const cw_coalesce_op *ops,
+                           const cw_document *const *docs, size_t n, cw_batch_counters *cnt,
+                           cw_error *err)
+{
+    cw_batch *b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory for a batch of %zu ops", n);
+        goto fail;
+    }
+    b->ops = ops;
+    b->n = n;
+    if (cw_coalesce(ops, n, &b->co, err) != 0)
+        goto fail;
+    if (b->co.n_upserts > 0 && prepare_upserts(env, docs, &b->co, &b->u, cnt, err) != 0)
+        goto fail;
+    return b;
+fail:
+    log_failure(n, err);
+    cw_batch_free(b);
+    return NULL;
+}
+
+/* FNV-1a: stable, cheap; a collision only makes a write happen. */
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *c = (const unsigned char *)id; *c != '\0'; c++) {
+        h ^= *c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void cw_batch_ids_clear(cw_batch_ids *ids)
+{
+    free(ids->hash);
+    memset(ids, 0, sizeof *ids);
+}
+
+void cw_batch_ids_set(cw_batch_ids *ids, const cw_coalesce_op *ops, size_t n)
+{
+    cw_batch_ids_clear(ids);
+    if (n == 0)
+        return;
+    ids->hash = malloc(n * sizeof *ids->hash);
+    if (ids->hash == NULL) {
+        ids->all = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids->hash[i] = id_hash(ops[i].id);
+    qsort(ids->hash, n, sizeof *ids->hash, hash_cmp);
+    ids->n = n;
+}
+
+size_t cw_batch_distrust(cw_batch *b, const cw_batch_ids *ids)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < b->u.n; i++) {
+        if (!b->u.stored[i])
+            continue;
+        uint64_t h = id_hash(b->u.ids[i]);
+        if (ids->all || bsearch(&h, ids->hash, ids->n, sizeof h, hash_cmp) != NULL) {
+            b->u.stored[i] = 0;
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+int cw_batch_commit(const cw_batch_env *env, cw_batch *b, cw_batch_counters *cnt,
+                    cw_error *err)
 {
     int rc = -1;
-    cw_coalesce_result co = { 0 };
-    upsert_set u = { 0 };
     const char **del_ids = NULL;
 
-    if (cw_coalesce(ops, n, &co, err) != 0)
-        goto out;
-    if (co.n_upserts > 0 && prepare_upserts(env, docs, &co, &u, cnt, err) != 0)
-        goto out;
-    if (co.n_deletes > 0) {
-        del_ids = malloc(co.n_deletes * sizeof *del_ids);
+    if (b->co.n_deletes > 0) {
+        del_ids = malloc(b->co.n_deletes * sizeof *del_ids);
         if (del_ids == NULL) {
-            cw_error_set(err, CW_E_NOMEM, "out of memory for %zu deletes", co.n_deletes);
+            cw_error_set(err, CW_E_NOMEM, "out of memory for %zu deletes", b->co.n_deletes);
             goto out;
         }
-        for (size_t i = 0; i < co.n_deletes; i++)
-            del_ids[i] = ops[co.deletes[i]].id;
+        for (size_t i = 0; i < b->co.n_deletes; i++)
+            del_ids[i] = b->ops[b->co.deletes[i]].id;
         int64_t t0 = cw_now_ms();
-        int removed = env->store->vt->remove(env->store, del_ids, co.n_deletes, err);
+        int removed = env->store->vt->remove(env->store, del_ids, b->co.n_deletes, err);
         cnt->store_calls++;
         cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
         if (removed != 0) {
@@ -271,10 +364,11 @@ int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
             goto out;
         }
     }
-    size_t n_write = drop_stored(&u, cnt);
+    size_t n_write = drop_stored(&b->u, cnt);
     if (n_write > 0) {
         int64_t t0 = cw_now_ms();
-        int upserted = env->store->vt->upsert(env->store, u.docs, u.vecs, n_write, u.dim, err);
+        int upserted = env->store->vt->upsert(env->store, b->u.docs, b->u.vecs, n_write,
+                                              b->u.dim, err);
         cnt->store_calls++;
         cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
         if (upserted != 0) {
@@ -284,12 +378,20 @@ int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
     }
     rc = 0;
 out:
-    if (rc != 0)   /* debug: each request's own log line says what failed */
-        cw_log_debug("pipeline: batch of %zu ops failed: %s: %s", n,
-                     err != NULL ? cw_status_name(err->code) : "?",
-                     err != NULL ? err->msg : "");
+    if (rc != 0)
+        log_failure(b->n, err);
     free(del_ids);
-    upsert_set_clear(&u);
-    cw_coalesce_result_clear(&co);
+    return rc;
+}
+
+int cw_batch_write(const cw_batch_env *env, const cw_coalesce_op *ops,
+                   const cw_document *const *docs, size_t n, cw_batch_counters *cnt,
+                   cw_error *err)
+{
+    cw_batch *b = cw_batch_prepare(env, ops, docs, n, cnt, err);
+    if (b == NULL)
+        return -1;
+    int rc = cw_batch_commit(env, b, cnt, err);
+    cw_batch_free(b);
     return rc;
 }

@@ -17,9 +17,8 @@ struct cw_embed_pool {
     /* `lock` guards everything below. */
     pthread_mutex_t lock;
     pthread_cond_t work;         /* a job was queued, or stop */
-    pthread_cond_t done;         /* `pending` dropped */
+    pthread_cond_t done;         /* a run's last job finished */
     cw_embed_job *head, *tail;   /* jobs not yet picked up */
-    size_t pending;              /* jobs of the current run not yet finished */
     int stop;
     int sync_ready;              /* lock and conds initialised */
 };
@@ -48,9 +47,8 @@ static void *worker_main(void *arg)
         job->ms = cw_now_ms() - t0;
 
         pthread_mutex_lock(&pool->lock);
-        pool->pending--;
-        if (pool->pending == 0)
-            pthread_cond_signal(&pool->done);
+        if (--*job->run_pending == 0)
+            pthread_cond_broadcast(&pool->done);   /* runs wait on one cond */
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -96,18 +94,19 @@ int cw_embed_pool_run(cw_embed_pool *pool, cw_embed_job *jobs, size_t n, cw_erro
 {
     if (n == 0)
         return 0;
+    size_t pending = n;          /* this run's jobs not yet finished (under the lock) */
     pthread_mutex_lock(&pool->lock);
     for (size_t i = 0; i < n; i++) {
         jobs[i].next = NULL;
+        jobs[i].run_pending = &pending;
         if (pool->tail != NULL)
             pool->tail->next = &jobs[i];
         else
             pool->head = &jobs[i];
         pool->tail = &jobs[i];
     }
-    pool->pending += n;
     pthread_cond_broadcast(&pool->work);
-    while (pool->pending > 0)
+    while (pending > 0)
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 

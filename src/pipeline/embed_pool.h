@@ -2,8 +2,10 @@
  * named "cw-embed-<i>", calling cw_embedder_embed() on chunks handed to
  * them by the batcher. Internal to the pipeline.
  *
- * The pool borrows the embedder for its lifetime. cw_embed_pool_run() is
- * called by one thread at a time (the batcher).
+ * The pool borrows the embedder for its lifetime. cw_embed_pool_run() may
+ * be called by several threads at once (the batcher preparing a batch while
+ * the writer re-runs a failed one request by request): each call waits for
+ * its own jobs only; the workers take jobs in the order they were queued.
  */
 #ifndef CW_EMBED_POOL_H
 #define CW_EMBED_POOL_H
@@ -25,6 +27,7 @@ typedef struct cw_embed_job {
     cw_error err;
     int64_t ms;                  /* how long the call took */
     struct cw_embed_job *next;   /* pool-internal queue link */
+    size_t *run_pending;         /* pool-internal: its run's unfinished jobs */
 } cw_embed_job;
 
 /* Start `workers` (≥ 1) threads. Returns NULL with `err` set on failure. */

@@ -1,6 +1,9 @@
-/* cw_pipeline — the request queue, the batcher thread and the callers'
- * side (see pipeline.h). A batch is applied by cw_batch_write() (batch.c);
- * embedding runs on the embed pool (embed_pool.c).
+/* cw_pipeline — the request queue, the batcher and writer threads and the
+ * callers' side (see pipeline.h). A batch is prepared (coalesced, looked up,
+ * embedded: cw_batch_prepare) by the batcher and committed by the writer
+ * (cw_batch_commit, batch.c), so the next batch is embedded while the one
+ * before is written to the store; embedding runs on the embed pool
+ * (embed_pool.c).
  *
  * A request record is shared by its caller and the batcher: it holds one
  * reference for each (`refs`, under the pipeline lock) and whoever drops the
@@ -52,6 +55,23 @@ typedef struct cw_request {
     struct cw_request *next;     /* queue link, then batch link */
 } cw_request;
 
+/* A batch between the two stages: taken and prepared by the batcher, then
+ * handed to the writer, which commits it, answers its requests and clears
+ * it. Fields are touched by one thread at a time (the handover is under
+ * the pipeline's lock). */
+typedef struct stage {
+    cw_request *requests;        /* linked by `next`, arrival order */
+    size_t n_ops;
+    cw_coalesce_op *ops;         /* every op of the requests, effect order */
+    const cw_document **docs;    /* docs[i]: the upsert of ops[i], NULL for a delete */
+    cw_batch *prepared;          /* NULL when preparing failed: `err` says why */
+    cw_error err;                /* the batch's result */
+    cw_batch_counters cnt;
+    int overlapped;              /* taken while the batch before was being written */
+    size_t distrusted;           /* "already stored" marks dropped (overlap) */
+    int64_t t0;
+} stage;
+
 struct cw_pipeline {
     cw_pipeline_config cfg;      /* read-only after create */
     size_t upsert_target;        /* stop lingering at this many upserts */
@@ -59,9 +79,12 @@ struct cw_pipeline {
     cw_embedder *embedder;       /* borrowed */
     cw_store *store;             /* borrowed; used by the batcher only */
     cw_embed_pool *pool;
-    pthread_t batcher;
+    pthread_t batcher, writer;
     int batcher_started;         /* touched only by create/shutdown/destroy */
     int batcher_joined;
+    int writer_started;
+    int writer_joined;
+    stage stages[2];             /* one being prepared, one being written */
     int sync_ready;              /* lock and conds initialised */
 
     /* `lock` guards everything below, and each request's guarded fields. */
@@ -72,7 +95,10 @@ struct cw_pipeline {
     size_t queued;
     size_t queued_ops;
     size_t queued_upserts;
-    int busy;                    /* the batcher is applying a batch */
+    pthread_cond_t stage_cond;   /* `writing` set or cleared, or batcher_done */
+    int busy;                    /* the batcher holds a batch it has not handed over */
+    stage *writing;              /* handed to the writer, not yet answered */
+    int batcher_done;            /* the batcher has exited: the writer exits when idle */
     int stopping;                /* shutdown started: no new requests */
     int64_t drain_deadline_ms;   /* valid once stopping */
     size_t callers;              /* threads inside cw_pipeline_submit() */
@@ -232,21 +258,14 @@ static void free_list(cw_request *list)
     }
 }
 
-/* ---- the batcher ------------------------------------------------------- */
+/* ---- the two stages: batcher (prepare) and writer (commit, answer) ---- */
 
-/* Apply the requests of `batch` (linked by `next`, arrival order) and
- * return the batch's error in `err`. Runs without the lock. */
-static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
-                      cw_batch_counters *cnt, cw_error *err)
+/* Fill ops[]/docs[] with every op of the requests of `batch`, in effect
+ * order (request by request; its deletes, then its upserts). */
+static void list_ops(const cw_request *batch, cw_coalesce_op *ops, const cw_document **docs)
 {
-    cw_coalesce_op *ops = malloc(n_ops * sizeof *ops);
-    const cw_document **docs = malloc(n_ops * sizeof *docs);
-    if (ops == NULL || docs == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "out of memory for a batch of %zu ops", n_ops);
-        goto out;
-    }
     size_t k = 0;
-    for (cw_request *r = batch; r != NULL; r = r->next) {
+    for (const cw_request *r = batch; r != NULL; r = r->next) {
         for (size_t i = 0; i < r->n_deletes; i++, k++) {
             ops[k].id = r->deletes[i];
             ops[k].is_upsert = 0;
@@ -258,12 +277,32 @@ static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
             docs[k] = &r->upserts[i];
         }
     }
+}
+
+static cw_batch_env batch_env(const cw_pipeline *p)
+{
     cw_batch_env env = {
         .embedder = p->embedder,
         .pool = p->pool,
         .store = p->store,
         .chunk_max = p->cfg.batch_max,
     };
+    return env;
+}
+
+/* Both stages at once for the requests of `batch`, on the calling thread
+ * (the writer re-running a failed batch request by request). */
+static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
+                      cw_batch_counters *cnt, cw_error *err)
+{
+    cw_coalesce_op *ops = malloc(n_ops * sizeof *ops);
+    const cw_document **docs = malloc(n_ops * sizeof *docs);
+    if (ops == NULL || docs == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "out of memory for a batch of %zu ops", n_ops);
+        goto out;
+    }
+    list_ops(batch, ops, docs);
+    cw_batch_env env = batch_env(p);
     if (cw_batch_write(&env, ops, docs, n_ops, cnt, err) != 0 && err->code == CW_OK)
         cw_error_set(err, CW_E_INTERNAL, "batch failed without a reason");
 out:
@@ -344,9 +383,46 @@ static cw_request *take_batch(cw_pipeline *p, size_t *n_ops, cw_request **to_fre
     return batch;
 }
 
+/* Batcher, without the lock: prepare `s` (its requests and n_ops set).
+ * `overlaps`: the batch handed to the writer before it (whose ids are
+ * `prev`) was still being written when `s` was taken, so the store get of
+ * `s` may have seen state that write changes: every upsert of `s` on one of
+ * those ids is written, whatever the get said. */
+static void stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch_ids *prev)
+{
+    s->overlapped = overlaps;
+    s->ops = malloc(s->n_ops * sizeof *s->ops);
+    s->docs = malloc(s->n_ops * sizeof *s->docs);
+    if (s->ops == NULL || s->docs == NULL) {
+        free(s->ops);
+        free(s->docs);
+        s->ops = NULL;
+        s->docs = NULL;
+        cw_error_set(&s->err, CW_E_NOMEM, "out of memory for a batch of %zu ops", s->n_ops);
+        return;
+    }
+    list_ops(s->requests, s->ops, s->docs);
+    cw_batch_env env = batch_env(p);
+    s->prepared = cw_batch_prepare(&env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
+    if (s->prepared == NULL && s->err.code == CW_OK)
+        cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
+    if (s->prepared != NULL && overlaps)
+        s->distrusted = cw_batch_distrust(s->prepared, prev);
+}
+
+static void stage_clear(stage *s)
+{
+    cw_batch_free(s->prepared);
+    free(s->ops);
+    free(s->docs);
+    memset(s, 0, sizeof *s);
+}
+
 static void *batcher_main(void *arg)
 {
     cw_pipeline *p = arg;
+    cw_batch_ids prev = { 0 };       /* ids of the batch last handed to the writer */
+    size_t next_stage = 0;
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -377,63 +453,128 @@ static void *batcher_main(void *arg)
             pthread_mutex_lock(&p->lock);
             continue;
         }
+        /* The writer is done with the other stage (see the handover below). */
+        stage *s = &p->stages[next_stage];
+        next_stage ^= 1;
+        s->requests = batch;
+        s->n_ops = n_ops;
+        int overlaps = p->writing != NULL;
         p->busy = 1;
         pthread_mutex_unlock(&p->lock);
+        free_list(to_free);
         cw_metrics_batch(n_ops);
 
-        cw_batch_counters cnt = { 0 };
-        cw_error err;
-        cw_error_clear(&err);
-        int64_t t0 = cw_now_ms();
-        run_batch(p, batch, n_ops, &cnt, &err);
-        cw_error *errs = NULL;
-        if (worth_isolating(batch, &err)) {
-            size_t n_req = 0;
-            for (cw_request *r = batch; r != NULL; r = r->next)
-                n_req++;
-            errs = calloc(n_req, sizeof *errs);
-            if (errs != NULL) {
-                cw_log_warn("pipeline: a batch of %zu requests failed (%s); applying them one "
-                            "by one", n_req, err.msg);
-                run_isolated(p, batch, errs, &cnt);
-            }
-        }
-        cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
-                     "%llu reused, %llu already stored, %lld ms: %s", n_ops,
-                     (unsigned long long)cnt.embed_inputs, (unsigned long long)cnt.embed_calls,
-                     (unsigned long long)cnt.embed_reused,
-                     (unsigned long long)cnt.upserts_unchanged,
-                     (long long)(cw_now_ms() - t0), cw_status_name(err.code));
+        s->t0 = cw_now_ms();
+        stage_prepare(p, s, overlaps, &prev);
+        cw_batch_ids_set(&prev, s->ops, s->ops != NULL ? s->n_ops : 0);
+        if (s->ops == NULL)
+            prev.all = 1;
 
+        /* Hand over once the writer has answered the batch before: one
+         * batch written while one is prepared, never more. */
+        pthread_mutex_lock(&p->lock);
+        while (p->writing != NULL)
+            pthread_cond_wait(&p->stage_cond, &p->lock);
+        p->writing = s;
+        p->busy = 0;
+        pthread_cond_broadcast(&p->stage_cond);
+    }
+    p->busy = 0;
+    pthread_cond_broadcast(&p->idle_cond);
+    pthread_mutex_unlock(&p->lock);
+    cw_batch_ids_clear(&prev);
+    return NULL;
+}
+
+/* Writer, without the lock: commit `s` (unless preparing it failed), and
+ * re-run it request by request when the failure may be one request's.
+ * Returns the per-request results (NULL: s->err is everyone's). */
+static cw_error *stage_commit(cw_pipeline *p, stage *s)
+{
+    cw_batch_env env = batch_env(p);
+    if (s->prepared == NULL && s->overlapped && s->cnt.store_get_errors > 0) {
+        /* Chroma 1.0 may refuse a get that runs during a write to a fresh
+         * collection (HTTP 500 "Error creating hnsw segment reader: Nothing
+         * found on disk"): look again, once, now that the write before is
+         * done; a get that fails then fails the batch as usual. */
+        cw_log_info("pipeline: store get failed during the write before (%s); trying again",
+                    s->err.msg);
+        cw_error_clear(&s->err);
+        s->prepared = cw_batch_prepare(&env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
+        if (s->prepared == NULL && s->err.code == CW_OK)
+            cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
+    }
+    if (s->prepared != NULL && cw_batch_commit(&env, s->prepared, &s->cnt, &s->err) != 0 &&
+        s->err.code == CW_OK)
+        cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
+    if (!worth_isolating(s->requests, &s->err))
+        return NULL;
+    size_t n_req = 0;
+    for (cw_request *r = s->requests; r != NULL; r = r->next)
+        n_req++;
+    cw_error *errs = calloc(n_req, sizeof *errs);
+    if (errs == NULL)
+        return NULL;
+    cw_log_warn("pipeline: a batch of %zu requests failed (%s); applying them one by one",
+                n_req, s->err.msg);
+    run_isolated(p, s->requests, errs, &s->cnt);
+    return errs;
+}
+
+static void *writer_main(void *arg)
+{
+    cw_pipeline *p = arg;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->writing == NULL && !p->batcher_done)
+            pthread_cond_wait(&p->stage_cond, &p->lock);
+        stage *s = p->writing;
+        if (s == NULL)
+            break;                                  /* the batcher is gone */
+        pthread_mutex_unlock(&p->lock);
+
+        cw_error *errs = stage_commit(p, s);
+        const cw_batch_counters *cnt = &s->cnt;
+        cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
+                     "%llu reused, %llu already stored (%zu written anyway: the batch before "
+                     "touched them), %lld ms: %s", s->n_ops,
+                     (unsigned long long)cnt->embed_inputs, (unsigned long long)cnt->embed_calls,
+                     (unsigned long long)cnt->embed_reused,
+                     (unsigned long long)cnt->upserts_unchanged, s->distrusted,
+                     (long long)(cw_now_ms() - s->t0), cw_status_name(s->err.code));
+
+        cw_request *to_free = NULL;
         pthread_mutex_lock(&p->lock);
         p->stats.batches++;
-        p->stats.batch_ops_total += n_ops;
-        p->stats.embed_calls += cnt.embed_calls;
-        p->stats.embed_inputs += cnt.embed_inputs;
-        p->stats.embed_ms_total += cnt.embed_ms;
-        p->stats.embed_reused += cnt.embed_reused;
-        p->stats.store_calls += cnt.store_calls;
-        p->stats.store_ms_total += cnt.store_ms;
-        for (size_t i = 0; batch != NULL; i++) {
-            cw_request *r = batch;
-            batch = r->next;
+        p->stats.batch_ops_total += s->n_ops;
+        p->stats.embed_calls += cnt->embed_calls;
+        p->stats.embed_inputs += cnt->embed_inputs;
+        p->stats.embed_ms_total += cnt->embed_ms;
+        p->stats.embed_reused += cnt->embed_reused;
+        p->stats.upserts_unchanged += cnt->upserts_unchanged;
+        p->stats.store_calls += cnt->store_calls;
+        p->stats.store_ms_total += cnt->store_ms;
+        for (size_t i = 0; s->requests != NULL; i++) {
+            cw_request *r = s->requests;
+            s->requests = r->next;
             r->next = NULL;
             if (errs == NULL)
-                r->embed_calls = cnt.embed_calls;
-            if (request_complete(r, errs != NULL ? &errs[i] : &err) != NULL) {
+                r->embed_calls = cnt->embed_calls;
+            if (request_complete(r, errs != NULL ? &errs[i] : &s->err) != NULL) {
                 r->next = to_free;
                 to_free = r;
             }
         }
-        p->busy = 0;
-        pthread_cond_broadcast(&p->idle_cond);
         pthread_mutex_unlock(&p->lock);
         free(errs);
         free_list(to_free);
+        stage_clear(s);                             /* the batcher may reuse it now */
         pthread_mutex_lock(&p->lock);
+        p->writing = NULL;
+        pthread_cond_broadcast(&p->stage_cond);
+        pthread_cond_broadcast(&p->idle_cond);
     }
-    p->busy = 0;
-    pthread_cond_broadcast(&p->idle_cond);
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
@@ -471,13 +612,21 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->queue_cond, &attr);
     pthread_cond_init(&p->idle_cond, &attr);
+    pthread_cond_init(&p->stage_cond, &attr);
     pthread_condattr_destroy(&attr);
     p->sync_ready = 1;
 
     p->pool = cw_embed_pool_create(p->cfg.workers, embedder, err);
     if (p->pool == NULL)
         goto fail;
-    int e = pthread_create(&p->batcher, NULL, batcher_main, p);
+    int e = pthread_create(&p->writer, NULL, writer_main, p);
+    if (e != 0) {
+        cw_error_set(err, CW_E_INTERNAL, "cannot start the writer thread: %s", strerror(e));
+        goto fail;
+    }
+    p->writer_started = 1;
+    pthread_setname_np(p->writer, "cw-writer");
+    e = pthread_create(&p->batcher, NULL, batcher_main, p);
     if (e != 0) {
         cw_error_set(err, CW_E_INTERNAL, "cannot start the batcher thread: %s", strerror(e));
         goto fail;
@@ -629,7 +778,8 @@ void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
     }
     if (p->batcher_started) {
         struct timespec ts = abstime_at(drain_deadline_ms);
-        while ((p->head != NULL || p->busy) && cw_now_ms() < drain_deadline_ms)
+        while ((p->head != NULL || p->busy || p->writing != NULL) &&
+               cw_now_ms() < drain_deadline_ms)
             pthread_cond_timedwait(&p->idle_cond, &p->lock, &ts);
     }
     if (p->head != NULL)
@@ -638,10 +788,19 @@ void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
     pthread_mutex_unlock(&p->lock);
     free_list(to_free);
 
-    /* The batcher finishes a write in flight (never aborted), then exits. */
+    /* The batcher hands over the batch it holds and exits; the writer
+     * finishes the write in flight (never aborted), then exits. */
     if (p->batcher_started && !p->batcher_joined) {
         pthread_join(p->batcher, NULL);
         p->batcher_joined = 1;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->batcher_done = 1;
+    pthread_cond_broadcast(&p->stage_cond);
+    pthread_mutex_unlock(&p->lock);
+    if (p->writer_started && !p->writer_joined) {
+        pthread_join(p->writer, NULL);
+        p->writer_joined = 1;
     }
 }
 
@@ -654,7 +813,8 @@ void cw_pipeline_destroy(cw_pipeline *p)
         pthread_mutex_lock(&p->lock);
         stopping = p->stopping;
         pthread_mutex_unlock(&p->lock);
-        if (!stopping || (p->batcher_started && !p->batcher_joined))
+        if (!stopping || (p->batcher_started && !p->batcher_joined) ||
+            (p->writer_started && !p->writer_joined))
             cw_pipeline_shutdown(p, cw_now_ms() + 10000);
         pthread_mutex_lock(&p->lock);
         while (p->callers > 0)
@@ -663,6 +823,7 @@ void cw_pipeline_destroy(cw_pipeline *p)
     }
     cw_embed_pool_destroy(p->pool);
     if (p->sync_ready) {
+        pthread_cond_destroy(&p->stage_cond);
         pthread_cond_destroy(&p->idle_cond);
         pthread_cond_destroy(&p->queue_cond);
         pthread_mutex_destroy(&p->lock);

@@ -7,9 +7,15 @@
  *                 coalesces ops by id across requests (last op wins; within
  *                 a request deletes precede upserts), drops texts already
  *                 stored unchanged (store get → reuse vector), hands the rest
- *                 to the embed workers in batches of ≤ batch_max, then writes
- *                 the store (deletes, upserts) in arrival order, and wakes
- *                 each request with its own result.
+ *                 to the embed workers in batches of ≤ batch_max, then hands
+ *                 the prepared batch to the writer and takes the next one.
+ *   writer      — one thread, the store's one ordered writer: writes each
+ *                 prepared batch (deletes, upserts) in arrival order, and
+ *                 wakes each request with its own result. While it writes
+ *                 batch N the batcher prepares N+1 (never further ahead);
+ *                 N+1 writes every upsert whose id N touches even when its
+ *                 get found it stored exactly (that get may predate N's
+ *                 write), and reuses stored vectors by text as usual.
  *   embed workers — `workers` threads calling cw_embedder_embed().
  *
  * Borrowing: cw_pipeline_submit() borrows `payload` only until it returns.
@@ -71,6 +77,7 @@ typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
     uint64_t embed_inputs;
     uint64_t embed_ms_total;
     uint64_t embed_reused;           /* texts whose stored vector was reused */
+    uint64_t upserts_unchanged;      /* upserts not written: the store held them exactly */
     uint64_t store_calls;
     uint64_t store_ms_total;
 } cw_pipeline_stats;

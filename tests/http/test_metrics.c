@@ -489,6 +489,7 @@ static void test_format_and_exact_counts(void)
     expect_delta(&s[0], &s[1], "cw_embed_errors_total", 0);
     expect_delta(&s[0], &s[1], "cw_embed_call_duration_seconds_count", 1);
     expect_delta(&s[0], &s[1], "cw_pipeline_vectors_reused_total", 0);
+    expect_delta(&s[0], &s[1], "cw_pipeline_upserts_unchanged_total", 0);
     expect_delta(&s[0], &s[1], "cw_pipeline_batch_ops_count", 1);
     expect_delta(&s[0], &s[1], "cw_pipeline_batch_ops_sum", 4);
     expect_delta(&s[0], &s[1], "cw_chroma_call_duration_seconds_count{op=\"get\"}", 1);
@@ -499,7 +500,8 @@ static void test_format_and_exact_counts(void)
     CU_ASSERT_EQUAL(value_of(&s[1], "cw_pipeline_queue_depth", NULL), 0);
     CU_ASSERT_EQUAL(value_of(&s[1], "cw_http_requests_in_flight", NULL), 1);   /* the scrape */
 
-    /* 2. one 400, then the same payload again: its vectors are reused */
+    /* 2. one 400, then the same payload again: its vectors are reused, and
+     * Chroma already holds all three documents exactly: no upsert */
     post("{\"upserts\":[{\"id\":\"\"}]}", 400);
     post(p, 200);
     scrape(F.base, &s[2]);
@@ -509,11 +511,12 @@ static void test_format_and_exact_counts(void)
     expect_delta(&s[1], &s[2], "cw_sync_upserts_received_total", 3);
     expect_delta(&s[1], &s[2], "cw_sync_deletes_received_total", 1);
     expect_delta(&s[1], &s[2], "cw_pipeline_vectors_reused_total", 3);
+    expect_delta(&s[1], &s[2], "cw_pipeline_upserts_unchanged_total", 3);
     expect_delta(&s[1], &s[2], "cw_embed_calls_total", 0);
     expect_delta(&s[1], &s[2], "cw_embed_inputs_total", 0);
     expect_delta(&s[1], &s[2], "cw_pipeline_batch_ops_count", 1);
     expect_delta(&s[1], &s[2], "cw_chroma_call_duration_seconds_count{op=\"get\"}", 1);
-    expect_delta(&s[1], &s[2], "cw_chroma_call_duration_seconds_count{op=\"upsert\"}", 1);
+    expect_delta(&s[1], &s[2], "cw_chroma_call_duration_seconds_count{op=\"upsert\"}", 0);
 
     /* 3. the embedder fails (500 until reset): one failed call; then Chroma
      * refuses one upsert: one Chroma error */

@@ -30,6 +30,8 @@ struct fake_store {
     fail_spec fail_get, fail_remove, fail_upsert;
     int gate_closed;
     size_t entered;
+    int get_gate_closed;
+    size_t gets_entered;
 };
 
 static entry *find(fake_store *s, const char *id)
@@ -88,6 +90,10 @@ static int fs_get(cw_store *self, const char *const *ids, size_t n, size_t dim,
     fake_store *s = (fake_store *)self;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
+    s->gets_entered++;
+    pthread_cond_broadcast(&s->cond);
+    while (s->get_gate_closed)
+        pthread_cond_wait(&s->cond, &s->lock);
     log_call(s, "get", ids, NULL, n);
     if (maybe_fail(&s->fail_get, err) != 0) {
         rc = -1;
@@ -231,6 +237,22 @@ void fake_store_wait_entered(fake_store *s, size_t n)
 {
     pthread_mutex_lock(&s->lock);
     while (s->entered < n)
+        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void fake_store_gate_gets(fake_store *s, int closed)
+{
+    pthread_mutex_lock(&s->lock);
+    s->get_gate_closed = closed;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void fake_store_wait_gets(fake_store *s, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->gets_entered < n)
         pthread_cond_wait(&s->cond, &s->lock);
     pthread_mutex_unlock(&s->lock);
 }

@@ -24,6 +24,11 @@ void fake_store_fail(fake_store *s, const char *op, cw_status code, int retry_s,
 void fake_store_gate(fake_store *s, int closed);
 /* Block until `n` remove/upsert calls have reached the gate in total. */
 void fake_store_wait_entered(fake_store *s, size_t n);
+/* Closed: get calls block at their start (before they read) until reopened.
+ * Holds the pipeline's batcher while it prepares a batch. */
+void fake_store_gate_gets(fake_store *s, int closed);
+/* Block until `n` get calls have started in total. */
+void fake_store_wait_gets(fake_store *s, size_t n);
 /* The calls so far, e.g. "get(a,b) remove(x) upsert(a,b)" (malloc'd). */
 char *fake_store_log(fake_store *s);
 /* Forget the call log (not the contents). */

@@ -44,6 +44,47 @@ void fx_assert_log(fixture *fx, const char *want)
     fake_store_log_reset(fx->store);
 }
 
+void fx_assert_log_split(fixture *fx, const char *want_gets, const char *want_writes)
+{
+    char *log = fake_store_log(fx->store);
+    size_t len = strlen(log) + 1;
+    char *gets = calloc(1, len), *writes = calloc(1, len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gets);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(writes);
+    char *save = NULL;
+    for (char *tok = strtok_r(log, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+        char *to = strncmp(tok, "get(", 4) == 0 ? gets : writes;
+        if (to[0] != '\0')
+            strcat(to, " ");
+        strcat(to, tok);
+    }
+    if (want_gets == NULL)
+        want_gets = gets;
+    CU_ASSERT_STRING_EQUAL(gets, want_gets);
+    CU_ASSERT_STRING_EQUAL(writes, want_writes);
+    if (strcmp(gets, want_gets) != 0 || strcmp(writes, want_writes) != 0)
+        fprintf(stderr, "\n  gets:   %s\n  want:   %s\n  writes: %s\n  want:   %s\n", gets,
+                want_gets, writes, want_writes);
+    free(gets);
+    free(writes);
+    free(log);
+    fake_store_log_reset(fx->store);
+}
+
+void fx_hold(fixture *fx, submitter *s, const char *spec, size_t gets)
+{
+    fake_store_gate_gets(fx->store, 1);
+    fake_store_gate(fx->store, 1);
+    submitter_start(s, fx->p, spec, FAR_MS);
+    fake_store_wait_gets(fx->store, gets + 1);
+}
+
+void fx_release(fixture *fx)
+{
+    fake_store_gate_gets(fx->store, 0);
+    fake_store_gate(fx->store, 0);
+}
+
 int fx_stored_as(fixture *fx, const char *id, const char *name)
 {
     char *text = fake_store_text(fx->store, id);

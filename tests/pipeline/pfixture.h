@@ -29,6 +29,13 @@ int fx_submit(fixture *fx, const char *spec, int64_t deadline_ms, cw_pipeline_re
 /* Assert the store's call log, then forget it. */
 void fx_assert_log(fixture *fx, const char *want);
 
+/* Assert the store's call log as two sequences, then forget it: the gets
+ * (the batcher's, in batch order) and the writes (the writer's, in batch
+ * order). How the two interleave depends on thread timing; each order does
+ * not. want_gets NULL: the gets are not checked (the writer's own gets, when
+ * it re-runs a batch request by request, interleave with the batcher's). */
+void fx_assert_log_split(fixture *fx, const char *want_gets, const char *want_writes);
+
 /* 1 when `id` is stored with the text of `name` and its fake vector. */
 int fx_stored_as(fixture *fx, const char *id, const char *name);
 
@@ -48,5 +55,13 @@ typedef struct submitter {
 
 void submitter_start(submitter *s, cw_pipeline *p, const char *spec, int64_t deadline_ms);
 void submitter_join(submitter *s);
+
+/* Hold the batcher: close the get gate (and the write gate), submit `spec`
+ * (which must have an upsert) on `s` and wait until its get started: what
+ * is submitted next stays queued until fx_release(). `gets` is the number
+ * of gets made so far. */
+void fx_hold(fixture *fx, submitter *s, const char *spec, size_t gets);
+/* Open the get gate, and the write gate. */
+void fx_release(fixture *fx);
 
 #endif

@@ -13,9 +13,7 @@ void test_queue_full(void)
     cfg.queue_max = 2;
     fx_start(&fx, DIM, &cfg);
     submitter a, b, c;
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fx_hold(&fx, &a, "+a", 0);
     submitter_start(&b, fx.p, "+b", FAR_MS);
     submitter_start(&c, fx.p, "+c", FAR_MS);
     fx_wait_queued(&fx, 2);
@@ -28,7 +26,7 @@ void test_queue_full(void)
     CU_ASSERT_STRING_EQUAL(err.msg, "pipeline queue full (2 requests waiting)");
     CU_ASSERT_EQUAL(cw_status_http(err.code), 503);
 
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     submitter_join(&a);
     submitter_join(&b);
     submitter_join(&c);
@@ -49,9 +47,7 @@ void test_deadline_while_queued(void)
     fixture fx;
     fx_start(&fx, DIM, NULL);
     submitter a;
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fx_hold(&fx, &a, "+a", 0);
 
     cw_pipeline_result res;
     cw_error err;
@@ -66,7 +62,7 @@ void test_deadline_while_queued(void)
     CU_ASSERT_EQUAL(fx_submit(&fx, "+c", cw_now_ms() - 1, &res, &err), -1);
     CU_ASSERT_STRING_EQUAL(err.msg, "deadline exceeded before the request was processed");
 
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     submitter_join(&a);
     CU_ASSERT_EQUAL(a.rc, 0);
     cw_pipeline_shutdown(fx.p, cw_now_ms() + 10000);
@@ -104,15 +100,13 @@ void test_shutdown_drains(void)
     fixture fx;
     fx_start(&fx, DIM, NULL);
     submitter a, b, c;
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fx_hold(&fx, &a, "+a", 0);
     submitter_start(&b, fx.p, "+b", FAR_MS);
     fx_wait_queued(&fx, 1);
     submitter_start(&c, fx.p, "-a +c", FAR_MS);
     fx_wait_queued(&fx, 2);
 
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     cw_pipeline_shutdown(fx.p, cw_now_ms() + 30000);
     submitter_join(&a);
     submitter_join(&b);
@@ -149,29 +143,35 @@ void test_shutdown_deadline_fails_queued(void)
 {
     fixture fx;
     fx_start(&fx, DIM, NULL);
-    submitter a, b;
+    submitter a, b, c;
     fake_store_gate(fx.store, 1);
     submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fake_store_wait_entered(fx.store, 1);        /* a is being written */
+    fake_store_gate_gets(fx.store, 1);
     submitter_start(&b, fx.p, "+b", FAR_MS);
+    fake_store_wait_gets(fx.store, 2);           /* b is being prepared */
+    submitter_start(&c, fx.p, "+c", FAR_MS);
     fx_wait_queued(&fx, 1);
 
-    /* the write of a outlasts the drain deadline: b is failed at the
-     * deadline, a's write is still finished (never aborted) */
+    /* the write of a and the preparing of b outlast the drain deadline: c
+     * is failed at the deadline; a's write is still finished (never
+     * aborted), and b, already taken, is written after it */
     shutdown_arg s = { fx.p, cw_now_ms() + 50, 0 };
     CU_ASSERT_EQUAL_FATAL(pthread_create(&s.thread, NULL, shutdown_main, &s), 0);
-    submitter_join(&b);
-    CU_ASSERT_EQUAL(b.rc, -1);
-    CU_ASSERT_EQUAL(b.err.code, CW_E_UNAVAILABLE);
-    CU_ASSERT_EQUAL(b.err.retry_after_s, 2);
-    CU_ASSERT_STRING_EQUAL(b.err.msg, "pipeline is shutting down");
+    submitter_join(&c);
+    CU_ASSERT_EQUAL(c.rc, -1);
+    CU_ASSERT_EQUAL(c.err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_EQUAL(c.err.retry_after_s, 2);
+    CU_ASSERT_STRING_EQUAL(c.err.msg, "pipeline is shutting down");
 
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     pthread_join(s.thread, NULL);
     submitter_join(&a);
+    submitter_join(&b);
     CU_ASSERT_EQUAL(a.rc, 0);
-    fx_assert_log(&fx, "get(a) upsert(a)");
-    CU_ASSERT_EQUAL(fake_store_count(fx.store), 1);
+    CU_ASSERT_EQUAL(b.rc, 0);
+    fx_assert_log_split(&fx, "get(a) get(b)", "upsert(a) upsert(b)");
+    CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);
     fx_stop(&fx);
 }
 
@@ -318,15 +318,15 @@ void test_failed_batch_fails_all(void)
     fixture fx;
     fx_start(&fx, DIM, NULL);
     submitter a, b, c;
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fx_hold(&fx, &a, "+a", 0);
     submitter_start(&b, fx.p, "+b", FAR_MS);
     fx_wait_queued(&fx, 1);
     submitter_start(&c, fx.p, "-c", FAR_MS);
     fx_wait_queued(&fx, 2);
     /* a's batch has no delete; the batch of b and c fails at its delete */
     fake_store_fail(fx.store, "remove", CW_E_UNAVAILABLE, 4, "chroma: 503 Service Unavailable");
+    fake_store_gate_gets(fx.store, 0);
+    fake_store_wait_gets(fx.store, 2);           /* b and c prepared while a is written */
     fake_store_gate(fx.store, 0);
     submitter_join(&a);
     submitter_join(&b);
@@ -338,7 +338,7 @@ void test_failed_batch_fails_all(void)
     CU_ASSERT_STRING_EQUAL(c.err.msg, "chroma: 503 Service Unavailable");
     CU_ASSERT_EQUAL(b.err.retry_after_s, 4);
     CU_ASSERT_EQUAL(c.err.code, CW_E_UNAVAILABLE);
-    fx_assert_log(&fx, "get(a) upsert(a) get(b) remove(c)");
+    fx_assert_log(&fx, "get(a) get(b) upsert(a) remove(c)");
     CU_ASSERT_EQUAL(fake_store_count(fx.store), 1);
     fx_stop(&fx);
 }
@@ -357,23 +357,21 @@ void test_batch_bounds(void)
         "+e -x1 -x2 -x3 -x4 -x5 -x6 -x7",       /* 8 ops */
         "-y",                                   /* would make 9: next batch */
     };
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    fx_hold(&fx, &a, "+a", 0);
     for (size_t i = 0; i < 5; i++) {
         submitter_start(&q[i], fx.p, specs[i], FAR_MS);
         fx_wait_queued(&fx, i + 1);
     }
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     submitter_join(&a);
     CU_ASSERT_EQUAL(a.rc, 0);
     for (size_t i = 0; i < 5; i++) {
         submitter_join(&q[i]);
         CU_ASSERT_EQUAL(q[i].rc, 0);
     }
-    fx_assert_log(&fx, "get(a) upsert(a) get(b,c) upsert(b,c) "
-                       "get(d) upsert(d) get(e) remove(x1,x2,x3,x4,x5,x6,x7) upsert(e) "
-                       "remove(y)");
+    fx_assert_log_split(&fx, "get(a) get(b,c) get(d) get(e)",
+                        "upsert(a) upsert(b,c) upsert(d) remove(x1,x2,x3,x4,x5,x6,x7) upsert(e) "
+                        "remove(y)");
     cw_pipeline_stats st;
     cw_pipeline_stats_get(fx.p, &st);
     CU_ASSERT_EQUAL(st.batches, 5);

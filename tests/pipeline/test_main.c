@@ -39,6 +39,12 @@ static CU_TestInfo tests[] = {
     { "submit_take frees the payload before the wait", test_submit_take_releases_before_wait },
     { "32 threads, unique ids: all stored, coalesced", test_many_threads_unique_ids },
     { "32 threads, one id: last accepted wins", test_many_threads_same_id },
+    { "overlap: N+1 looked up and embedded while N is written", test_overlap_prepares_while_writing },
+    { "overlap: delete x, then x unchanged: x stays", test_overlap_delete_then_unchanged_upsert },
+    { "overlap: x=v2, then x=v1 as stored before: v1 stays", test_overlap_stale_get_of_older_version },
+    { "overlap: N fails alone, N+1 commits", test_overlap_failed_batch_leaves_next_correct },
+    { "overlap: N re-run one by one while N+1 is prepared", test_overlap_isolation_while_preparing },
+    { "overlap: a get failed during the write before is made again", test_overlap_get_failure_retried_after_write },
     CU_TEST_INFO_NULL,
 };
 

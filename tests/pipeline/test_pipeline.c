@@ -374,9 +374,7 @@ void test_coalesced_across_requests(void)
     fixture fx;
     fx_start(&fx, DIM, NULL);
     submitter a, q[4];
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);        /* a's batch is being written */
+    fx_hold(&fx, &a, "+a", 0);                   /* a's batch is being prepared */
     submitter_start(&q[0], fx.p, "+x:v1", FAR_MS);
     fx_wait_queued(&fx, 1);
     submitter_start(&q[1], fx.p, "-x", FAR_MS);
@@ -385,6 +383,8 @@ void test_coalesced_across_requests(void)
     fx_wait_queued(&fx, 3);
     submitter_start(&q[3], fx.p, "-y +z", FAR_MS);
     fx_wait_queued(&fx, 4);
+    fake_store_gate_gets(fx.store, 0);
+    fake_store_wait_gets(fx.store, 2);           /* the next batch prepared while a is written */
     fake_store_gate(fx.store, 0);
     submitter_join(&a);
     CU_ASSERT_EQUAL(a.rc, 0);
@@ -395,7 +395,7 @@ void test_coalesced_across_requests(void)
     CU_ASSERT_EQUAL(q[3].res.upserted, 1);
     CU_ASSERT_EQUAL(q[3].res.deleted, 1);
     /* the four queued requests went as one batch: x and y deleted, z stored */
-    fx_assert_log(&fx, "get(a) upsert(a) get(z) remove(x,y) upsert(z)");
+    fx_assert_log(&fx, "get(a) get(z) upsert(a) remove(x,y) upsert(z)");
     CU_ASSERT(fx_stored_as(&fx, "a", "a"));
     CU_ASSERT(fx_stored_as(&fx, "z", "z"));
     CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);
@@ -417,15 +417,15 @@ void test_bad_request_isolated_from_its_batch(void)
     fake_embedder_refuse(fx.emb, "poison", CW_E_CONFIG,
                          "openai: the embedding API refused the request (HTTP 400): too long");
     submitter a, q[3];
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);        /* a's batch is being written */
+    fx_hold(&fx, &a, "+a", 0);                   /* a's batch is being prepared */
     submitter_start(&q[0], fx.p, "+x", FAR_MS);
     fx_wait_queued(&fx, 1);
     submitter_start(&q[1], fx.p, "+poison", FAR_MS);
     fx_wait_queued(&fx, 2);
     submitter_start(&q[2], fx.p, "-a +y", FAR_MS);
     fx_wait_queued(&fx, 3);
+    fake_store_gate_gets(fx.store, 0);
+    fake_store_wait_gets(fx.store, 2);           /* the next batch prepared while a is written */
     fake_store_gate(fx.store, 0);
     submitter_join(&a);
     CU_ASSERT_EQUAL(a.rc, 0);
@@ -436,7 +436,7 @@ void test_bad_request_isolated_from_its_batch(void)
     CU_ASSERT_EQUAL(q[1].err.code, CW_E_CONFIG);
     CU_ASSERT_STRING_EQUAL(q[1].err.msg, "openai: the embedding API refused the request (HTTP 400): too long");
     CU_ASSERT_EQUAL(q[2].rc, 0);
-    fx_assert_log(&fx, "get(a) upsert(a) get(x,poison,y) get(x) upsert(x) get(poison) get(y) remove(a) upsert(y)");
+    fx_assert_log(&fx, "get(a) get(x,poison,y) upsert(a) get(x) upsert(x) get(poison) get(y) remove(a) upsert(y)");
     CU_ASSERT(fx_stored_as(&fx, "x", "x"));
     CU_ASSERT(fx_stored_as(&fx, "y", "y"));
     CU_ASSERT_EQUAL(fake_store_count(fx.store), 2);    /* a deleted, poison never stored */
@@ -450,16 +450,18 @@ void test_transient_failure_not_isolated(void)
     fixture fx;
     fx_start(&fx, DIM, NULL);
     submitter a, q[2];
-    fake_store_gate(fx.store, 1);
-    submitter_start(&a, fx.p, "+a", FAR_MS);
-    fake_store_wait_entered(fx.store, 1);
+    cw_pipeline_result res;
+    cw_error err;
+    CU_ASSERT_EQUAL(fx_submit(&fx, "+a", FAR_MS, &res, &err), 0);
+    /* a again, unchanged: held in its get, it then needs no embedding */
+    fx_hold(&fx, &a, "+a", 1);
     fake_embedder_fail(fx.emb, CW_E_UNAVAILABLE, 3, "voyage: 503 Service Unavailable");
     submitter_start(&q[0], fx.p, "+x", FAR_MS);
     fx_wait_queued(&fx, 1);
     submitter_start(&q[1], fx.p, "+y", FAR_MS);
     fx_wait_queued(&fx, 2);
     size_t calls_before = fake_embedder_calls(fx.emb);
-    fake_store_gate(fx.store, 0);
+    fx_release(&fx);
     submitter_join(&a);
     for (int i = 0; i < 2; i++) {
         submitter_join(&q[i]);

@@ -43,4 +43,12 @@ void test_failed_batch_fails_all(void);
 void test_batch_bounds(void);
 void test_submit_take_releases_before_wait(void);
 
+/* test_overlap.c */
+void test_overlap_prepares_while_writing(void);
+void test_overlap_delete_then_unchanged_upsert(void);
+void test_overlap_stale_get_of_older_version(void);
+void test_overlap_failed_batch_leaves_next_correct(void);
+void test_overlap_isolation_while_preparing(void);
+void test_overlap_get_failure_retried_after_write(void);
+
 #endif
