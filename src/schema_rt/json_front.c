@@ -30,7 +30,7 @@ const char *cw_rt_type_name(struct json_object *v)
 
 /* Check every string, key and number under `v` (depth is bounded by the
  * tokener). `huge`, when not NULL, counts the integers json-c clamped
- * (the text has integer literals beyond a double's range): those are
+ * (the text has integer literals beyond 64 bits): those are
  * reported where they are. Returns 1 when all are fine, else 0 with
  * issues recorded. */
 static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
@@ -97,7 +97,7 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
  * tells whether walk() can find anything at all. */
 typedef struct text_scan {
     size_t nul_escapes;     /* `\u0000` inside strings */
-    size_t huge_integers;   /* integer literals beyond a double's range */
+    size_t huge_integers;   /* integer literals beyond 64 bits (json-c clamps them) */
     int control_char;       /* a raw byte below 0x20 inside a string */
     int bad_number;         /* a number RFC 8259 does not allow: 1. 1.e5 00 -01 */
     int needs_walk;         /* a \u escape, a number, a literal other than
@@ -151,20 +151,20 @@ static int number_ok(const char *s, size_t n, int *integer)
     return i == n;
 }
 
-/* 1 when the integer literal s[0..n) is beyond a double's range (json-c
- * would clamp it to 2^64-1 or -2^63 without a word). */
+/* 1 when the integer literal s[0..n) (RFC 8259: no leading zeros) is
+ * outside [-2^63, 2^64-1]: json-c 0.16 would clamp it to one of those
+ * bounds without a word, so the value read would not be the value sent. */
 static int integer_huge(const char *s, size_t n)
 {
-    size_t digits = n - (s[0] == '-');
-    char buf[312];
+    int negative = s[0] == '-';
+    const char *digits = s + negative;
+    size_t nd = n - (size_t)negative;
+    const char *limit = negative ? "9223372036854775808" : "18446744073709551615";
+    size_t nl = strlen(limit);
 
-    if (digits < 309)              /* below 10^308 < DBL_MAX */
-        return 0;
-    if (digits > 309)
-        return 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return isinf(strtod(buf, NULL)) ? 1 : 0;
+    if (nd != nl)
+        return nd > nl;
+    return memcmp(digits, limit, nl) > 0;
 }
 
 /* Bytes of a string's body that need a look: '"', '\\', below 0x20, or

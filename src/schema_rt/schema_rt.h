@@ -128,7 +128,7 @@ int cw_rt_oom(cw_rt_ctx *ctx);
  * what strict mode still takes against RFC 8259 (raw control characters
  * in strings, numbers like `1.` or `00`), and check every string value and
  * object key at every depth (cw_rt_utf8_valid) and every number (finite,
- * integers within a double's range). Returns the tree (caller owns:
+ * integers within [-2^63, 2^64-1], which json-c reads exactly). Returns the tree (caller owns:
  * json_object_put), or NULL with issues recorded. */
 CW_MUST_CHECK struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size_t len);
 
