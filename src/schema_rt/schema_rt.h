@@ -127,9 +127,9 @@ int cw_rt_oom(cw_rt_ctx *ctx);
  * whole body to be one JSON object (trailing whitespace allowed), refuse
  * what strict mode still takes against RFC 8259 (raw control characters
  * in strings, numbers like `1.` or `00`), and check every string value and
- * object key at every depth (cw_rt_utf8_valid) and every number (finite,
- * integers within [-2^63, 2^64-1], which json-c reads exactly). Returns the tree (caller owns:
- * json_object_put), or NULL with issues recorded. */
+ * object key at every depth (cw_rt_utf8_valid) and every number (finite;
+ * integers within [-2^63, 2^64-1], which json-c reads exactly). Returns
+ * the tree (caller owns: json_object_put), or NULL with issues recorded. */
 CW_MUST_CHECK struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size_t len);
 
 /* "null", "boolean", "number", "string", "array" or "object" (NULL → "null"). */
