@@ -273,6 +273,22 @@ static json_object *where_clause(const char *kind, const char *ns)
     return kind != NULL ? eq_filter("kind", kind) : eq_filter("namespace", ns);
 }
 
+char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const char *ns, cw_error *err)
+{
+    json_object *root = json_object_new_object();
+    int ok = root != NULL &&
+             obj_add(root, "limit", json_object_new_int64((int64_t)limit)) == 0 &&
+             obj_add(root, "offset", json_object_new_int64((int64_t)offset)) == 0 &&
+             obj_add(root, "include", include_list(0, 0)) == 0;
+    if (ok && (kind != NULL || ns != NULL))
+        ok = obj_add(root, "where", where_clause(kind, ns)) == 0;
+    if (!ok) {
+        json_object_put(root);
+        root = NULL;
+    }
+    return finish(root, "scan", err);
+}
+
 char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const char *kind,
                            const char *ns, cw_error *err)
 {
