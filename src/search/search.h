@@ -1,0 +1,113 @@
+/* cw_search — hybrid ranking of stored instances for a query: what the
+ * `search` CLI, the server's search API and the MCP server answer with.
+ *
+ * Signals, each shown by --explain:
+ *   vector    cosine similarity of the query's embedding to the record's
+ *             (Chroma's nearest neighbours), weight CW_SEARCH_W_VECTOR
+ *   lexical   BM25 (k1 1.2, b 0.75) of the query's terms in the stored
+ *             text, names split on - . _ / and CamelCase kinds split, plural
+ *             forms folded; normalised by the query's own best possible
+ *             score so it lies in [0, 1], weight CW_SEARCH_W_LEXICAL
+ *   kind      the query names a kind ("which StatefulSets", "cron jobs",
+ *             "PDB", "ingresses"): records of that kind get CW_SEARCH_W_KIND
+ *   scope     the query names a namespace or a team (label team/owner):
+ *             records in it get CW_SEARCH_W_SCOPE
+ * Ties are broken by id, so the order is deterministic for a given corpus
+ * and vector answer.
+ *
+ * Ownership: cw_search_rank() borrows its inputs; the results own copies
+ * of every string (cw_search_results_free). On failure the results are
+ * already released (zeroed). */
+#ifndef CW_SEARCH_H
+#define CW_SEARCH_H
+
+#include <stddef.h>
+
+#include "chroma.h"
+#include "cw_error.h"
+#include "embedder.h"
+
+#define CW_SEARCH_W_VECTOR  1.0
+#define CW_SEARCH_W_LEXICAL 0.35
+#define CW_SEARCH_W_KIND    0.25
+#define CW_SEARCH_W_SCOPE   0.15
+
+#define CW_SEARCH_MAX_N        100      /* results per query */
+#define CW_SEARCH_MAX_QUERY    1024     /* bytes of query text */
+#define CW_SEARCH_MAX_CORPUS   200000   /* records scanned for lexical scoring */
+#define CW_SEARCH_VECTOR_POOL  1000     /* nearest neighbours asked of Chroma */
+
+typedef enum cw_search_mode {
+    CW_SEARCH_HYBRID = 0,
+    CW_SEARCH_VECTOR,
+    CW_SEARCH_LEXICAL,
+} cw_search_mode;
+
+/* "hybrid", "vector", "lexical" → mode; -1 for anything else. */
+int cw_search_mode_parse(const char *s);
+const char *cw_search_mode_name(cw_search_mode m);
+
+typedef struct cw_search_result {
+    char *id;
+    char *namespace;
+    char *kind;
+    char *name;
+    char *document;
+    double distance;       /* cosine distance; -1 when not a vector candidate */
+    double score;          /* sum of the parts below */
+    size_t vector_rank;    /* 1-based among the vector candidates; 0 = none */
+    double vector_part;
+    size_t lexical_rank;   /* 1-based among records sharing a term; 0 = none */
+    double bm25;
+    double lexical_part;
+    double kind_part;
+    double scope_part;
+} cw_search_result;
+
+typedef struct cw_search_results {
+    cw_search_result *items;   /* best first */
+    size_t len;
+    char *intent_kind;         /* the kind the query names, or NULL */
+    char *intent_scope;        /* the namespace or team it names, or NULL */
+} cw_search_results;
+
+/* Rank `corpus` (every stored record; documents and metadata) for `query`
+ * in `mode`, given Chroma's nearest neighbours `vhits` (nearest first; may
+ * be NULL/empty in lexical mode), and keep the best `n`. In vector mode the
+ * order is exactly Chroma's. A record of `vhits` missing from the corpus is
+ * still ranked (from the hit's own fields). 0, or -1 with CW_E_NOMEM. */
+CW_MUST_CHECK int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
+                                 const char *query, cw_search_mode mode, size_t n,
+                                 cw_search_results *out, cw_error *err);
+
+typedef struct cw_search_request {
+    const char *query;     /* non-empty, at most CW_SEARCH_MAX_QUERY bytes */
+    size_t n;              /* 1..CW_SEARCH_MAX_N */
+    const char *kind;      /* equality filter or NULL */
+    const char *ns;        /* equality filter or NULL */
+    cw_search_mode mode;
+} cw_search_request;
+
+/* Check a request's bounds: 0, or -1 with CW_E_INVALID and a one-line
+ * message naming the parameter ("q", "n", "kind", "namespace"). */
+CW_MUST_CHECK int cw_search_request_check(const cw_search_request *req, cw_error *err);
+
+/* Scan the collection (lexical), embed the query and ask Chroma for its
+ * nearest neighbours (vector), rank. Borrows `c` and `e` (thread-safe
+ * calls only). 0 or -1 with err (Chroma and embedder errors as theirs). */
+CW_MUST_CHECK int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_request *req,
+                                cw_search_results *out, cw_error *err);
+
+/* One JSON document:
+ * {"query":Q,"ranking":"hybrid","results":[{"rank":1,"id":..,"namespace":..,
+ *  "kind":..,"name":..,"distance":D|null,"score":S,"document":..}...]}
+ * with, when `explain`, "intent":{"kind":K|null,"scope":S|null} and per
+ * result "explain":{"vector":{"rank":R|null,"similarity":..,"contribution":..},
+ * "lexical":{"rank":R|null,"bm25":..,"contribution":..},"kind":..,"scope":..}.
+ * Numbers with 4 decimals (deterministic). malloc'd, or NULL (no memory). */
+char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_search_results *r,
+                             int explain);
+
+void cw_search_results_free(cw_search_results *r);
+
+#endif
