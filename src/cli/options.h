@@ -53,7 +53,11 @@ typedef struct cw_options {
     size_t n_results;
     const char *kind;
     const char *ns;
-    /* the first positional argument (search QUERY, sync FILE) */
+    int json;                     /* --json: one JSON document on stdout */
+    int explain;                  /* --explain: each signal's contribution */
+    const char *ranking;          /* "hybrid" (default), "vector", "lexical" */
+    /* the positional argument (search QUERY, sync FILE), before or after
+     * the options; after "--" it may start with '-' */
     const char *positional;
 } cw_options;
 
