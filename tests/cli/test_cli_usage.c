@@ -171,7 +171,7 @@ static void expect(const char *const *args, int code, const char *err_text)
     free(err);
 }
 
-#define DOWN "--chroma-url", "http://127.0.0.1:1", "--embedder", "openai", "--embed-url", "http://127.0.0.1:1"
+#define DOWN "--chroma-url", "http://127.0.0.1:1", "--embedder", "local", "--model-dir", "/nonexistent/model"
 
 static void test_options_after_the_query(void)
 {
