@@ -768,6 +768,10 @@ void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
                cw_now_ms() < drain_deadline_ms)
             pthread_cond_timedwait(&p->idle_cond, &p->lock, &ts);
     }
+    if (p->cfg.journal != NULL && (p->busy || p->writing != NULL))
+        /* Out of time: an embedding call in flight is abandoned (the batch
+         * stays journaled); a Chroma write in flight is finished. */
+        cw_embedder_cancel(p->embedder);
     if (p->head != NULL)
         cw_log_warn("pipeline: drain deadline passed, failing %zu queued requests", p->queued);
     fail_queued(p, RETRY_SHUTDOWN_S, "pipeline is shutting down", &to_free);
