@@ -511,7 +511,9 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
     }
 
     for (size_t i = 0; i < ne; i++) {
-        double sim = e[i].vector_rank != 0 ? 1.0 - e[i].distance : (nv > 0 ? worst_sim : 0);
+        /* not among the nearest: at most as similar as the farthest one,
+         * and ranked just after it when nothing else differs */
+        double sim = e[i].vector_rank != 0 ? 1.0 - e[i].distance : (nv > 0 ? worst_sim - 1e-6 : 0);
         e[i].vector_part = CW_SEARCH_W_VECTOR * sim;
         double lex = norm > 0 ? e[i].bm25 / norm : 0;
         e[i].lexical_part = CW_SEARCH_W_LEXICAL * (lex < 1 ? lex : 1);

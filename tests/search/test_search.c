@@ -1,0 +1,156 @@
+/* src/search: words, ranking in each mode, intent, ties, exact JSON. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_test.h"
+#include "search.h"
+#include "terms.h"
+
+static cw_chroma_record rec(const char *ns, const char *kind, const char *name, const char *labels,
+                            const char *tail)
+{
+    static char ids[16][256], docs[16][512];
+    static int k;
+    int i = k++ % 16;
+    snprintf(ids[i], sizeof ids[i], "%s/x/%s/%s", ns, kind, name);
+    snprintf(docs[i], sizeof docs[i], "%s %s | namespace: %s | apiVersion: x%s%s%s", kind, name, ns,
+             labels[0] != '\0' ? " | labels: " : "", labels, tail);
+    return (cw_chroma_record){ .id = ids[i], .document = docs[i], .namespace = (char *)ns,
+                               .kind = (char *)kind, .name = (char *)name, .labels = (char *)labels };
+}
+
+static cw_chroma_record R[5];
+static cw_chroma_records corpus(void)
+{
+    R[0] = rec("shop", "Deployment", "cart-service", "team=web", "");
+    R[1] = rec("data", "StatefulSet", "orders-postgres", "team=data", " | Primary PostgreSQL database");
+    R[2] = rec("shop", "CronJob", "stale-cart-cleanup", "team=web", "");
+    R[3] = rec("payments", "Deployment", "payment-gateway", "team=payments", " | Card payments");
+    R[4] = rec("payments", "PodDisruptionBudget", "payment-gateway-pdb", "", "");
+    return (cw_chroma_records){ .items = R, .len = 5 };
+}
+
+static void test_terms(void)
+{
+    cw_terms t = { 0 };
+    CU_ASSERT_EQUAL(cw_terms_add(&t, "StatefulSet orders-postgres.v1_x | Ingresses policies databases", 1, NULL), 0);
+    const char *want[] = { "statefulset", "stateful", "set", "orders", "postgres", "v1", "x", "ingress",
+                           "policy", "database" };
+    /* "orders" folds to "order", "postgres" to "postgre": both sides fold alike */
+    want[3] = "order";
+    want[4] = "postgre";
+    CU_ASSERT_EQUAL_FATAL(t.len, 10);
+    for (size_t i = 0; i < 10; i++)
+        CU_ASSERT_STRING_EQUAL(t.v[i], want[i]);
+    cw_terms_free(&t);
+    CU_ASSERT(cw_terms_is_stopword("which"));
+    CU_ASSERT(!cw_terms_is_stopword("cart"));
+}
+
+static void test_lexical_ranks_names(void)
+{
+    cw_chroma_records c = corpus();
+    cw_search_results r;
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "stale cart", CW_SEARCH_LEXICAL, 10, &r, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 2);
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "shop/x/CronJob/stale-cart-cleanup");
+    CU_ASSERT_STRING_EQUAL(r.items[1].id, "shop/x/Deployment/cart-service");
+    CU_ASSERT_EQUAL(r.items[0].lexical_rank, 1);
+    CU_ASSERT(r.items[0].distance < 0);
+    cw_search_results_free(&r);
+}
+
+static void test_intent_kind_and_scope(void)
+{
+    cw_chroma_records c = corpus();
+    cw_search_results r;
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "which PDBs does the payments team have", CW_SEARCH_HYBRID, 2,
+                                         &r, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(r.intent_kind, "PodDisruptionBudget");
+    CU_ASSERT_STRING_EQUAL(r.intent_scope, "payment");
+    CU_ASSERT_EQUAL_FATAL(r.len, 2);
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "payments/x/PodDisruptionBudget/payment-gateway-pdb");
+    CU_ASSERT_DOUBLE_EQUAL(r.items[0].kind_part, CW_SEARCH_W_KIND, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(r.items[0].scope_part, CW_SEARCH_W_SCOPE, 1e-12);
+    cw_search_results_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "cron jobs", CW_SEARCH_HYBRID, 1, &r, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(r.intent_kind, "CronJob");
+    CU_ASSERT_PTR_NULL(r.intent_scope);
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "shop/x/CronJob/stale-cart-cleanup");
+    cw_search_results_free(&r);
+}
+
+static void test_vector_mode_keeps_chroma_order_and_json(void)
+{
+    cw_chroma_hit h[2] = {
+        { .id = "data/x/StatefulSet/orders-postgres", .distance = 0.25, .document = "d1", .kind = "StatefulSet",
+          .namespace = "data", .name = "orders-postgres" },
+        { .id = "shop/x/Deployment/cart-service", .distance = 0.5, .document = "d\"2", .kind = "Deployment",
+          .namespace = "shop", .name = "cart-service" },
+    };
+    cw_chroma_hits hits = { .items = h, .len = 2 };
+    cw_search_results r;
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(NULL, &hits, "db", CW_SEARCH_VECTOR, 10, &r, NULL), 0);
+    char *json = cw_search_results_json("db", CW_SEARCH_VECTOR, &r, 0);
+    CU_ASSERT_STRING_EQUAL(json,
+        "{\"query\":\"db\",\"ranking\":\"vector\",\"results\":["
+        "{\"rank\":1,\"id\":\"data/x/StatefulSet/orders-postgres\",\"namespace\":\"data\",\"kind\":\"StatefulSet\","
+        "\"name\":\"orders-postgres\",\"distance\":0.2500,\"score\":0.7500,\"document\":\"d1\"},"
+        "{\"rank\":2,\"id\":\"shop/x/Deployment/cart-service\",\"namespace\":\"shop\",\"kind\":\"Deployment\","
+        "\"name\":\"cart-service\",\"distance\":0.5000,\"score\":0.5000,\"document\":\"d\\\"2\"}]}");
+    free(json);
+    cw_search_results_free(&r);
+
+    /* hybrid: the lexical match on "postgres" and the vector order add up */
+    cw_chroma_records c = corpus();
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, &hits, "postgres", CW_SEARCH_HYBRID, 10, &r, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 5);
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "data/x/StatefulSet/orders-postgres");
+    CU_ASSERT_EQUAL(r.items[0].vector_rank, 1);
+    CU_ASSERT_EQUAL(r.items[0].lexical_rank, 1);
+    CU_ASSERT_STRING_EQUAL(r.items[1].id, "shop/x/Deployment/cart-service");
+    /* the rest: not vector candidates, worst similarity, ties by id */
+    CU_ASSERT_STRING_EQUAL(r.items[2].id, "payments/x/Deployment/payment-gateway");
+    CU_ASSERT_STRING_EQUAL(r.items[3].id, "payments/x/PodDisruptionBudget/payment-gateway-pdb");
+    CU_ASSERT_STRING_EQUAL(r.items[4].id, "shop/x/CronJob/stale-cart-cleanup");
+    CU_ASSERT(r.items[4].distance < 0);
+    json = cw_search_results_json("postgres", CW_SEARCH_HYBRID, &r, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"intent\":{\"kind\":null,\"scope\":null}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"explain\":{\"vector\":{\"rank\":null,\"similarity\":null,"
+                                        "\"contribution\":0.5000},\"lexical\":{\"rank\":null,\"bm25\":0.0000,"
+                                        "\"contribution\":0.0000},\"kind\":0.0000,\"scope\":0.0000}"));
+    free(json);
+    cw_search_results_free(&r);
+}
+
+static void test_request_bounds(void)
+{
+    cw_error err;
+    cw_search_request q = { .query = "x", .n = 10 };
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, NULL), 0);
+    q.n = 101;
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "n: wants a number from 1 to 100");
+    q.n = 1;
+    q.query = "";
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "q: the query is empty");
+    CU_ASSERT_EQUAL(cw_search_mode_parse("hybrid"), CW_SEARCH_HYBRID);
+    CU_ASSERT_EQUAL(cw_search_mode_parse("bm25"), -1);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "terms: split, CamelCase, plurals", test_terms },
+        { "lexical ranks names", test_lexical_ranks_names },
+        { "intent: kind and scope", test_intent_kind_and_scope },
+        { "vector mode keeps Chroma's order; exact JSON; hybrid ties by id", test_vector_mode_keeps_chroma_order_and_json },
+        { "request bounds", test_request_bounds },
+        CU_TEST_INFO_NULL,
+    };
+    return cw_test_run("search", tests);
+}
