@@ -61,8 +61,9 @@ static void print_table(const cw_search_results *r, int explain)
                 snprintf(vr, sizeof vr, "%zu", h->vector_rank);
             if (h->lexical_rank != 0)
                 snprintf(lr, sizeof lr, "%zu", h->lexical_rank);
-            printf("      = vector %.4f (rank %s) + lexical %.4f (rank %s, bm25 %.4f) + kind %.4f + scope %.4f\n",
-                   h->vector_part, vr, h->lexical_part, lr, h->bm25, h->kind_part, h->scope_part);
+            printf("      = vector %.4f (rank %s) + lexical %.4f (rank %s, bm25 %.4f) + kind %.4f + scope %.4f"
+                   " + workload %.4f\n",
+                   h->vector_part, vr, h->lexical_part, lr, h->bm25, h->kind_part, h->scope_part, h->workload_part);
         }
     }
 }

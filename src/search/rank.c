@@ -18,7 +18,7 @@ typedef struct entry {
     size_t vector_rank;
     double bm25;
     size_t lexical_rank;
-    double vector_part, lexical_part, kind_part, scope_part, score;
+    double vector_part, lexical_part, kind_part, scope_part, workload_part, score;
 } entry;
 
 int cw_search_mode_parse(const char *s)
@@ -98,6 +98,57 @@ static const struct { const char *alias, *kind; } KIND_ALIASES[] = {
     { "crd", "CustomResourceDefinition" }, { "netpol", "NetworkPolicy" },
     { "scheduledjob", "CronJob" },         { "ds", "DaemonSet" },
 };
+
+/* Query words for a family of products that stored texts usually name only
+ * by product ("which databases" → the postgres and mongodb StatefulSets):
+ * a record holding one of the products counts, for BM25, as holding the
+ * word CW_SEARCH_W_RELATED times. General Kubernetes vocabulary, one line
+ * per family, written by its meaning and not from any one inventory. */
+static const struct { const char *word, *products; } RELATED[] = {
+    { "database",   "postgres postgresql mysql mariadb mongodb mongo redis cassandra clickhouse cockroachdb "
+                    "couchdb elasticsearch opensearch etcd influxdb timescaledb" },
+    { "db",         "postgres postgresql mysql mariadb mongodb mongo redis cassandra clickhouse cockroachdb "
+                    "couchdb elasticsearch opensearch etcd influxdb timescaledb" },
+    { "sql",        "postgres postgresql mysql mariadb cockroachdb" },
+    { "queue",      "kafka rabbitmq nats pulsar activemq" },
+    { "broker",     "kafka rabbitmq nats pulsar activemq mosquitto" },
+    { "cache",      "redis memcached varnish" },
+    { "monitoring", "prometheus grafana alertmanager thanos exporter" },
+    { "metric",     "prometheus thanos exporter" },
+    { "dashboard",  "grafana kibana" },
+    { "log",        "loki fluentd fluent logstash" },
+    { "logging",    "loki fluentd fluent logstash" },
+    { "dns",        "coredns" },
+    { "proxy",      "nginx envoy haproxy traefik" },
+    { "secret",     "vault" },
+    { "storage",    "minio ceph longhorn" },
+    { "gitop",      "argocd flux" },
+    { "sso",        "keycloak oauth2 oidc dex" },
+};
+
+/* The related products of one (folded) query word, or NULL. */
+static const char *related_of(const char *w)
+{
+    for (size_t i = 0; i < sizeof RELATED / sizeof RELATED[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s", RELATED[i].word);
+        cw_terms_fold(key);
+        if (strcmp(key, w) == 0)
+            return RELATED[i].products;
+    }
+    return NULL;
+}
+
+/* The kinds that run something: a query that names no kind asks for them
+ * before their Service, ConfigMap or PodDisruptionBudget of the same name. */
+static int is_workload(const char *kind)
+{
+    static const char *const W[] = { "Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job" };
+    for (size_t i = 0; kind != NULL && i < sizeof W / sizeof W[0]; i++)
+        if (strcmp(kind, W[i]) == 0)
+            return 1;
+    return 0;
+}
 
 /* The team of a record: the value of its label team, owner or squad. */
 static int team_of(const char *labels, char *out, size_t cap)
@@ -287,7 +338,8 @@ static void find_intent(const cw_terms *q, const vocab *v, const char **kind_out
     }
 }
 
-/* BM25 of every entry for the query's distinct non-stop words; returns the
+/* BM25 of every entry for the query's distinct non-stop words (a related
+ * product counting as CW_SEARCH_W_RELATED of its word); returns the
  * normaliser (sum of the words' idf: a record holding each word once at
  * average length scores about that). */
 static int score_bm25(entry *e, size_t n, const cw_terms *q, double *norm_out, cw_error *err)
@@ -308,12 +360,19 @@ static int score_bm25(entry *e, size_t n, const cw_terms *q, double *norm_out, c
         return 0;
 
     int rc = -1;
-    unsigned *tf = calloc(n * nw, sizeof *tf);
+    cw_terms rel[MAX_QUERY_TERMS];
+    memset(rel, 0, sizeof rel);
+    double *tf = calloc(n * nw, sizeof *tf);
     size_t *dl = calloc(n, sizeof *dl);
     size_t df[MAX_QUERY_TERMS] = { 0 };
     if (tf == NULL || dl == NULL) {
         cw_error_set(err, CW_E_NOMEM, "search: out of memory");
         goto out;
+    }
+    for (size_t w = 0; w < nw; w++) {
+        const char *products = related_of(words[w]);
+        if (products != NULL && cw_terms_add(&rel[w], products, 0, err) != 0)
+            goto out;
     }
     double total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -324,9 +383,17 @@ static int score_bm25(entry *e, size_t n, const cw_terms *q, double *norm_out, c
         dl[i] = t.len;
         total += (double)t.len;
         for (size_t j = 0; j < t.len; j++)
-            for (size_t w = 0; w < nw; w++)
-                if (strcmp(t.v[j], words[w]) == 0)
-                    tf[i * nw + w]++;
+            for (size_t w = 0; w < nw; w++) {
+                if (strcmp(t.v[j], words[w]) == 0) {
+                    tf[i * nw + w] += 1;
+                    continue;
+                }
+                for (size_t r = 0; r < rel[w].len; r++)
+                    if (strcmp(t.v[j], rel[w].v[r]) == 0) {
+                        tf[i * nw + w] += CW_SEARCH_W_RELATED;
+                        break;
+                    }
+            }
         cw_terms_free(&t);
         for (size_t w = 0; w < nw; w++)
             df[w] += tf[i * nw + w] > 0;
@@ -350,6 +417,8 @@ static int score_bm25(entry *e, size_t n, const cw_terms *q, double *norm_out, c
     }
     rc = 0;
 out:
+    for (size_t w = 0; w < nw; w++)
+        cw_terms_free(&rel[w]);
     free(tf);
     free(dl);
     return rc;
@@ -406,6 +475,7 @@ static int emit(const entry *e, size_t n, size_t keep, cw_search_results *out, c
         r->lexical_part = e[i].lexical_part;
         r->kind_part = e[i].kind_part;
         r->scope_part = e[i].scope_part;
+        r->workload_part = e[i].workload_part;
     }
     return 0;
 }
@@ -521,7 +591,9 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
             e[i].kind_part = CW_SEARCH_W_KIND;
         if (scope[0] != '\0' && in_scope(&e[i], scope))
             e[i].scope_part = CW_SEARCH_W_SCOPE;
-        e[i].score = e[i].vector_part + e[i].lexical_part + e[i].kind_part + e[i].scope_part;
+        if (kind == NULL && is_workload(e[i].kind))
+            e[i].workload_part = CW_SEARCH_W_WORKLOAD;
+        e[i].score = e[i].vector_part + e[i].lexical_part + e[i].kind_part + e[i].scope_part + e[i].workload_part;
     }
     qsort(e, ne, sizeof *e, by_score);
     rc = emit(e, ne, n, out, err);

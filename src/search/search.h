@@ -8,10 +8,18 @@
  *             text, names split on - . _ / and CamelCase kinds split, plural
  *             forms folded; normalised by the query's own best possible
  *             score so it lies in [0, 1], weight CW_SEARCH_W_LEXICAL
+ *             A word for a family of products ("databases", "queue",
+ *             "cache", "monitoring"...) also finds records that name one of
+ *             its products (postgres, kafka, redis, prometheus...), each
+ *             occurrence counting CW_SEARCH_W_RELATED of the word itself
  *   kind      the query names a kind ("which StatefulSets", "cron jobs",
  *             "PDB", "ingresses"): records of that kind get CW_SEARCH_W_KIND
  *   scope     the query names a namespace or a team (label team/owner):
  *             records in it get CW_SEARCH_W_SCOPE
+ *   workload  the query names no kind: records that run something
+ *             (Deployment, StatefulSet, DaemonSet, CronJob, Job) get
+ *             CW_SEARCH_W_WORKLOAD, ahead of their own Service, ConfigMap
+ *             or PodDisruptionBudget
  * Ties are broken by id, so the order is deterministic for a given corpus
  * and vector answer.
  *
@@ -31,6 +39,8 @@
 #define CW_SEARCH_W_LEXICAL 0.35
 #define CW_SEARCH_W_KIND    0.25
 #define CW_SEARCH_W_SCOPE   0.15
+#define CW_SEARCH_W_WORKLOAD 0.04
+#define CW_SEARCH_W_RELATED 0.5
 
 #define CW_SEARCH_MAX_N        100      /* results per query */
 #define CW_SEARCH_MAX_QUERY    1024     /* bytes of query text */
@@ -62,6 +72,7 @@ typedef struct cw_search_result {
     double lexical_part;
     double kind_part;
     double scope_part;
+    double workload_part;
 } cw_search_result;
 
 typedef struct cw_search_results {
@@ -103,7 +114,8 @@ CW_MUST_CHECK int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_re
  *  "kind":..,"name":..,"distance":D|null,"score":S,"document":..}...]}
  * with, when `explain`, "intent":{"kind":K|null,"scope":S|null} and per
  * result "explain":{"vector":{"rank":R|null,"similarity":..,"contribution":..},
- * "lexical":{"rank":R|null,"bm25":..,"contribution":..},"kind":..,"scope":..}.
+ * "lexical":{"rank":R|null,"bm25":..,"contribution":..},"kind":..,"scope":..,
+ * "workload":..}.
  * Numbers with 4 decimals (deterministic). malloc'd, or NULL (no memory). */
 char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_search_results *r,
                              int explain);

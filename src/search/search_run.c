@@ -113,6 +113,7 @@ static json_object *explain_of(const cw_search_result *r)
     bad |= add(x, "lexical", l, 0);
     bad |= add(x, "kind", num4(r->kind_part), 0);
     bad |= add(x, "scope", num4(r->scope_part), 0);
+    bad |= add(x, "workload", num4(r->workload_part), 0);
     if (bad) {
         json_object_put(x);
         return NULL;

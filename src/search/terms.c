@@ -28,6 +28,14 @@ void cw_terms_fold(char *w)
                !ends_with(w, n, "is")) {
         w[n - 1] = '\0';
     }
+    /* the singulars the rules above cannot tell from the plural:
+     * "cache"/"caches" and "match"/"matches" both end "ch",
+     * "cookie"/"cookies" both "y" */
+    n = strlen(w);
+    if (ends_with(w, n, "che"))
+        w[n - 1] = '\0';
+    else if (n > 3 && ends_with(w, n, "ie"))
+        strcpy(w + n - 2, "y");
 }
 
 static const char *const STOPWORDS[] = {

@@ -20,7 +20,9 @@ typedef struct cw_terms {
  * stateful, set). 0, or -1 with CW_E_NOMEM (t keeps what it had). */
 CW_MUST_CHECK int cw_terms_add(cw_terms *t, const char *text, int split_first_camel, cw_error *err);
 
-/* Fold one lower-case word in place (plural → singular). */
+/* Fold one lower-case word in place (plural → singular; "cache" and
+ * "caches" both → "cach"): what matters is that a word and its plural fold
+ * alike, not that the result is English. */
 void cw_terms_fold(char *w);
 
 /* 1 when w is a question word that carries no meaning ("which", "the"...). */

@@ -1,4 +1,5 @@
 /* src/search: words, ranking in each mode, intent, ties, exact JSON. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,17 @@ static void test_terms(void)
     for (size_t i = 0; i < 10; i++)
         CU_ASSERT_STRING_EQUAL(t.v[i], want[i]);
     cw_terms_free(&t);
+    /* a word and its plural fold alike, whatever the spelling rule */
+    const char *pairs[][2] = { { "cache", "caches" }, { "match", "matches" }, { "cookie", "cookies" },
+                               { "database", "databases" }, { "index", "indexes" }, { "class", "classes" } };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%s", pairs[i][0]);
+        snprintf(b, sizeof b, "%s", pairs[i][1]);
+        cw_terms_fold(a);
+        cw_terms_fold(b);
+        CU_ASSERT_STRING_EQUAL(a, b);
+    }
     CU_ASSERT(cw_terms_is_stopword("which"));
     CU_ASSERT(!cw_terms_is_stopword("cart"));
 }
@@ -110,17 +122,48 @@ static void test_vector_mode_keeps_chroma_order_and_json(void)
     CU_ASSERT_EQUAL(r.items[0].vector_rank, 1);
     CU_ASSERT_EQUAL(r.items[0].lexical_rank, 1);
     CU_ASSERT_STRING_EQUAL(r.items[1].id, "shop/x/Deployment/cart-service");
-    /* the rest: not vector candidates, worst similarity, ties by id */
+    /* the rest: not vector candidates, worst similarity; the workloads
+     * first (the query names no kind), ties by id */
     CU_ASSERT_STRING_EQUAL(r.items[2].id, "payments/x/Deployment/payment-gateway");
-    CU_ASSERT_STRING_EQUAL(r.items[3].id, "payments/x/PodDisruptionBudget/payment-gateway-pdb");
-    CU_ASSERT_STRING_EQUAL(r.items[4].id, "shop/x/CronJob/stale-cart-cleanup");
+    CU_ASSERT_STRING_EQUAL(r.items[3].id, "shop/x/CronJob/stale-cart-cleanup");
+    CU_ASSERT_STRING_EQUAL(r.items[4].id, "payments/x/PodDisruptionBudget/payment-gateway-pdb");
+    CU_ASSERT_DOUBLE_EQUAL(r.items[3].workload_part, CW_SEARCH_W_WORKLOAD, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(r.items[4].workload_part, 0, 1e-12);
     CU_ASSERT(r.items[4].distance < 0);
     json = cw_search_results_json("postgres", CW_SEARCH_HYBRID, &r, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"intent\":{\"kind\":null,\"scope\":null}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"explain\":{\"vector\":{\"rank\":null,\"similarity\":null,"
                                         "\"contribution\":0.5000},\"lexical\":{\"rank\":null,\"bm25\":0.0000,"
-                                        "\"contribution\":0.0000},\"kind\":0.0000,\"scope\":0.0000}"));
+                                        "\"contribution\":0.0000},\"kind\":0.0000,\"scope\":0.0000,"
+                                        "\"workload\":0.0000}}]}"));
     free(json);
+    cw_search_results_free(&r);
+}
+
+/* A word for a family of products finds the records that name a product
+ * only, at CW_SEARCH_W_RELATED of the word itself. */
+static void test_related_products(void)
+{
+    cw_chroma_record rr[3];
+    rr[0] = rec("data", "StatefulSet", "sessions-redis", "team=data", "");
+    rr[1] = rec("data", "ConfigMap", "cache-settings", "", "");
+    rr[2] = rec("web", "Deployment", "frontend", "team=web", "");
+    cw_chroma_records c = { .items = rr, .len = 3 };
+    cw_search_results r;
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "which caches", CW_SEARCH_LEXICAL, 10, &r, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 2);
+    /* the word itself first, then the product */
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "data/x/ConfigMap/cache-settings");
+    CU_ASSERT_STRING_EQUAL(r.items[1].id, "data/x/StatefulSet/sessions-redis");
+    CU_ASSERT(r.items[1].bm25 > 0 && r.items[1].bm25 < r.items[0].bm25);
+    cw_search_results_free(&r);
+
+    /* a kind named: no workload preference */
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "config maps", CW_SEARCH_HYBRID, 3, &r, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(r.intent_kind, "ConfigMap");
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "data/x/ConfigMap/cache-settings");
+    for (size_t i = 0; i < r.len; i++)
+        CU_ASSERT_DOUBLE_EQUAL(r.items[i].workload_part, 0, 1e-12);
     cw_search_results_free(&r);
 }
 
@@ -149,6 +192,7 @@ int main(void)
         { "lexical ranks names", test_lexical_ranks_names },
         { "intent: kind and scope", test_intent_kind_and_scope },
         { "vector mode keeps Chroma's order; exact JSON; hybrid ties by id", test_vector_mode_keeps_chroma_order_and_json },
+        { "related products of a word; kind named, no workload preference", test_related_products },
         { "request bounds", test_request_bounds },
         CU_TEST_INFO_NULL,
     };
