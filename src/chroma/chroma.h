@@ -123,6 +123,7 @@ typedef struct cw_chroma_record {
     char *api_group;
     char *labels;
     char *source;
+    char *cluster;         /* metadata "cluster" when the writer stored one */
 } cw_chroma_record;
 
 typedef struct cw_chroma_records {
@@ -157,6 +158,7 @@ typedef struct cw_chroma_hit {
     char *kind;
     char *namespace;
     char *name;
+    char *cluster;         /* metadata "cluster" when the writer stored one */
 } cw_chroma_hit;
 
 typedef struct cw_chroma_hits {

@@ -84,7 +84,7 @@ int cw_cmd_search(int argc, char **argv)
     cw_error_clear(&err);
 
     cw_search_request req = { .query = o.positional, .n = o.n_results, .kind = o.kind, .ns = o.ns,
-                              .mode = (cw_search_mode)cw_search_mode_parse(o.ranking) };
+                              .mode = (cw_search_mode)cw_search_mode_parse(o.ranking), .explain = o.explain };
     if (cw_search_request_check(&req, &err) != 0) {
         fprintf(stderr, "cluster-whisperer search: %s\n", err.msg);
         return 2;
@@ -94,7 +94,7 @@ int cw_cmd_search(int argc, char **argv)
         goto out;
     }
     if (o.json) {
-        char *json = cw_search_results_json(req.query, req.mode, &res, o.explain);
+        char *json = cw_search_results_json(req.query, req.mode, &res, req.explain);
         if (json == NULL) {
             fprintf(stderr, "cluster-whisperer search: out of memory\n");
             goto out;

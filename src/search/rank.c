@@ -13,7 +13,7 @@
 
 /* One record to rank: borrowed fields of a corpus record or a vector hit. */
 typedef struct entry {
-    const char *id, *namespace, *kind, *name, *document, *labels;
+    const char *id, *cluster, *namespace, *kind, *name, *document, *labels;
     double distance;       /* -1: not a vector candidate */
     size_t vector_rank;
     double bm25;
@@ -435,6 +435,7 @@ void cw_search_results_free(cw_search_results *r)
         return;
     for (size_t i = 0; i < r->len; i++) {
         free(r->items[i].id);
+        free(r->items[i].cluster);
         free(r->items[i].namespace);
         free(r->items[i].kind);
         free(r->items[i].name);
@@ -458,11 +459,13 @@ static int emit(const entry *e, size_t n, size_t keep, cw_search_results *out, c
         cw_search_result *r = &out->items[i];
         out->len = i + 1;
         r->id = dup_or_null(e[i].id);
+        r->cluster = dup_or_null(e[i].cluster);
         r->namespace = dup_or_null(e[i].namespace);
         r->kind = dup_or_null(e[i].kind);
         r->name = dup_or_null(e[i].name);
         r->document = dup_or_null(e[i].document);
-        if (r->id == NULL || (e[i].namespace != NULL && r->namespace == NULL) ||
+        if (r->id == NULL || (e[i].cluster != NULL && r->cluster == NULL) ||
+            (e[i].namespace != NULL && r->namespace == NULL) ||
             (e[i].kind != NULL && r->kind == NULL) || (e[i].name != NULL && r->name == NULL) ||
             (e[i].document != NULL && r->document == NULL))
             return cw_error_set(err, CW_E_NOMEM, "search: out of memory");
@@ -497,8 +500,9 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
     if (mode == CW_SEARCH_VECTOR) {
         for (size_t i = 0; i < nv; i++) {
             const cw_chroma_hit *h = &vhits->items[i];
-            e[i] = (entry){ .id = h->id, .namespace = h->namespace, .kind = h->kind, .name = h->name,
-                            .document = h->document, .distance = h->distance, .vector_rank = i + 1 };
+            e[i] = (entry){ .id = h->id, .cluster = h->cluster, .namespace = h->namespace, .kind = h->kind,
+                            .name = h->name, .document = h->document, .distance = h->distance,
+                            .vector_rank = i + 1 };
             e[i].vector_part = CW_SEARCH_W_VECTOR * (1.0 - h->distance);
             e[i].score = e[i].vector_part;
         }
@@ -511,8 +515,8 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
         const cw_chroma_record *r = &corpus->items[i];
         if (r->id == NULL)
             continue;
-        e[ne++] = (entry){ .id = r->id, .namespace = r->namespace, .kind = r->kind, .name = r->name,
-                           .document = r->document, .labels = r->labels, .distance = -1 };
+        e[ne++] = (entry){ .id = r->id, .cluster = r->cluster, .namespace = r->namespace, .kind = r->kind,
+                           .name = r->name, .document = r->document, .labels = r->labels, .distance = -1 };
     }
     qsort(e, ne, sizeof *e, by_id);
     /* drop duplicate ids (a corpus read while it changed) */
@@ -531,8 +535,8 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
         entry *m = bsearch(&key, e, base, sizeof *e, by_id);
         if (m == NULL) {
             m = &e[ne++];
-            *m = (entry){ .id = h->id, .namespace = h->namespace, .kind = h->kind, .name = h->name,
-                          .document = h->document };
+            *m = (entry){ .id = h->id, .cluster = h->cluster, .namespace = h->namespace, .kind = h->kind,
+                          .name = h->name, .document = h->document };
         }
         if (m->vector_rank != 0)
             continue;

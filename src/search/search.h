@@ -59,6 +59,7 @@ const char *cw_search_mode_name(cw_search_mode m);
 
 typedef struct cw_search_result {
     char *id;
+    char *cluster;         /* the stored metadata "cluster", or NULL */
     char *namespace;
     char *kind;
     char *name;
@@ -97,7 +98,30 @@ typedef struct cw_search_request {
     const char *kind;      /* equality filter or NULL */
     const char *ns;        /* equality filter or NULL */
     cw_search_mode mode;
+    int explain;           /* the answer shows each signal's contribution */
 } cw_search_request;
+
+/* n 10, hybrid, everything else empty. */
+void cw_search_request_init(cw_search_request *req);
+
+/* One parameter of a URL query string, decoded: `key` is q (or query), n,
+ * kind, namespace, ranking or explain (true/false/1/0; empty = true);
+ * `value[0..value_len)` must be UTF-8 without NUL (value_len is the
+ * decoded length, so an embedded NUL is seen). `seen` (0 at first) catches
+ * a parameter given twice. Strings are borrowed. 0, or -1 with
+ * CW_E_INVALID and one line naming the parameter. Check the whole request
+ * with cw_search_request_check() after the last one. */
+CW_MUST_CHECK int cw_search_request_param(cw_search_request *req, unsigned *seen, const char *key,
+                                          const char *value, size_t value_len, cw_error *err);
+
+/* The request a JSON object asks for: {"query":S (or "q"), "n":INT,
+ * "kind":S, "namespace":S, "ranking":S, "explain":BOOL}; only "query" is
+ * required, null reads as absent, any other key is an error. Strings are
+ * borrowed from `obj`. Runs cw_search_request_check(). 0, or -1 with
+ * CW_E_INVALID and one line naming the parameter. */
+struct json_object;
+CW_MUST_CHECK int cw_search_request_from_json(cw_search_request *req, struct json_object *obj,
+                                              cw_error *err);
 
 /* Check a request's bounds: 0, or -1 with CW_E_INVALID and a one-line
  * message naming the parameter ("q", "n", "kind", "namespace"). */
@@ -110,7 +134,7 @@ CW_MUST_CHECK int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_re
                                 cw_search_results *out, cw_error *err);
 
 /* One JSON document:
- * {"query":Q,"ranking":"hybrid","results":[{"rank":1,"id":..,"namespace":..,
+ * {"query":Q,"ranking":"hybrid","results":[{"rank":1,"id":..,"cluster":C|null,"namespace":..,
  *  "kind":..,"name":..,"distance":D|null,"score":S,"document":..}...]}
  * with, when `explain`, "intent":{"kind":K|null,"scope":S|null} and per
  * result "explain":{"vector":{"rank":R|null,"similarity":..,"contribution":..},
@@ -121,5 +145,18 @@ char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_se
                              int explain);
 
 void cw_search_results_free(cw_search_results *r);
+
+#define CW_SEARCH_MAX_ID 2048   /* bytes of an instance id (the payload's own bound) */
+
+/* The stored record of instance `id` (one Chroma get): on success out->len
+ * is 0 (not stored) or at least 1 with out->items[0] the record; free with
+ * cw_chroma_records_free. -1 with err: CW_E_INVALID for an empty, too long
+ * or non-UTF-8 id, else Chroma's error. */
+CW_MUST_CHECK int cw_search_get(cw_chroma *c, const char *id, cw_chroma_records *out, cw_error *err);
+
+/* {"id":..,"cluster":C|null,"namespace":..,"kind":..,"name":..,
+ *  "apiVersion":..,"apiGroup":..,"labels":"k=v,..","document":..}
+ * (absent metadata as null), malloc'd, or NULL (no memory). */
+char *cw_search_instance_json(const cw_chroma_record *r);
 
 #endif

@@ -153,6 +153,7 @@ char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_se
         }
         bad |= add(o, "rank", json_object_new_int64((int64_t)(i + 1)), 0);
         bad |= add(o, "id", json_object_new_string(h->id), 0);
+        bad |= add(o, "cluster", str_or_null(h->cluster), 1);
         bad |= add(o, "namespace", str_or_null(h->namespace), 1);
         bad |= add(o, "kind", str_or_null(h->kind), 1);
         bad |= add(o, "name", str_or_null(h->name), 1);

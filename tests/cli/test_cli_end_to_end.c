@@ -26,8 +26,8 @@ static const char PRD_EXAMPLE[] =
  * BM25 of "nginx", "web" and "server" (all in the text) at full weight. */
 static const char JSON_ANSWER[] =
     "{\"query\":\"nginx web server\",\"ranking\":\"hybrid\",\"results\":[{\"rank\":1,\"id\":\""
-    "default/apps/v1/Deployment/nginx\",\"namespace\":\"default\",\"kind\":\"Deployment\",\"n"
-    "ame\":\"nginx\",\"distance\":0.4999,\"score\":0.8501,\"document\":\"Deployment nginx | n"
+    "default/apps/v1/Deployment/nginx\",\"cluster\":null,\"namespace\":\"default\",\"kind\":\"Deployment\",\"n"
+    "ame\":\"nginx\",\"distance\":0.4999,\"score\":0.8901,\"document\":\"Deployment nginx | n"
     "amespace: default | apiVersion: apps/v1 | labels: app=nginx, tier=frontend | Main web se"
     "rver\"}]}\n";
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cw_test.h"
 #include "search.h"
 #include "terms.h"
@@ -107,9 +109,9 @@ static void test_vector_mode_keeps_chroma_order_and_json(void)
     char *json = cw_search_results_json("db", CW_SEARCH_VECTOR, &r, 0);
     CU_ASSERT_STRING_EQUAL(json,
         "{\"query\":\"db\",\"ranking\":\"vector\",\"results\":["
-        "{\"rank\":1,\"id\":\"data/x/StatefulSet/orders-postgres\",\"namespace\":\"data\",\"kind\":\"StatefulSet\","
+        "{\"rank\":1,\"id\":\"data/x/StatefulSet/orders-postgres\",\"cluster\":null,\"namespace\":\"data\",\"kind\":\"StatefulSet\","
         "\"name\":\"orders-postgres\",\"distance\":0.2500,\"score\":0.7500,\"document\":\"d1\"},"
-        "{\"rank\":2,\"id\":\"shop/x/Deployment/cart-service\",\"namespace\":\"shop\",\"kind\":\"Deployment\","
+        "{\"rank\":2,\"id\":\"shop/x/Deployment/cart-service\",\"cluster\":null,\"namespace\":\"shop\",\"kind\":\"Deployment\","
         "\"name\":\"cart-service\",\"distance\":0.5000,\"score\":0.5000,\"document\":\"d\\\"2\"}]}");
     free(json);
     cw_search_results_free(&r);
@@ -185,6 +187,124 @@ static void test_request_bounds(void)
     CU_ASSERT_EQUAL(cw_search_mode_parse("bm25"), -1);
 }
 
+static void test_params_query_string(void)
+{
+    cw_search_request q;
+    cw_error err;
+    unsigned seen = 0;
+    cw_search_request_init(&q);
+    CU_ASSERT_EQUAL(q.n, 10);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "q", "databases", 9, NULL), 0);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "n", "5", 1, NULL), 0);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "namespace", "data", 4, NULL), 0);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "ranking", "lexical", 7, NULL), 0);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "explain", "", 0, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(q.query, "databases");
+    CU_ASSERT_EQUAL(q.n, 5);
+    CU_ASSERT_STRING_EQUAL(q.ns, "data");
+    CU_ASSERT_PTR_NULL(q.kind);
+    CU_ASSERT_EQUAL(q.mode, CW_SEARCH_LEXICAL);
+    CU_ASSERT_EQUAL(q.explain, 1);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, NULL), 0);
+
+    static const struct { const char *key, *value; size_t len; const char *msg; } bad[] = {
+        { "q", "again", 5, "q: given more than once" },
+        { "query", "again", 5, "q: given more than once" },
+        { "nn", "1", 1, "unknown parameter 'nn' (expected query (or q), n, kind, namespace, ranking, explain)" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cw_error_clear(&err);
+        CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, bad[i].key, bad[i].value, bad[i].len, &err), -1);
+        CU_ASSERT_STRING_EQUAL(err.msg, bad[i].msg);
+    }
+    static const struct { const char *key, *value; size_t len; const char *msg; } bad1[] = {
+        { "n", "0", 1, "n: wants a number from 1 to 100" },
+        { "n", "101", 3, "n: wants a number from 1 to 100" },
+        { "n", "-1", 2, "n: wants a number from 1 to 100" },
+        { "n", "5x", 2, "n: wants a number from 1 to 100" },
+        { "n", "", 0, "n: wants a number from 1 to 100" },
+        { "ranking", "bm25", 4, "ranking: wants hybrid, vector or lexical" },
+        { "explain", "yes", 3, "explain: wants true or false" },
+        { "kind", "a\0b", 3, "kind: not valid UTF-8, or holds a NUL byte" },
+        { "q", "\xc0\xaf", 2, "q: not valid UTF-8, or holds a NUL byte" },
+    };
+    for (size_t i = 0; i < sizeof bad1 / sizeof bad1[0]; i++) {
+        unsigned s1 = 0;
+        cw_search_request_init(&q);
+        cw_error_clear(&err);
+        CU_ASSERT_EQUAL(cw_search_request_param(&q, &s1, bad1[i].key, bad1[i].value, bad1[i].len, &err), -1);
+        CU_ASSERT_STRING_EQUAL(err.msg, bad1[i].msg);
+    }
+    /* bounds come from the check */
+    char big[CW_SEARCH_MAX_QUERY + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    seen = 0;
+    cw_search_request_init(&q);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "q", big, strlen(big), NULL), 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "q: the query is longer than 1024 bytes");
+}
+
+static void test_params_json(void)
+{
+    static const struct { const char *json; const char *msg; } cases[] = {
+        { "{\"query\":\"db\",\"n\":3,\"kind\":\"StatefulSet\",\"namespace\":null,\"ranking\":\"vector\",\"explain\":true}", NULL },
+        { "{\"q\":\"db\"}", NULL },
+        { "{}", "query: missing" },
+        { "[]", "the parameters must be a JSON object" },
+        { "{\"query\":null}", "query: wants a string" },
+        { "{\"query\":5}", "query: wants a string" },
+        { "{\"query\":\"\"}", "q: the query is empty" },
+        { "{\"query\":\"x\",\"q\":\"y\"}", "query: given more than once" },
+        { "{\"query\":\"x\",\"n\":\"5\"}", "n: wants a number from 1 to 100" },
+        { "{\"query\":\"x\",\"n\":2.5}", "n: wants a number from 1 to 100" },
+        { "{\"query\":\"x\",\"n\":1000}", "n: wants a number from 1 to 100" },
+        { "{\"query\":\"x\",\"explain\":1}", "explain: wants true or false" },
+        { "{\"query\":\"x\",\"kind\":[]}", "kind: wants a string" },
+        { "{\"query\":\"x\",\"kind\":\"\"}", "kind: wants 1 to 256 bytes" },
+        { "{\"query\":\"x\",\"extra\":1}", "unknown parameter 'extra' (expected query (or q), n, kind, namespace, ranking, explain)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_object *o = json_tokener_parse(cases[i].json);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+        cw_search_request q;
+        cw_error err;
+        cw_error_clear(&err);
+        int rc = cw_search_request_from_json(&q, o, &err);
+        if (cases[i].msg == NULL) {
+            CU_ASSERT_EQUAL(rc, 0);
+            if (i == 0) {
+                CU_ASSERT_STRING_EQUAL(q.query, "db");
+                CU_ASSERT_EQUAL(q.n, 3);
+                CU_ASSERT_STRING_EQUAL(q.kind, "StatefulSet");
+                CU_ASSERT_PTR_NULL(q.ns);
+                CU_ASSERT_EQUAL(q.mode, CW_SEARCH_VECTOR);
+                CU_ASSERT_EQUAL(q.explain, 1);
+            }
+        } else {
+            CU_ASSERT_EQUAL(rc, -1);
+            CU_ASSERT_STRING_EQUAL(err.msg, cases[i].msg);
+            if (strcmp(err.msg, cases[i].msg) != 0)
+                printf("\n  case %zu: %s\n", i, err.msg);
+        }
+        json_object_put(o);
+    }
+}
+
+static void test_instance_json(void)
+{
+    cw_chroma_record r = { .id = "data/apps/v1/StatefulSet/pg", .namespace = "data", .kind = "StatefulSet",
+                           .name = "pg", .api_version = "apps/v1", .api_group = "apps", .labels = "app=pg",
+                           .document = "StatefulSet pg | namespace: data" };
+    char *j = cw_search_instance_json(&r);
+    CU_ASSERT_STRING_EQUAL(j, "{\"id\":\"data/apps/v1/StatefulSet/pg\",\"cluster\":null,\"namespace\":\"data\","
+                              "\"kind\":\"StatefulSet\",\"name\":\"pg\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
+                              "\"labels\":\"app=pg\",\"document\":\"StatefulSet pg | namespace: data\"}");
+    free(j);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -194,6 +314,9 @@ int main(void)
         { "vector mode keeps Chroma's order; exact JSON; hybrid ties by id", test_vector_mode_keeps_chroma_order_and_json },
         { "related products of a word; kind named, no workload preference", test_related_products },
         { "request bounds", test_request_bounds },
+        { "parameters from a query string", test_params_query_string },
+        { "parameters from JSON", test_params_json },
+        { "one instance as JSON", test_instance_json },
         CU_TEST_INFO_NULL,
     };
     return cw_test_run("search", tests);
