@@ -6,8 +6,9 @@
  *             (Chroma's nearest neighbours), weight CW_SEARCH_W_VECTOR
  *   lexical   BM25 (k1 1.2, b 0.75) of the query's terms in the stored
  *             text, names split on - . _ / and CamelCase kinds split, plural
- *             forms folded; normalised by the query's own best possible
- *             score so it lies in [0, 1], weight CW_SEARCH_W_LEXICAL
+ *             forms folded; divided by the sum of the query words' idf
+ *             (about 1 for a record holding each word once), capped at 1
+ *             in hybrid ranking, weight CW_SEARCH_W_LEXICAL
  *             A word for a family of products ("databases", "queue",
  *             "cache", "monitoring"...) also finds records that name one of
  *             its products (postgres, kafka, redis, prometheus...), each

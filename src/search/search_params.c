@@ -47,11 +47,14 @@ static unsigned param_bit(const char *key)
     return 0;
 }
 
-/* Print at most 64 bytes of a parameter name into an error: it comes from
- * the client and may be anything (the message is escaped where it is sent). */
+/* Name the parameter in the error only when it is short UTF-8: it comes
+ * from the client, and the message goes back in a JSON string. */
 static int unknown(cw_error *err, const char *key)
 {
-    return cw_error_set(err, CW_E_INVALID, "unknown parameter '%.64s' (expected " PARAM_NAMES ")", key);
+    size_t n = strlen(key);
+    if (n > 64 || !cw_rt_utf8_valid(key, n))
+        return cw_error_set(err, CW_E_INVALID, "unknown parameter (expected " PARAM_NAMES ")");
+    return cw_error_set(err, CW_E_INVALID, "unknown parameter '%s' (expected " PARAM_NAMES ")", key);
 }
 
 static int seen_once(unsigned *seen, unsigned bit, const char *key, cw_error *err)
