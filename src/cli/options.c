@@ -10,7 +10,7 @@
 #include "embed_http.h"
 #include "embed_local.h"
 
-#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
+#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP)
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
 #define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
@@ -20,7 +20,7 @@ typedef enum {
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
-    O_RANKING, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
+    O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -67,6 +67,8 @@ static const flag FLAGS[] = {
     { "json",            O_JSON,        CW_CMD_SEARCH, NULL,   "print one JSON document: the query and every result with its stored text" },
     { "explain",         O_EXPLAIN,     CW_CMD_SEARCH, NULL,   "show each ranking signal's contribution to every result's score" },
     { "ranking",         O_RANKING,     CW_CMD_SEARCH, "MODE", "hybrid | vector | lexical (default hybrid)" },
+    { "server",          O_SERVER,      CW_CMD_MCP,    "URL",  "answer from a running `serve` (its search API, e.g. http://localhost:3000) "
+                                                               "instead of Chroma and a model of our own" },
 };
 #define N_FLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
@@ -76,6 +78,7 @@ static const char *command_name(unsigned command)
     case CW_CMD_SERVE:  return "serve";
     case CW_CMD_SYNC:   return "sync";
     case CW_CMD_SEARCH: return "search";
+    case CW_CMD_MCP:    return "mcp";
     }
     return "?";
 }
@@ -264,6 +267,12 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             o->ready_on = optarg; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
+        case O_SERVER:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --server wants an http:// or https:// URL, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->server = optarg; break;
         case O_JSON: o->json = 1; break;
         case O_EXPLAIN: o->explain = 1; break;
         case O_RANKING:

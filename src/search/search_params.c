@@ -22,6 +22,21 @@ enum {
     SEEN_EXPLAIN = 1u << 5,
 };
 
+int cw_search_request_check(const cw_search_request *req, cw_error *err)
+{
+    if (req->query == NULL || req->query[0] == '\0')
+        return cw_error_set(err, CW_E_INVALID, "q: the query is empty");
+    if (strlen(req->query) > CW_SEARCH_MAX_QUERY)
+        return cw_error_set(err, CW_E_INVALID, "q: the query is longer than %d bytes", CW_SEARCH_MAX_QUERY);
+    if (req->n < 1 || req->n > CW_SEARCH_MAX_N)
+        return cw_error_set(err, CW_E_INVALID, "n: wants a number from 1 to %d", CW_SEARCH_MAX_N);
+    if (req->kind != NULL && (req->kind[0] == '\0' || strlen(req->kind) > 256))
+        return cw_error_set(err, CW_E_INVALID, "kind: wants 1 to 256 bytes");
+    if (req->ns != NULL && (req->ns[0] == '\0' || strlen(req->ns) > 256))
+        return cw_error_set(err, CW_E_INVALID, "namespace: wants 1 to 256 bytes");
+    return 0;
+}
+
 void cw_search_request_init(cw_search_request *req)
 {
     memset(req, 0, sizeof *req);
