@@ -23,7 +23,8 @@ static const char PRD_EXAMPLE[] =
 
 /* What `search "nginx web server" --json` prints for PRD_EXAMPLE with the
  * mock embedder: the distance is the mock's, the score 1 - distance plus
- * BM25 of "nginx", "web" and "server" (all in the text) at full weight. */
+ * BM25 of "nginx", "web" and "server" (all in the text) at full weight,
+ * plus the workload preference (a Deployment; the query names no kind). */
 static const char JSON_ANSWER[] =
     "{\"query\":\"nginx web server\",\"ranking\":\"hybrid\",\"results\":[{\"rank\":1,\"id\":\""
     "default/apps/v1/Deployment/nginx\",\"cluster\":null,\"namespace\":\"default\",\"kind\":\"Deployment\",\"n"
