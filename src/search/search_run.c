@@ -1,9 +1,11 @@
-/* cw_search_run, cw_search_results_json (search.h). */
+/* cw_search_run, cw_search_get, cw_search_results_json (search.h): what
+ * talks to Chroma and the embedder. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema_rt.h"
 #include "search.h"
 
 int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_request *req,
@@ -156,4 +158,29 @@ char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_se
 out:
     json_object_put(root);
     return s;
+}
+
+int cw_search_get(cw_chroma *c, const char *id, cw_chroma_records *out, cw_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (id == NULL || id[0] == '\0' || strlen(id) > CW_SEARCH_MAX_ID)
+        return cw_error_set(err, CW_E_INVALID, "id: wants 1 to %d bytes", CW_SEARCH_MAX_ID);
+    if (!cw_rt_utf8_valid(id, strlen(id)))
+        return cw_error_set(err, CW_E_INVALID, "id: not valid UTF-8");
+    const char *ids[1] = { id };
+    if (cw_chroma_get(c, ids, 1, 0, out, err) != 0)
+        return -1;
+    /* Chroma answers only the ids asked for: the match first, or nothing */
+    size_t at = out->len;
+    for (size_t i = 0; i < out->len && at == out->len; i++)
+        if (out->items[i].id != NULL && strcmp(out->items[i].id, id) == 0)
+            at = i;
+    if (at == out->len) {
+        cw_chroma_records_free(out);
+    } else if (at != 0) {
+        cw_chroma_record t = out->items[0];
+        out->items[0] = out->items[at];
+        out->items[at] = t;
+    }
+    return 0;
 }
