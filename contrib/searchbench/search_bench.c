@@ -12,7 +12,8 @@
  * the top 10).
  *
  * usage: cw-search-bench --chroma-url URL [--collection NAME] [--model-dir DIR]
- *                        [--data DIR] [--verbose]
+ *                        [--data DIR] [--questions FILE] [--verbose]
+ * --questions: another question file than DIR/questions.tsv (holdout.tsv).
  * Exit 0, 1 on failure, 2 on a usage error. */
 #include <getopt.h>
 #include <limits.h>
@@ -180,12 +181,13 @@ out:
 int main(int argc, char **argv)
 {
     const char *url = NULL, *collection = "search-bench", *model_dir = NULL, *data = "contrib/searchbench";
-    const char *signals = NULL;
+    const char *signals = NULL, *questions = NULL;
     int verbose = 0;
     static const struct option opts[] = {
         { "chroma-url", required_argument, NULL, 'u' }, { "collection", required_argument, NULL, 'c' },
         { "model-dir", required_argument, NULL, 'm' }, { "data", required_argument, NULL, 'd' },
-        { "verbose", no_argument, NULL, 'v' }, { "signals", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+        { "verbose", no_argument, NULL, 'v' }, { "signals", required_argument, NULL, 's' },
+        { "questions", required_argument, NULL, 'q' }, { NULL, 0, NULL, 0 } };
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'u': url = optarg; break;
@@ -194,7 +196,8 @@ int main(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'v': verbose = 1; break;
         case 's': signals = optarg; break;
-        default: fprintf(stderr, "usage: cw-search-bench --chroma-url URL [--collection NAME] [--model-dir DIR] [--data DIR] [--verbose]\n"); return 2;
+        case 'q': questions = optarg; break;
+        default: fprintf(stderr, "usage: cw-search-bench --chroma-url URL [--collection NAME] [--model-dir DIR] [--data DIR] [--questions FILE] [--verbose]\n"); return 2;
         }
     }
     if (url == NULL) {
@@ -223,7 +226,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "cw-search-bench: cannot read %s\n", path);
         goto out;
     }
-    snprintf(path, sizeof path, "%s/questions.tsv", data);
+    if (questions != NULL)
+        snprintf(path, sizeof path, "%s", questions);
+    else
+        snprintf(path, sizeof path, "%s/questions.tsv", data);
     qbody = slurp(path, &len);
     if (qbody == NULL) {
         fprintf(stderr, "cw-search-bench: cannot read %s\n", path);
