@@ -214,12 +214,7 @@ void *cw_pl_journal_batcher_main(void *arg)
         }
         next_stage ^= 1;
         cw_metrics_batch(s->n_ops);
-        s->t0 = cw_now_ms();
-        cw_batch_env env = cw_pl_batch_env(p);
-        cw_stage_prepare(&env, s, overlaps, &prev);
-        cw_batch_ids_set(&prev, s->ops, s->ops != NULL ? s->n_ops : 0);
-        if (s->ops == NULL)
-            prev.all = 1;
+        cw_pl_batcher_prepare(p, s, overlaps, &prev);
 
         pthread_mutex_lock(&p->lock);
         p->loaded_seq = s->last_seq;
@@ -239,10 +234,7 @@ void *cw_pl_journal_batcher_main(void *arg)
         p->busy = 0;
         pthread_cond_broadcast(&p->stage_cond);
     }
-    p->busy = 0;
-    pthread_cond_broadcast(&p->idle_cond);
-    pthread_mutex_unlock(&p->lock);
-    cw_batch_ids_clear(&prev);
+    cw_pl_batcher_exit(p, &prev);
     return NULL;
 }
 

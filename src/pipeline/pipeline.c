@@ -114,6 +114,24 @@ static cw_request *take_batch(cw_pipeline *p, size_t *n_ops, cw_request **to_fre
     return batch;
 }
 
+void cw_pl_batcher_prepare(cw_pipeline *p, cw_stage *s, int overlaps, cw_batch_ids *prev)
+{
+    s->t0 = cw_now_ms();
+    cw_batch_env env = cw_pl_batch_env(p);
+    cw_stage_prepare(&env, s, overlaps, prev);
+    cw_batch_ids_set(prev, s->ops, s->ops != NULL ? s->n_ops : 0);
+    if (s->ops == NULL)
+        prev->all = 1;
+}
+
+void cw_pl_batcher_exit(cw_pipeline *p, cw_batch_ids *prev)
+{
+    p->busy = 0;
+    pthread_cond_broadcast(&p->idle_cond);
+    pthread_mutex_unlock(&p->lock);
+    cw_batch_ids_clear(prev);
+}
+
 static void *batcher_main(void *arg)
 {
     cw_pipeline *p = arg;
@@ -160,12 +178,7 @@ static void *batcher_main(void *arg)
         cw_request_free_list(to_free);
         cw_metrics_batch(n_ops);
 
-        s->t0 = cw_now_ms();
-        cw_batch_env env = cw_pl_batch_env(p);
-        cw_stage_prepare(&env, s, overlaps, &prev);
-        cw_batch_ids_set(&prev, s->ops, s->ops != NULL ? s->n_ops : 0);
-        if (s->ops == NULL)
-            prev.all = 1;
+        cw_pl_batcher_prepare(p, s, overlaps, &prev);
 
         /* Hand over once the writer has answered the batch before: one
          * batch written while one is prepared, never more. */
@@ -176,10 +189,7 @@ static void *batcher_main(void *arg)
         p->busy = 0;
         pthread_cond_broadcast(&p->stage_cond);
     }
-    p->busy = 0;
-    pthread_cond_broadcast(&p->idle_cond);
-    pthread_mutex_unlock(&p->lock);
-    cw_batch_ids_clear(&prev);
+    cw_pl_batcher_exit(p, &prev);
     return NULL;
 }
 

@@ -73,6 +73,12 @@ static inline int cw_pl_draining(const cw_pipeline *p)
 /* pipeline.c */
 struct timespec cw_pl_abstime(int64_t deadline_ms);   /* for our monotonic conds */
 cw_batch_env cw_pl_batch_env(const cw_pipeline *p);
+/* Batcher, without the lock: prepare `s` and remember its ids in *prev
+ * (for the overlap check of the batch after it). */
+void cw_pl_batcher_prepare(cw_pipeline *p, cw_stage *s, int overlaps, cw_batch_ids *prev);
+/* Batcher, locked, on its way out: not busy, wake shutdown, unlock, free
+ * *prev. */
+void cw_pl_batcher_exit(cw_pipeline *p, cw_batch_ids *prev);
 
 /* apply.c: the journal mode's batcher thread, the writer's commit of one
  * stage, and the submit side. */

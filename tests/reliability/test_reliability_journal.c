@@ -13,7 +13,8 @@
  * have been dropped.
  *
  * The outage length is CW_REL_OUTAGE_S seconds (default 60, as the issue
- * asks; the controller gives up after ~7 s).
+ * asks; the controller gives up after ~7 s). The local-model fan-in sends
+ * CW_REL_LOCAL_BATCHES batches per controller (default 1: 6,400 texts).
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -112,6 +113,10 @@ typedef struct ctrl {
     pthread_t thread;
     unsigned rng;
     int expect[N_IDS];           /* last 2xx op per id: version, 0 deleted, -1 never */
+    /* Sent after it but never acknowledged (the answer lost: the server
+     * killed, the batch dropped): journaled maybe, so it may have landed. */
+    int unacked_hi[N_IDS];       /* the highest such version, -1 none */
+    int unacked_del[N_IDS];      /* such a delete */
     int sent, acked, dropped, retries, status_202;
     int batch;                   /* upserts per batch */
 } ctrl;
@@ -180,8 +185,10 @@ static void *ctrl_main(void *arg)
     ctrl *c = arg;
     char ns[16];
     snprintf(ns, sizeof ns, "c%d", c->index);
-    for (int i = 0; i < N_IDS; i++)
+    for (int i = 0; i < N_IDS; i++) {
         c->expect[i] = -1;
+        c->unacked_hi[i] = -1;
+    }
     for (int version = 1; !__atomic_load_n(&g_stop, __ATOMIC_SEQ_CST); version++) {
         int del = version % 4 == 0;
         int del_id = (int)(rand_r(&c->rng) % N_IDS);
@@ -212,13 +219,26 @@ static void *ctrl_main(void *arg)
             c->acked++;
             if (st == 202)
                 c->status_202++;
-            if (del)
+            if (del) {
                 c->expect[del_id] = 0;
+                c->unacked_hi[del_id] = -1;
+                c->unacked_del[del_id] = 0;
+            } else {
+                for (int k = 0; k < N_IDS; k++) {
+                    if (touched[k]) {
+                        c->expect[k] = version;
+                        c->unacked_hi[k] = -1;
+                        c->unacked_del[k] = 0;
+                    }
+                }
+            }
+        } else {
+            if (del)
+                c->unacked_del[del_id] = 1;
             else
                 for (int k = 0; k < N_IDS; k++)
                     if (touched[k])
-                        c->expect[k] = version;
-        } else {
+                        c->unacked_hi[k] = version;
             c->dropped++;
             fprintf(stderr, "\n    controller %d dropped a batch (final status %ld)", c->index, st);
         }
@@ -269,10 +289,21 @@ static long wait_backlog_empty(const char *admin, int timeout_ms)
     return v;
 }
 
-/* Chroma holds exactly what the clients were told was accepted. Returns
- * the number of ids that differ (printed). */
-static int verify(const char *chroma_url, const char *collection, ctrl *c, int n)
+/* The version in a stored text ("..., v=12"), -1 when there is none. */
+static int stored_version(const char *text)
 {
+    const char *v = text != NULL ? strstr(text, "v=") : NULL;
+    return v != NULL ? atoi(v + 2) : -1;
+}
+
+/* Chroma holds what the clients were told was accepted: per id the last
+ * acknowledged write, or a later one whose answer was lost (it may have
+ * been journaled before the server died: at least once, never lost).
+ * Returns the number of ids that differ (printed); *late counts the ids
+ * holding such a later write. */
+static int verify_late(const char *chroma_url, const char *collection, ctrl *c, int n, int *late)
+{
+    *late = 0;
     cw_chroma *ch = cw_test_chroma_open(chroma_url, collection);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ch);
     int bad = 0;
@@ -294,6 +325,20 @@ static int verify(const char *chroma_url, const char *collection, ctrl *c, int n
                 ok = stored == 1 && text != NULL && strcmp(text, t) == 0;
                 free(t);
             }
+            if (!ok && stored == 0 && c[i].unacked_del[id]) {
+                ok = 1;
+                ++*late;
+            } else if (!ok && stored == 1) {
+                int v = stored_version(text);
+                if (v > want && v <= c[i].unacked_hi[id]) {
+                    char name[16];
+                    snprintf(name, sizeof name, "r%d", id);
+                    char *t = rel_instance_text(ns, name, v);
+                    ok = strcmp(text, t) == 0;
+                    free(t);
+                    *late += ok;
+                }
+            }
             if (!ok) {
                 bad++;
                 fprintf(stderr, "\n    %s: want %d, Chroma has %s", full, want,
@@ -305,6 +350,12 @@ static int verify(const char *chroma_url, const char *collection, ctrl *c, int n
     }
     cw_chroma_destroy(ch);
     return bad;
+}
+
+static int verify(const char *chroma_url, const char *collection, ctrl *c, int n)
+{
+    int late = 0;
+    return verify_late(chroma_url, collection, c, n, &late);
 }
 
 static char *journal_dir(const char *what)
@@ -423,7 +474,7 @@ static void test_server_killed_5_times(void)
     ctrls_start(c, 8, 20);
     unsigned rng = 12345;
     for (int k = 0; k < 5; k++) {
-        cw_sleep_ms(1000 + (int64_t)(rand_r(&rng) % 2000));
+        cw_sleep_ms(2000 + (int64_t)(rand_r(&rng) % 3000));
         int64_t took = 0;
         rel_serve_stop(&s, SIGKILL, 5000, &took);
         server_start(&s, oc.url, collection, cw_mock_embedder_url(mock), jdir, NULL);
@@ -454,12 +505,16 @@ static void test_server_killed_5_times(void)
         cw_sleep_ms(250);
     }
     CU_ASSERT_EQUAL(left, 0);
-    CU_ASSERT_EQUAL(dropped, 0);
-    int bad = verify(oc.url, collection, c, 8);
+    /* No assertion on `dropped`: a controller whose 4 tries each meet a
+     * kill (or its restart) gives up, as it would with any server; what
+     * matters is that nothing acknowledged is lost. */
+    int late = 0;
+    int bad = verify_late(oc.url, collection, c, 8, &late);
     CU_ASSERT_EQUAL(bad, 0);
     fprintf(stderr, "\n    5 SIGKILLs: %d batches sent, %d acknowledged (%d as 202), %d retries, "
-            "%d dropped, %d ids wrong; Chroma restarted %d times for its wedged writes",
-            sent, acked, s202, retries, dropped, bad, chroma_restarts);
+            "%d dropped by the clients after 4 failed tries; %d ids wrong, %d hold a later write "
+            "whose answer the kill lost; Chroma restarted %d times for its wedged writes",
+            sent, acked, s202, retries, dropped, bad, late, chroma_restarts);
     int64_t took = 0;
     CU_ASSERT_EQUAL(rel_serve_stop(&s, SIGTERM, 30000, &took), 0);
     cw_mock_embedder_stop(mock);
@@ -663,6 +718,135 @@ static void test_max_body_accepted_once(void)
     free(jdir);
 }
 
+/* ---- many controllers against the local model ------------------------------ */
+
+#define LOCAL_CTRL 64
+#define LOCAL_BATCH 100
+
+typedef struct lctrl {
+    int index, batches;
+    pthread_t thread;
+    ctrl c;                      /* its counters and backoff state */
+} lctrl;
+
+/* Instance `j` of batch `b` of controller `i`: distinct ids, so every one
+ * is embedded (no coalescing, no reuse). */
+static char *local_instance(int i, int b, int j)
+{
+    char ns[16], name[32];
+    snprintf(ns, sizeof ns, "l%d", i);
+    snprintf(name, sizeof name, "svc-b%d-%d", b, j);
+    return rel_instance(ns, name, 1);
+}
+
+static void *lctrl_main(void *arg)
+{
+    lctrl *l = arg;
+    for (int b = 0; b < l->batches; b++) {
+        size_t cap = 64 + (size_t)LOCAL_BATCH * 400, len = 0;
+        char *json = malloc(cap);
+        len += (size_t)snprintf(json, cap, "{\"upserts\":[");
+        for (int j = 0; j < LOCAL_BATCH; j++) {
+            char *inst = local_instance(l->index, b, j);
+            len += (size_t)snprintf(json + len, cap - len, "%s%s", j > 0 ? "," : "", inst);
+            free(inst);
+        }
+        snprintf(json + len, cap - len, "],\"deletes\":null}");
+        l->c.sent++;
+        long st = controller_send(&l->c, json);
+        free(json);
+        if (st >= 200 && st < 300) {
+            l->c.acked++;
+            if (st == 202)
+                l->c.status_202++;
+        } else {
+            l->c.dropped++;
+            fprintf(stderr, "\n    controller %d dropped a batch (final status %ld)", l->index, st);
+        }
+    }
+    return NULL;
+}
+
+/* 64 controllers x 100-instance batches against serve's default embedder
+ * (the local MiniLM, a few hundred texts a second here): every answer is
+ * 2xx (202 once the backlog outgrows the ack wait), nothing is dropped,
+ * and the journal drains into Chroma afterwards. */
+static void test_local_model_fan_in(void)
+{
+    own_chroma oc;
+    own_chroma_start(&oc);
+    char collection[64];
+    snprintf(collection, sizeof collection, "reljournal_local_%d", (int)getpid());
+    char *jdir = journal_dir("local");
+    rel_server s;
+    const char *extra[] = { "--journal", jdir, NULL };
+    CU_ASSERT_FATAL(rel_serve_start(&s, oc.url, collection, NULL, extra) == 0);
+    pthread_mutex_lock(&g_base_lock);
+    snprintf(g_base, sizeof g_base, "%s", s.base);
+    pthread_mutex_unlock(&g_base_lock);
+    int batches = getenv("CW_REL_LOCAL_BATCHES") != NULL ? atoi(getenv("CW_REL_LOCAL_BATCHES")) : 1;
+    lctrl *l = calloc(LOCAL_CTRL, sizeof *l);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    int64_t t0 = cw_now_ms();
+    for (int i = 0; i < LOCAL_CTRL; i++) {
+        l[i].index = i;
+        l[i].batches = batches;
+        l[i].c.rng = 7919u * (unsigned)(i + 1);
+        CU_ASSERT_FATAL(pthread_create(&l[i].thread, NULL, lctrl_main, &l[i]) == 0);
+    }
+    int sent = 0, acked = 0, dropped = 0, retries = 0, s202 = 0;
+    for (int i = 0; i < LOCAL_CTRL; i++) {
+        pthread_join(l[i].thread, NULL);
+        sent += l[i].c.sent;
+        acked += l[i].c.acked;
+        dropped += l[i].c.dropped;
+        retries += l[i].c.retries;
+        s202 += l[i].c.status_202;
+    }
+    int64_t answered = cw_now_ms() - t0;
+    long peak = rel_metric(s.admin, "cw_journal_backlog_operations");
+    long left = wait_backlog_empty(s.admin, 900000);
+    int64_t drained = cw_now_ms() - t0;
+    CU_ASSERT_EQUAL(dropped, 0);
+    CU_ASSERT_EQUAL(retries, 0);                 /* no 5xx, no timeout: nothing to retry */
+    CU_ASSERT_EQUAL(acked, LOCAL_CTRL * batches);
+    CU_ASSERT_EQUAL(left, 0);
+    /* Every instance is in Chroma with its text (a sample of them read
+     * back exactly; the count covers the rest). */
+    cw_chroma *ch = cw_test_chroma_open(oc.url, collection);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ch);
+    long count = cw_test_chroma_count(ch);
+    CU_ASSERT_EQUAL(count, (long)LOCAL_CTRL * batches * LOCAL_BATCH);
+    int bad = 0;
+    for (int i = 0; i < LOCAL_CTRL; i += 9) {
+        for (int b = 0; b < batches; b++) {
+            char *want_id = rel_printf("l%d/apps/v1/Deployment/svc-b%d-%d", i, b, (i * 7 + b) % LOCAL_BATCH);
+            char *text = NULL;
+            char ns[16], name[32];
+            snprintf(ns, sizeof ns, "l%d", i);
+            snprintf(name, sizeof name, "svc-b%d-%d", b, (i * 7 + b) % LOCAL_BATCH);
+            char *want = rel_instance_text(ns, name, 1);
+            if (cw_test_chroma_stored(ch, want_id, &text) != 1 || text == NULL || strcmp(text, want) != 0)
+                bad++;
+            free(text);
+            free(want);
+            free(want_id);
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    cw_chroma_destroy(ch);
+    fprintf(stderr, "\n    %d controllers x %d batches of %d, local model: %d acknowledged (%d as 202), "
+            "%d retries, %d dropped; all answered in %lld ms, backlog %ld ops then; Chroma held all "
+            "%ld after %lld ms (%.0f instances/s)", LOCAL_CTRL, batches, LOCAL_BATCH, acked, s202,
+            retries, dropped, (long long)answered, peak, count, (long long)drained,
+            drained > 0 ? 1000.0 * (double)count / (double)drained : 0.0);
+    int64_t took = 0;
+    CU_ASSERT_EQUAL(rel_serve_stop(&s, SIGTERM, 30000, &took), 0);
+    free(l);
+    own_chroma_stop(&oc);
+    free(jdir);
+}
+
 static CU_TestInfo tests[] = {
     { "Chroma SIGKILLed for the outage: 0 batches dropped", test_chroma_killed },
     { "Chroma frozen (SIGSTOP) for the outage: 0 dropped", test_chroma_frozen },
@@ -671,6 +855,7 @@ static CU_TestInfo tests[] = {
     { "SIGTERM with a backlog: exit in time, restart applies it", test_sigterm_leaves_backlog },
     { "Chroma refuses writes: /readyz names it; journal full: 503", test_chroma_refuses_writes },
     { "max-size body accepted, its retry embeds nothing again", test_max_body_accepted_once },
+    { "64 controllers x 100 with the local model: all 2xx, all applied", test_local_model_fan_in },
     CU_TEST_INFO_NULL,
 };
 
