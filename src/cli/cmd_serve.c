@@ -163,7 +163,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: cluster-whisperer serve [OPTIONS]   (or: cw-serve [OPTIONS])\n\n"
                  "Receive the k8s-vectordb-sync controller's POST /api/v1/instances/sync,\n"
                  "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
-                 "Prometheus metrics: GET /metrics.\n\noptions:\n");
+                 "Prometheus metrics: GET /metrics. Search (main port only):\n"
+                 "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&ranking=&explain=,\n"
+                 "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n\noptions:\n");
     cw_options_help(out, CW_CMD_SERVE);
 }
 
@@ -218,6 +220,8 @@ int cw_cmd_serve(int argc, char **argv)
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
     hc.log_probes = o.log_probes;
+    hc.search_chroma = app.chroma;
+    hc.search_embedder = app.embedder;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);

@@ -10,7 +10,7 @@
 #include "embed_http.h"
 #include "embed_local.h"
 
-#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
+#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP)
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
 #define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
@@ -19,8 +19,8 @@ typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
-    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE,
-    O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
+    O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -64,6 +64,11 @@ static const flag FLAGS[] = {
     { "log-probes",      O_LOG_PROBES,  CW_CMD_SERVE, NULL, "also log /healthz, /readyz and /metrics requests (default: not logged)" },
     { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
     { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
+    { "json",            O_JSON,        CW_CMD_SEARCH, NULL,   "print one JSON document: the query and every result with its stored text" },
+    { "explain",         O_EXPLAIN,     CW_CMD_SEARCH, NULL,   "show each ranking signal's contribution to every result's score" },
+    { "ranking",         O_RANKING,     CW_CMD_SEARCH, "MODE", "hybrid | vector | lexical (default hybrid)" },
+    { "server",          O_SERVER,      CW_CMD_MCP,    "URL",  "answer from a running `serve` (its search API, e.g. http://localhost:3000) "
+                                                               "instead of Chroma and a model of our own" },
 };
 #define N_FLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
@@ -73,6 +78,7 @@ static const char *command_name(unsigned command)
     case CW_CMD_SERVE:  return "serve";
     case CW_CMD_SYNC:   return "sync";
     case CW_CMD_SEARCH: return "search";
+    case CW_CMD_MCP:    return "mcp";
     }
     return "?";
 }
@@ -80,7 +86,7 @@ static const char *command_name(unsigned command)
 void cw_options_help(FILE *out, unsigned command)
 {
     if (command == CW_CMD_SEARCH)
-        fprintf(out, "  -n N                   number of results (default 10)\n");
+        fprintf(out, "  -n N                   number of results (default 10, at most 100)\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
         if ((FLAGS[i].commands & command) == 0)
             continue;
@@ -114,6 +120,7 @@ static void defaults(cw_options *o)
     o->ack_wait_ms = 3000;
     o->log_format = "text";
     o->n_results = 10;
+    o->ranking = "hybrid";
 
     const char *env = getenv("PORT");
     if (env != NULL && *env != '\0')
@@ -161,7 +168,11 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
                                              NULL, (int)FLAGS[i].id };
     longopts[k++] = (struct option){ "help", no_argument, NULL, O_HELP };
     longopts[k] = (struct option){ NULL, 0, NULL, 0 };
-    const char *shortopts = command == CW_CMD_SEARCH ? "+:n:h" : "+:h";
+    /* "-": GNU-style permutation that does not depend on POSIXLY_CORRECT —
+     * every non-option comes back as code 1, in order, so options may come
+     * before or after the positional argument; "--" ends the options. */
+    const char *shortopts = command == CW_CMD_SEARCH ? "-:n:h" : "-:h";
+    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
 
     optind = 1;
     opterr = 0;
@@ -176,6 +187,13 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             if ((int)FLAGS[i].id == c)
                 flag_name = FLAGS[i].name;
         switch (c) {
+        case 1:
+            if (!want_positional || o->positional != NULL) {
+                fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, optarg);
+                return 2;
+            }
+            o->positional = optarg;
+            break;
         case O_HELP: return 1;
         case O_HOST: o->host = optarg; break;
         case O_PORT:
@@ -249,8 +267,22 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             o->ready_on = optarg; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
+        case O_SERVER:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --server wants an http:// or https:// URL, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->server = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case O_EXPLAIN: o->explain = 1; break;
+        case O_RANKING:
+            if (strcmp(optarg, "hybrid") != 0 && strcmp(optarg, "vector") != 0 && strcmp(optarg, "lexical") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --ranking must be hybrid, vector or lexical, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->ranking = optarg; break;
         case 'n':
-            if (parse_num(cmd, "n", optarg, 1, 1000, &v) != 0) return 2;
+            if (parse_num(cmd, "n", optarg, 1, 100, &v) != 0) return 2;
             o->n_results = (size_t)v; break;
         case ':':
             fprintf(stderr, "cluster-whisperer %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
@@ -261,14 +293,15 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         }
     }
 
-    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
+    /* after "--": what is left is positional, whatever it looks like */
+    if (want_positional && o->positional == NULL && optind < argc)
+        o->positional = argv[optind++];
     if (want_positional) {
-        if (optind >= argc) {
+        if (o->positional == NULL) {
             fprintf(stderr, "cluster-whisperer %s: missing %s (see --help)\n", cmd,
                     command == CW_CMD_SEARCH ? "QUERY" : "FILE");
             return 2;
         }
-        o->positional = argv[optind++];
     }
     if (optind < argc) {
         fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);

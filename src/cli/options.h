@@ -1,4 +1,4 @@
-/* cli options — the flags shared by serve, sync and search (DESIGN §9),
+/* cli options — the flags shared by serve, sync, search and mcp (DESIGN §9),
  * with their environment fallbacks and defaults, and the factories that
  * turn them into an embedder and a Chroma client.
  *
@@ -18,6 +18,7 @@ enum {
     CW_CMD_SERVE  = 1u << 0,
     CW_CMD_SYNC   = 1u << 1,
     CW_CMD_SEARCH = 1u << 2,
+    CW_CMD_MCP    = 1u << 3,
 };
 
 typedef struct cw_options {
@@ -58,7 +59,13 @@ typedef struct cw_options {
     size_t n_results;
     const char *kind;
     const char *ns;
-    /* the first positional argument (search QUERY, sync FILE) */
+    int json;                     /* --json: one JSON document on stdout */
+    int explain;                  /* --explain: each signal's contribution */
+    const char *ranking;          /* "hybrid" (default), "vector", "lexical" */
+    /* mcp */
+    const char *server;           /* --server URL: a running serve's search API; NULL = Chroma directly */
+    /* the positional argument (search QUERY, sync FILE), before or after
+     * the options; after "--" it may start with '-' */
     const char *positional;
 } cw_options;
 

@@ -74,8 +74,8 @@ struct cw_http_server {
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
-    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, shutting_down,
-                                    watches, reaper_stop */
+    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, search_active,
+                                    shutting_down, watches, reaper_stop */
     pthread_cond_t idle;         /* signalled whenever in_flight drops */
     pthread_cond_t reaper_wake;  /* signalled to stop the reaper */
     pthread_t reaper;
@@ -85,6 +85,7 @@ struct cw_http_server {
     size_t in_flight;            /* requests between headers and completion */
     size_t sync_active;          /* sync requests holding a slot (≤ connection_limit) */
     size_t sync_bytes;           /* body bytes those requests reserved (≤ max_inflight_bytes) */
+    unsigned search_active;      /* searches between their headers and their answer */
     int shutting_down;
 };
 
@@ -100,6 +101,7 @@ void cw_http_config_defaults(cw_http_config *cfg)
     cfg->connection_timeout_s = 30;
     cfg->request_deadline_ms = 25000;
     cfg->thread_stack_size = 256u * 1024u;
+    cfg->search_limit = 4;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -139,6 +141,22 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         if (h->content_type == NULL)
             h->content_type = value;
     }
+    return MHD_YES;
+}
+
+/* Gather the URL query parameters (MHD_KeyValueIteratorN): decoded, with
+ * their lengths, so that an escaped NUL (%00) is seen. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    cw_http_args *args = cls;
+    (void)kind;
+    (void)key_size;
+    if (args->len == CW_HTTP_MAX_ARGS) {
+        args->more = 1;
+        return MHD_NO;
+    }
+    args->items[args->len++] = (cw_http_arg){ key, value, value != NULL ? value_size : 0 };
     return MHD_YES;
 }
 
@@ -302,6 +320,21 @@ static int take_sync_slot(cw_http_server *s, cw_http_request *r, size_t bytes,
     return rc;
 }
 
+/* Give `r` one of the search_limit search slots: 0, or -1 when all are
+ * taken. Given back in on_completed(). */
+static int take_search_slot(cw_http_server *s, cw_http_request *r)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s->search_active < s->cfg.search_limit) {
+        s->search_active++;
+        r->search_slot = 1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 /* What a sync request reserves of the body budget: its Content-Length
  * (already checked to be a number ≤ max_body), or max_body when chunked. */
 static size_t body_reservation(const cw_http_server *s, const cw_http_head *h)
@@ -371,6 +404,16 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
         a.close = 1;
         return send_answer(l, conn, r, &a);
     }
+    if ((r->route == CW_ROUTE_SEARCH || r->route == CW_ROUTE_INSTANCE) && s->cfg.search_chroma == NULL) {
+        cw_http_answer_not_found(&a, method, url);
+        cw_http_answer_note_error(&a, "the search API is not configured on this server");
+        return send_answer(l, conn, r, &a);
+    }
+    if (r->route == CW_ROUTE_SEARCH && take_search_slot(s, r) != 0) {
+        snprintf(msg, sizeof msg, "too many concurrent searches (limit %u)", s->cfg.search_limit);
+        cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+        return send_answer(l, conn, r, &a);
+    }
     if (h.content_length != NULL ? strcmp(h.content_length, "0") != 0 : h.transfer_encoding != NULL)
         deadline_timer(s, conn, r, 1);   /* a body follows: bound it by the deadline */
     return MHD_YES;
@@ -415,6 +458,17 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
         }
         cw_http_handle_sync(&a, s->pipeline, r->body != NULL ? r->body : "", r->len,
                             r->deadline_ms);
+        break;
+    case CW_ROUTE_SEARCH: {
+        cw_http_args args;
+        memset(&args, 0, sizeof args);
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+        cw_http_handle_search(&a, s->cfg.search_chroma, s->cfg.search_embedder, s->metrics, r->method,
+                              &args, r->body != NULL ? r->body : "", r->len);
+        break;
+    }
+    case CW_ROUTE_INSTANCE:
+        cw_http_handle_instance(&a, s->cfg.search_chroma, r->path);
         break;
     case CW_ROUTE_HEALTHZ:
         cw_http_handle_healthz(&a);
@@ -487,7 +541,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
                      cw_http_route_name(r->route), (int)toe);
-    int slot = r->sync_slot;
+    int slot = r->sync_slot, search_slot = r->search_slot;
     size_t reserved = r->reserved_bytes;
     cw_http_request_destroy(r);
     *req_cls = NULL;
@@ -496,6 +550,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         s->sync_active--;
         s->sync_bytes -= reserved;
     }
+    if (search_slot)
+        s->search_active--;
     s->in_flight--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
@@ -531,7 +587,7 @@ static int start_listener(cw_http_server *s, listener *l, unsigned short port, i
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)(admin ? ADMIN_CONNECTION_LIMIT
-                             : s->cfg.connection_limit + CW_HTTP_PROBE_RESERVE),
+                             : s->cfg.connection_limit + CW_HTTP_PROBE_RESERVE + s->cfg.search_limit),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.connection_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,

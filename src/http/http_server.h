@@ -38,7 +38,22 @@
  *   GET|HEAD /readyz             200 {"status":"ok"} or
  *                                503 {"status":"unavailable","error":"..."}
  *   GET|HEAD /metrics            Prometheus text
+ *   GET|POST /api/v1/instances/search   (main listener only, when configured)
+ *                                200 the search module's JSON (cw_search_results_json),
+ *                                400 bad parameters, 413 POST body over
+ *                                CW_HTTP_SEARCH_MAX_BODY, 415 POST not JSON,
+ *                                503 + Retry-After: more than search_limit at
+ *                                once, or Chroma / the embedder unavailable
+ *   GET /api/v1/instances/ID     200 the stored instance (cw_search_instance_json),
+ *                                404 when it is not stored (ID: the rest of the
+ *                                path, e.g. default/apps/v1/Deployment/nginx)
  *   known path, other method     405 + Allow;  unknown path  404
+ *
+ * Search is not served on the admin listener: it costs an embedding and a
+ * scan of the collection, and the admin listener is there so that probes
+ * answer fast whatever the load. Searches hold no sync slot; at most
+ * search_limit run at once (the main listener accepts that many
+ * connections more), the next one is answered 503 + Retry-After.
  *
  * Borrowing: the server borrows `pipeline` and `ready_ctx` until
  * cw_http_server_stop() returns; the caller destroys the pipeline after.
@@ -53,10 +68,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chroma.h"
 #include "cw_error.h"
+#include "embedder.h"
 #include "pipeline.h"
 
 #define CW_HTTP_SYNC_PATH "/api/v1/instances/sync"
+#define CW_HTTP_SEARCH_PATH "/api/v1/instances/search"
+#define CW_HTTP_INSTANCE_PREFIX "/api/v1/instances/"
+
+/* Largest POST /api/v1/instances/search body (the query is at most 1 KiB). */
+#define CW_HTTP_SEARCH_MAX_BODY 16384
 
 /* Connections the main listener accepts beyond connection_limit (sync
  * requests), so that probes still get through when every slot is busy. */
@@ -76,6 +98,11 @@ typedef struct cw_http_config {
     int request_deadline_ms;       /* our own per-request deadline, default 25000 */
     size_t thread_stack_size;      /* connection threads, default 256 KiB */
     int log_probes;                /* 1: log /healthz /readyz /metrics requests too (default 0) */
+    /* The search API: both borrowed until cw_http_server_stop(); NULL =
+     * its routes answer 404. */
+    cw_chroma *search_chroma;
+    cw_embedder *search_embedder;
+    unsigned search_limit;         /* searches at once before 503, default 4 */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */

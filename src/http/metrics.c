@@ -22,6 +22,8 @@ struct cw_http_metrics {
     cw_hist duration[CW_ROUTE_COUNT];
     cw_hist body;
     _Atomic uint64_t upserts, deletes;
+    _Atomic uint64_t searches[3];    /* by cw_search_mode */
+    _Atomic uint64_t search_results;
 };
 
 cw_http_metrics *cw_http_metrics_create(void)
@@ -37,6 +39,9 @@ cw_http_metrics *cw_http_metrics_create(void)
     cw_hist_init(&m->body, BODY_BUCKETS, N_BODY_BUCKETS, 1.0);
     atomic_init(&m->upserts, 0);
     atomic_init(&m->deletes, 0);
+    for (int i = 0; i < 3; i++)
+        atomic_init(&m->searches[i], 0);
+    atomic_init(&m->search_results, 0);
     return m;
 }
 
@@ -74,6 +79,14 @@ void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes)
         return;
     atomic_fetch_add_explicit(&m->upserts, upserts, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->deletes, deletes, memory_order_relaxed);
+}
+
+void cw_http_metrics_search(cw_http_metrics *m, int mode, size_t results)
+{
+    if (m == NULL || mode < 0 || mode > 2)
+        return;
+    atomic_fetch_add_explicit(&m->searches[mode], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->search_results, results, memory_order_relaxed);
 }
 
 static uint64_t load(_Atomic uint64_t *v)
@@ -172,6 +185,18 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
     cw_prom_head(&p, "cw_sync_deletes_received_total", "counter",
                  "Deletes in valid sync payloads received.");
     cw_prom_sample(&p, "cw_sync_deletes_received_total", "", load(&m->deletes));
+
+    /* the order of cw_search_mode */
+    static const char *const RANKINGS[3] = { "hybrid", "vector", "lexical" };
+    cw_prom_head(&p, "cw_search_queries_total", "counter",
+                 "Searches answered (GET|POST /api/v1/instances/search), by ranking.");
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof labels, "ranking=\"%s\"", RANKINGS[i]);
+        cw_prom_sample(&p, "cw_search_queries_total", labels, load(&m->searches[i]));
+    }
+    cw_prom_head(&p, "cw_search_results_returned_total", "counter",
+                 "Results those searches returned.");
+    cw_prom_sample(&p, "cw_search_results_returned_total", "", load(&m->search_results));
 
     if (pipeline != NULL) {
         cw_pipeline_stats st;

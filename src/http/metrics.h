@@ -3,7 +3,8 @@
  *
  * Counted here, per server: requests by route and status code, request
  * duration by route (histogram), sync body sizes (histogram), upserts and
- * deletes received in valid sync payloads. Read at scrape time: the
+ * deletes received in valid sync payloads, searches answered by ranking
+ * and the results they returned. Read at scrape time: the
  * in-flight gauge (the server's), the pipeline's queue depth and reused
  * vectors (cw_pipeline_stats_get), and the process-wide registry of
  * embedder and Chroma calls and batch sizes (cw_metrics.h).
@@ -37,6 +38,10 @@ void cw_http_metrics_body(cw_http_metrics *m, size_t bytes);
 
 /* One valid sync payload of `upserts` upserts and `deletes` deletes. */
 void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes);
+
+/* One answered search in `mode` (a cw_search_mode) that returned
+ * `results` results. NULL `m` is a no-op. */
+void cw_http_metrics_search(cw_http_metrics *m, int mode, size_t results);
 
 /* The Prometheus text exposition (format 0.0.4), malloc'd; NULL on OOM.
  * Every family has its # HELP and # TYPE lines before its samples.

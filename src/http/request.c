@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cw_time.h"
+#include "http_server.h"
 
 cw_http_request *cw_http_request_create(size_t max_body, int request_deadline_ms)
 {
@@ -91,8 +92,12 @@ int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_htt
         cw_http_answer_method(a, r->route, h->method);
         return 1;
     }
-    if (r->route != CW_ROUTE_SYNC)
+    if (r->route == CW_ROUTE_SEARCH && strcmp(h->method, "POST") == 0) {
+        if (r->max_body > CW_HTTP_SEARCH_MAX_BODY)
+            r->max_body = CW_HTTP_SEARCH_MAX_BODY;
+    } else if (r->route != CW_ROUTE_SYNC) {
         return 0;
+    }
     if (h->content_length != NULL && length > r->max_body) {
         char msg[128];
         snprintf(msg, sizeof msg, "body of %llu bytes is over the limit of %zu bytes",
@@ -128,7 +133,7 @@ void cw_http_request_take(cw_http_request *r, const char *data, size_t n)
         drop(r, CW_BODY_LATE);
         return;
     }
-    if (r->route != CW_ROUTE_SYNC)
+    if (r->route != CW_ROUTE_SYNC && r->route != CW_ROUTE_SEARCH)
         return;                       /* a probe's body is ignored */
     if (n > r->max_body - r->len) {
         drop(r, CW_BODY_TOO_LARGE);

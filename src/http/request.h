@@ -7,9 +7,10 @@
  *             number, Transfer-Encoding other than "chunked", or both
  *             Content-Length and Transfer-Encoding → 400 + Connection: close
  *   route     unknown path → 404; wrong method → 405 + Allow
- *   size      Content-Length > max_body → 413 (sync only)
+ *   size      Content-Length > max_body → 413 (sync; POST search, whose
+ *             max_body is CW_HTTP_SEARCH_MAX_BODY)
  *   type      Content-Type not application/json (parameters allowed,
- *             case-insensitive; absent counts as wrong) → 415 (sync only)
+ *             case-insensitive; absent counts as wrong) → 415 (sync, POST search)
  * Body: bytes are appended up to max_body; past it (chunked bodies) the
  * body is dropped and the rest discarded, and the answer (413) is given on
  * the final call, the first moment libmicrohttpd 0.9.75 lets a response be
@@ -60,6 +61,7 @@ typedef struct cw_http_request {
     size_t seen;                   /* body bytes received, kept or not */
     size_t max_body;
     int sync_slot;                 /* holds one of the server's sync slots (http_server.c) */
+    int search_slot;               /* holds one of the server's search slots (http_server.c) */
     size_t reserved_bytes;         /* of the server's in-flight body budget (http_server.c) */
     int deadline_timer;            /* the connection timeout tracks the deadline (http_server.c) */
 } cw_http_request;

@@ -16,6 +16,8 @@ static const char *const ROUTE_NAMES[CW_ROUTE_COUNT] = {
     [CW_ROUTE_HEALTHZ] = "healthz",
     [CW_ROUTE_READYZ] = "readyz",
     [CW_ROUTE_METRICS] = "metrics",
+    [CW_ROUTE_SEARCH] = "search",
+    [CW_ROUTE_INSTANCE] = "instance",
     [CW_ROUTE_OTHER] = "other",
 };
 
@@ -29,6 +31,14 @@ cw_http_route cw_http_route_find(const char *path, int admin)
         return CW_ROUTE_READYZ;
     if (strcmp(path, "/metrics") == 0)
         return CW_ROUTE_METRICS;
+    size_t np = sizeof CW_HTTP_INSTANCE_PREFIX - 1;
+    if (!admin && strncmp(path, CW_HTTP_INSTANCE_PREFIX, np) == 0) {
+        const char *rest = path + np;
+        if (strcmp(rest, "search") == 0 || strcmp(rest, "search/") == 0)
+            return CW_ROUTE_SEARCH;
+        if (rest[0] != '\0' && strcmp(rest, "sync") != 0 && strcmp(rest, "sync/") != 0)
+            return CW_ROUTE_INSTANCE;
+    }
     return CW_ROUTE_OTHER;
 }
 
@@ -39,13 +49,22 @@ const char *cw_http_route_name(cw_http_route route)
 
 const char *cw_http_route_allow(cw_http_route route)
 {
-    return route == CW_ROUTE_SYNC ? "POST" : "GET, HEAD";
+    switch (route) {
+    case CW_ROUTE_SYNC:     return "POST";
+    case CW_ROUTE_SEARCH:   return "GET, POST";
+    case CW_ROUTE_INSTANCE: return "GET";
+    default:                return "GET, HEAD";
+    }
 }
 
 int cw_http_route_method_ok(cw_http_route route, const char *method)
 {
     if (route == CW_ROUTE_SYNC)
         return strcmp(method, "POST") == 0;
+    if (route == CW_ROUTE_SEARCH)
+        return strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0;
+    if (route == CW_ROUTE_INSTANCE)
+        return strcmp(method, "GET") == 0;
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 

@@ -49,6 +49,26 @@ static void test_routes(void)
     CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "HEAD"), 1);
     CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "POST"), 0);
     CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_METRICS), "metrics");
+
+    /* the search API: main listener only */
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search", 0), CW_ROUTE_SEARCH);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search/", 0), CW_ROUTE_SEARCH);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search", 1), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/default/apps/v1/Deployment/nginx", 0),
+                    CW_ROUTE_INSTANCE);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/default/apps/v1/Deployment/nginx", 1),
+                    CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_SEARCH), "GET, POST");
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_INSTANCE), "GET");
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "POST"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "GET"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "DELETE"), 0);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_INSTANCE, "GET"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_INSTANCE, "POST"), 0);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_SEARCH), "search");
+    CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_INSTANCE), "instance");
 }
 
 /* A POST to the sync path with a JSON body of `length` bytes. */
@@ -275,6 +295,11 @@ static void test_metrics_text(void)
     cw_http_metrics_body(m, 6000000);
     cw_http_metrics_ops(m, 3, 1);
     cw_http_metrics_ops(m, 0, 1);
+    cw_http_metrics_search(m, 0, 10);   /* hybrid */
+    cw_http_metrics_search(m, 0, 0);
+    cw_http_metrics_search(m, 2, 3);    /* lexical */
+    cw_http_metrics_search(m, 7, 3);    /* no such mode: ignored */
+    cw_http_metrics_search(NULL, 0, 1);
     char *text = cw_http_metrics_render(m, 3, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(strncmp(text, "# HELP cw_http_requests_total ", 30), 0);
@@ -331,6 +356,14 @@ static void test_metrics_text(void)
         "# HELP cw_sync_deletes_received_total Deletes in valid sync payloads received.\n"
         "# TYPE cw_sync_deletes_received_total counter\n"
         "cw_sync_deletes_received_total 2\n"
+        "# HELP cw_search_queries_total Searches answered (GET|POST /api/v1/instances/search), by ranking.\n"
+        "# TYPE cw_search_queries_total counter\n"
+        "cw_search_queries_total{ranking=\"hybrid\"} 2\n"
+        "cw_search_queries_total{ranking=\"vector\"} 0\n"
+        "cw_search_queries_total{ranking=\"lexical\"} 1\n"
+        "# HELP cw_search_results_returned_total Results those searches returned.\n"
+        "# TYPE cw_search_results_returned_total counter\n"
+        "cw_search_results_returned_total 13\n"
         "# HELP cw_embed_calls_total ");
     /* no pipeline: its families are left out; the registry's are there */
     CU_ASSERT_PTR_NULL(strstr(text, "cw_pipeline_queue_depth"));
@@ -353,6 +386,8 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg.max_inflight_bytes, 64u * 1024u * 1024u);
     CU_ASSERT_EQUAL(cfg.connection_timeout_s, 30);
     CU_ASSERT_EQUAL(cfg.request_deadline_ms, 25000);
+    CU_ASSERT_EQUAL(cfg.search_limit, 4);
+    CU_ASSERT_PTR_NULL(cfg.search_chroma);
     CU_ASSERT_EQUAL(cfg.thread_stack_size, 256u * 1024u);
 }
 
