@@ -134,6 +134,18 @@ out:
     return rc;
 }
 
+/* The server's answer: a 200's body moves to *json_out; any other status
+ * is an error carrying the server's `msg` (5xx: unavailable). */
+static int take_answer(long status, cw_httpc_body *b, const char *msg, char **json_out, cw_error *err)
+{
+    if (status != 200)
+        return cw_error_set(err, status >= 500 ? CW_E_UNAVAILABLE : CW_E_INVALID,
+                            "the server answered %ld: %s", status, msg);
+    *json_out = b->data;
+    b->data = NULL;
+    return *json_out != NULL ? 0 : cw_error_set(err, CW_E_INTERNAL, "the server answered nothing");
+}
+
 static int remote_search(void *ctx, const cw_search_request *req, char **json_out, cw_error *err)
 {
     cw_mcp_remote *r = ctx;
@@ -163,16 +175,9 @@ static int remote_search(void *ctx, const cw_search_request *req, char **json_ou
     long status = 0;
     if (call(r, url, body, &status, &b, err) != 0)
         goto out;
-    if (status != 200) {
-        char msg[256];
-        server_message(b.data, msg, sizeof msg);
-        cw_error_set(err, status >= 500 ? CW_E_UNAVAILABLE : CW_E_INVALID, "the server answered %ld: %s", status,
-                     msg);
-        goto out;
-    }
-    *json_out = b.data;
-    b.data = NULL;
-    rc = *json_out != NULL ? 0 : cw_error_set(err, CW_E_INTERNAL, "the server answered nothing");
+    char msg[256];
+    server_message(b.data, msg, sizeof msg);
+    rc = take_answer(status, &b, msg, json_out, err);
 out:
     cw_httpc_body_clear(&b);
     free(url);
@@ -205,14 +210,7 @@ static int remote_get(void *ctx, const char *id, char **json_out, cw_error *err)
         rc = 0;                     /* not stored (any other 404: no search API there) */
         goto out;
     }
-    if (status != 200) {
-        cw_error_set(err, status >= 500 ? CW_E_UNAVAILABLE : CW_E_INVALID, "the server answered %ld: %s", status,
-                     msg);
-        goto out;
-    }
-    *json_out = b.data;
-    b.data = NULL;
-    rc = *json_out != NULL ? 0 : cw_error_set(err, CW_E_INTERNAL, "the server answered nothing");
+    rc = take_answer(status, &b, msg, json_out, err);
 out:
     cw_httpc_body_clear(&b);
     curl_free(esc);
