@@ -21,8 +21,9 @@ typedef enum cw_http_route {
     CW_ROUTE_COUNT
 } cw_http_route;
 
-/* The route of `path` (no query string). On the admin listener the sync
- * path is CW_ROUTE_OTHER. */
+/* The route of `path` (no query string; one trailing slash allowed, so
+ * "/healthz/" is /healthz). On the admin listener the sync path is
+ * CW_ROUTE_OTHER. */
 cw_http_route cw_http_route_find(const char *path, int admin);
 
 /* Metric label: "sync", "healthz", "readyz", "metrics", "other". */
