@@ -123,6 +123,7 @@ server_start() {
   # shellcheck disable=SC2086
   "$build/cluster-whisperer" serve --host 127.0.0.1 --port "$port" --chroma-url "$chroma_url" \
       --collection "$coll" --embedder openai --embed-url "${mock_url[$lat]}" --embed-model mock \
+      --journal "$state/journal-$name" \
       $server_args >"$state/server-$name.log" 2>&1 &
   server_pid=$!
   server_url="http://127.0.0.1:$port"

@@ -28,18 +28,55 @@
  * `lock` guards the cached dimension verdict. */
 typedef struct readiness {
     cw_app *app;
+    int on_journal;             /* --ready-on journal */
     pthread_mutex_t lock;
     int64_t checked_at_ms;
     char dim_problem[512];      /* "" when fine */
 } readiness;
+
+/* How long the apply loop's writes must have failed before /readyz says
+ * Chroma accepts none (one failed try is not a verdict). */
+#define WRITE_FAILING_MS 2000
+
+/* --ready-on journal: ready while the journal can take requests. Whatever
+ * Chroma does then, an accepted request is durable, and a pod taken out of
+ * its Service would make the controller fail to connect and drop batches.
+ * Chroma's state is still reported (1 = ready with a warning in `why`). */
+static int ready_journal(readiness *r, char *why, size_t cap)
+{
+    cw_pipeline_stats st;
+    cw_pipeline_stats_get(r->app->pipeline, &st);
+    const cw_journal_stats *js = &st.journal;
+    if (js->backlog_bytes + (js->max_bytes / 100) >= js->max_bytes) {
+        snprintf(why, cap, "journal %s full: %llu of %llu bytes unapplied (Chroma or the embedder "
+                 "is behind)", cw_journal_path(r->app->journal),
+                 (unsigned long long)js->backlog_bytes, (unsigned long long)js->max_bytes);
+        return 0;
+    }
+    char w[512];
+    if (!cw_pipeline_write_health(r->app->pipeline, WRITE_FAILING_MS, w, sizeof w)) {
+        snprintf(why, cap, "chroma accepts no writes: %s — restart Chroma; %llu operations "
+                 "wait in the journal", w, (unsigned long long)js->backlog_ops);
+        return 2;
+    }
+    return 1;
+}
 
 static int ready_cb(void *ctx, char *why, size_t cap)
 {
     readiness *r = ctx;
     cw_error err;
     cw_error_clear(&err);
+    if (r->on_journal)
+        return ready_journal(r, why, cap);
     if (cw_chroma_heartbeat(r->app->chroma, 1000, &err) != 0) {
         snprintf(why, cap, "chroma: %s", err.msg);
+        return 0;
+    }
+    char w[512];
+    if (r->app->journal != NULL &&
+        !cw_pipeline_write_health(r->app->pipeline, WRITE_FAILING_MS, w, sizeof w)) {
+        snprintf(why, cap, "chroma accepts no writes: %s — restart Chroma", w);
         return 0;
     }
     pthread_mutex_lock(&r->lock);
@@ -75,8 +112,33 @@ static int64_t answer_grace_ms(int drain_ms)
  * callers get 503 + Retry-After in the grace time left. A Chroma write in
  * flight is never aborted: the pipeline waits for it, even past the
  * deadline (Chroma 1.0 wedges when a client hangs up on an upsert). */
+/* With a journal: requests in flight are answered (200 or 202 within the
+ * ack wait), the apply loop goes on until the deadline, then the threads
+ * stop: an embedding call is abandoned, a Chroma write in flight (one
+ * bounded batch) is finished, and the rest stays in the journal for the
+ * next start. */
+static void drain_journal(cw_app *app, cw_http_server *server, int drain_ms)
+{
+    int64_t deadline = cw_now_ms() + drain_ms;
+    cw_http_server_begin_shutdown(server);
+    size_t left = cw_http_server_drain(server, deadline);
+    cw_pipeline_shutdown(app->pipeline, deadline);
+    left = cw_http_server_drain(server, cw_now_ms() + LATE_ANSWER_MS);
+    if (left > 0)
+        cw_log_warn("%zu requests still in flight at the drain deadline", left);
+    cw_pipeline_stats st;
+    cw_pipeline_stats_get(app->pipeline, &st);
+    if (st.journal.backlog_ops > 0)
+        cw_log_info("journal: %llu operations left for the next start",
+                    (unsigned long long)st.journal.backlog_ops);
+}
+
 static void drain(cw_app *app, cw_http_server *server, int drain_ms)
 {
+    if (app->journal != NULL) {
+        drain_journal(app, server, drain_ms);
+        return;
+    }
     int64_t deadline = cw_now_ms() + drain_ms;
     int64_t cut = deadline - answer_grace_ms(drain_ms);
 
@@ -134,11 +196,17 @@ int cw_cmd_serve(int argc, char **argv)
     cw_error err;
     cw_error_clear(&err);
 
-    if (cw_app_open(&app, &o, CW_APP_PIPELINE, 0, &err) != 0) {
+    if (cw_app_open(&app, &o, CW_APP_PIPELINE | CW_APP_JOURNAL, 0, &err) != 0) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
         goto out;
     }
 
+    ready.on_journal = app.journal != NULL &&
+                       (o.ready_on == NULL || strcmp(o.ready_on, "journal") == 0);
+    if (app.journal == NULL && o.ready_on != NULL && strcmp(o.ready_on, "journal") == 0) {
+        fprintf(stderr, "cluster-whisperer serve: --ready-on journal needs a journal (not --journal off)\n");
+        goto out;
+    }
     cw_http_config hc;
     cw_http_config_defaults(&hc);
     hc.host = o.host;

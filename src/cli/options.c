@@ -19,7 +19,8 @@ typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
-    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE,
+    O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -39,7 +40,13 @@ static const flag FLAGS[] = {
     { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent sync requests before 503; probes keep a reserve (default 256)" },
     { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
     { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
-    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, let requests in flight finish this long; the rest get 503 (default 20000)" },
+    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, keep applying this long, then exit (the rest stays journaled; without a journal: 503) (default 20000)" },
+    { "journal",         O_JOURNAL,     CW_CMD_SERVE, "DIR",  "durable journal of accepted requests, or 'off' (answers then wait for Chroma) (env "
+                                                              "CW_JOURNAL, default $XDG_STATE_HOME or ~/.local/state: cluster-whisperer/journal)" },
+    { "journal-max-bytes", O_JOURNAL_MAX, CW_CMD_SERVE, "BYTES", "unapplied operations the journal holds before 503 (default 1073741824 = 1 GiB)" },
+    { "ack-wait-ms",     O_ACK_WAIT,    CW_CMD_SERVE, "MS",   "with a journal: answer 200 if applied within this, else 202 accepted (default 3000)" },
+    { "ready-on",        O_READY_ON,    CW_CMD_SERVE, "WHAT", "journal | chroma: what /readyz requires (default journal with a journal: no data lost "
+                                                              "while Chroma is down; chroma without one)" },
     { "chroma-url",      O_CHROMA_URL,  ALL,  "URL",  "Chroma server (env CHROMA_URL, default http://localhost:8000)" },
     { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
     { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
@@ -103,6 +110,8 @@ static void defaults(cw_options *o)
     o->batch_linger_ms = 5;
     o->workers = 2;
     o->queue_max = 256;
+    o->journal_max_bytes = 1ull << 30;
+    o->ack_wait_ms = 3000;
     o->log_format = "text";
     o->n_results = 10;
 
@@ -112,6 +121,9 @@ static void defaults(cw_options *o)
     env = getenv("CHROMA_URL");
     if (env != NULL && *env != '\0')
         o->chroma_url = env;
+    env = getenv("CW_JOURNAL");
+    if (env != NULL && *env != '\0')
+        o->journal = env;
     env = getenv("CW_MODEL_DIR");
     if (env != NULL && *env != '\0')
         o->model_dir = env;
@@ -222,6 +234,19 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             }
             o->log_format = optarg; break;
         case O_LOG_PROBES: o->log_probes = 1; break;
+        case O_JOURNAL: o->journal = optarg; break;
+        case O_JOURNAL_MAX:
+            if (parse_num(cmd, flag_name, optarg, 1u << 20, 1ull << 50, &v) != 0) return 2;
+            o->journal_max_bytes = v; break;
+        case O_ACK_WAIT:
+            if (parse_num(cmd, flag_name, optarg, 1, 600000, &v) != 0) return 2;
+            o->ack_wait_ms = (int)v; break;
+        case O_READY_ON:
+            if (strcmp(optarg, "journal") != 0 && strcmp(optarg, "chroma") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --ready-on must be journal or chroma, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->ready_on = optarg; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
         case 'n':

@@ -46,6 +46,11 @@ typedef struct cw_options {
     int batch_linger_ms;
     size_t workers;
     size_t queue_max;
+    /* journal (serve) */
+    const char *journal;          /* DIR, "off", or NULL = the default directory */
+    unsigned long long journal_max_bytes;
+    int ack_wait_ms;
+    const char *ready_on;         /* "journal", "chroma", or NULL = by journal */
     /* logging */
     const char *log_format;       /* "text" or "json" */
     int log_probes;               /* serve: log /healthz /readyz /metrics requests too */

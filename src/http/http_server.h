@@ -59,6 +59,8 @@
  *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
+ *                                202 {"status":"accepted","journaled":N} (journal mode:
+ *                                    durable, not applied within the ack wait)
  *                                400 invalid payload or broken framing
  *                                413 body over max_body, 415 not JSON,
  *                                503 + Retry-After transient, 500 otherwise
@@ -133,8 +135,10 @@ typedef struct cw_http_config {
 /* Fill `cfg` with the defaults above. */
 void cw_http_config_defaults(cw_http_config *cfg);
 
-/* Readiness callback for /readyz: return 1 if ready; else 0 and a one-line
- * reason in `why` (NUL-terminated, at most `cap` bytes). Called from
+/* Readiness callback for /readyz: return 1 if ready; 2 if ready with a
+ * one-line warning in `why` (200 {"status":"degraded","warning":...});
+ * else 0 and a one-line reason in `why` (NUL-terminated, at most `cap`
+ * bytes). Called from
  * connection threads, possibly concurrently; must be quick (bounded). */
 typedef int (*cw_http_ready_fn)(void *ctx, char *why, size_t cap);
 

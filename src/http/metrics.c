@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <time.h>
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +96,54 @@ static uint64_t load(_Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
+/* The journal's families (journal mode only). */
+static void render_journal(cw_prom *p, const cw_pipeline_stats *st)
+{
+    const cw_journal_stats *js = &st->journal;
+    cw_prom_head(p, "cw_journal_backlog_operations", "gauge",
+                 "Operations accepted into the journal and not yet applied to Chroma.");
+    cw_prom_sample(p, "cw_journal_backlog_operations", "", js->backlog_ops);
+    cw_prom_head(p, "cw_journal_backlog_bytes", "gauge",
+                 "Size of those operations, as counted against --journal-max-bytes.");
+    cw_prom_sample(p, "cw_journal_backlog_bytes", "", js->backlog_bytes);
+    cw_prom_head(p, "cw_journal_max_bytes", "gauge", "The journal's limit (--journal-max-bytes).");
+    cw_prom_sample(p, "cw_journal_max_bytes", "", js->max_bytes);
+    cw_prom_head(p, "cw_journal_oldest_unapplied_seconds", "gauge",
+                 "Age of the oldest operation not yet applied (0 when none).");
+    double age = 0;
+    if (js->oldest_ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        age = now > js->oldest_ms ? (double)(now - js->oldest_ms) / 1000.0 : 0;
+    }
+    cw_prom_line(p, "cw_journal_oldest_unapplied_seconds %.3f", age);
+    cw_prom_head(p, "cw_journal_dead_letters", "gauge",
+                 "Operations Chroma or the embedder refused for good, kept in the journal's "
+                 "dead-letter table (cluster-whisperer journal dead-letters).");
+    cw_prom_sample(p, "cw_journal_dead_letters", "", js->dead_letters);
+    cw_prom_head(p, "cw_journal_appends_total", "counter", "Requests appended to the journal.");
+    cw_prom_sample(p, "cw_journal_appends_total", "", js->appends);
+    cw_prom_head(p, "cw_journal_group_commits_total", "counter",
+                 "Journal transactions (fsyncs) those appends took.");
+    cw_prom_sample(p, "cw_journal_group_commits_total", "", js->group_commits);
+    cw_prom_head(p, "cw_journal_refusals_total", "counter",
+                 "Requests the journal could not take (answered 503), by reason.");
+    cw_prom_sample(p, "cw_journal_refusals_total", "reason=\"full\"", js->full_refusals);
+    cw_prom_sample(p, "cw_journal_refusals_total", "reason=\"error\"", js->append_errors);
+    cw_prom_head(p, "cw_apply_errors_total", "counter",
+                 "Failed tries of the apply loop (retried), by kind of failure.");
+    for (int code = CW_E_INVALID; code <= CW_E_NOMEM; code++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "kind=\"%s\"", cw_status_name((cw_status)code));
+        cw_prom_sample(p, "cw_apply_errors_total", labels, st->apply_errors[code]);
+    }
+    cw_prom_head(p, "cw_chroma_writable", "gauge",
+                 "1 while the apply loop's last Chroma write succeeded (or none failed), 0 while "
+                 "Chroma refuses writes.");
+    cw_prom_sample(p, "cw_chroma_writable", "", st->write_failing ? 0 : 1);
+}
+
 char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *pipeline)
 {
     cw_prom p;
@@ -154,6 +204,8 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
         cw_prom_head(&p, "cw_pipeline_upserts_unchanged_total", "counter",
                      "Upserts not written because Chroma already held the same document and metadata.");
         cw_prom_sample(&p, "cw_pipeline_upserts_unchanged_total", "", st.upserts_unchanged);
+        if (st.journaled)
+            render_journal(&p, &st);
     }
     cw_metrics_render(&p);
     return cw_prom_take(&p);

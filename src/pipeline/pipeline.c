@@ -13,9 +13,10 @@
  * during cw_pipeline_submit().
  */
 #define _GNU_SOURCE   /* pthread_setname_np */
-#include "pipeline.h"
+#include "pipeline_internal.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,79 +32,12 @@
 #define DEFAULT_LINGER_MS 5
 #define DEFAULT_WORKERS 2
 #define DEFAULT_QUEUE_MAX 256
+#define DEFAULT_ACK_WAIT_MS 3000
+#define DEFAULT_RETRY_MAX_MS 5000
 #define BATCH_OPS_FACTOR 4           /* ops cap = factor * batch_max * workers */
 #define RETRY_QUEUE_FULL_S 1
 #define RETRY_SHUTDOWN_S 2
 #define RETRY_DEADLINE_S 1
-
-typedef enum req_state { REQ_QUEUED, REQ_TAKEN, REQ_DONE } req_state;
-
-typedef struct cw_request {
-    /* Set by submit before the request is queued; read-only afterwards. */
-    int64_t deadline_ms;
-    char **deletes;              /* owned copies */
-    size_t n_deletes;
-    cw_document *upserts;        /* owned */
-    size_t n_upserts;
-
-    /* Guarded by the pipeline's lock. */
-    int refs;                    /* caller + queue/batcher */
-    req_state state;
-    cw_error result;             /* valid once state == REQ_DONE */
-    uint64_t embed_calls;        /* of its batch (or its own re-run), once REQ_DONE */
-    pthread_cond_t done;         /* state became REQ_DONE */
-    struct cw_request *next;     /* queue link, then batch link */
-} cw_request;
-
-/* A batch between the two stages: taken and prepared by the batcher, then
- * handed to the writer, which commits it, answers its requests and clears
- * it. Fields are touched by one thread at a time (the handover is under
- * the pipeline's lock). */
-typedef struct stage {
-    cw_request *requests;        /* linked by `next`, arrival order */
-    size_t n_ops;
-    cw_coalesce_op *ops;         /* every op of the requests, effect order */
-    const cw_document **docs;    /* docs[i]: the upsert of ops[i], NULL for a delete */
-    cw_batch *prepared;          /* NULL when preparing failed: `err` says why */
-    cw_error err;                /* the batch's result */
-    cw_batch_counters cnt;
-    int overlapped;              /* taken while the batch before was being written */
-    size_t distrusted;           /* "already stored" marks dropped (overlap) */
-    int64_t t0;
-} stage;
-
-struct cw_pipeline {
-    cw_pipeline_config cfg;      /* read-only after create */
-    size_t upsert_target;        /* stop lingering at this many upserts */
-    size_t ops_cap;              /* take no more requests past this many ops */
-    cw_embedder *embedder;       /* borrowed */
-    cw_store *store;             /* borrowed; used by the batcher only */
-    cw_embed_pool *pool;
-    pthread_t batcher, writer;
-    int batcher_started;         /* touched only by create/shutdown/destroy */
-    int batcher_joined;
-    int writer_started;
-    int writer_joined;
-    stage stages[2];             /* one being prepared, one being written */
-    int sync_ready;              /* lock and conds initialised */
-
-    /* `lock` guards everything below, and each request's guarded fields. */
-    pthread_mutex_t lock;
-    pthread_cond_t queue_cond;   /* batcher: a request arrived, or stopping */
-    pthread_cond_t idle_cond;    /* shutdown/destroy: batcher idle, a caller left */
-    cw_request *head, *tail;     /* queued requests, arrival order */
-    size_t queued;
-    size_t queued_ops;
-    size_t queued_upserts;
-    pthread_cond_t stage_cond;   /* `writing` set or cleared, or batcher_done */
-    int busy;                    /* the batcher holds a batch it has not handed over */
-    stage *writing;              /* handed to the writer, not yet answered */
-    int batcher_done;            /* the batcher has exited: the writer exits when idle */
-    int stopping;                /* shutdown started: no new requests */
-    int64_t drain_deadline_ms;   /* valid once stopping */
-    size_t callers;              /* threads inside cw_pipeline_submit() */
-    cw_pipeline_stats stats;     /* all but queue_depth (read from `queued`) */
-};
 
 void cw_pipeline_config_defaults(cw_pipeline_config *cfg)
 {
@@ -112,11 +46,13 @@ void cw_pipeline_config_defaults(cw_pipeline_config *cfg)
     cfg->batch_linger_ms = DEFAULT_LINGER_MS;
     cfg->workers = DEFAULT_WORKERS;
     cfg->queue_max = DEFAULT_QUEUE_MAX;
+    cfg->ack_wait_ms = DEFAULT_ACK_WAIT_MS;
+    cfg->retry_max_ms = DEFAULT_RETRY_MAX_MS;
 }
 
 /* ---- requests ---------------------------------------------------------- */
 
-static void request_free(cw_request *r)
+void cw_pl_request_free(cw_request *r)
 {
     if (r == NULL)
         return;
@@ -135,7 +71,7 @@ static void request_free(cw_request *r)
 }
 
 /* Copy what the pipeline needs out of the borrowed payload. */
-static cw_request *request_create(const cw_sync_payload *payload, int64_t deadline_ms,
+cw_request *cw_pl_request_create(const cw_sync_payload *payload, int64_t deadline_ms,
                                   cw_error *err)
 {
     cw_request *r = calloc(1, sizeof *r);
@@ -178,12 +114,12 @@ static cw_request *request_create(const cw_sync_payload *payload, int64_t deadli
 nomem:
     cw_error_set(err, CW_E_NOMEM, "out of memory queueing a request");
 fail:
-    request_free(r);
+    cw_pl_request_free(r);
     return NULL;
 }
 
 /* Monotonic absolute time for pthread_cond_timedwait on our conds. */
-static struct timespec abstime_at(int64_t deadline_ms)
+struct timespec cw_pl_abstime(int64_t deadline_ms)
 {
     struct timespec ts;
     ts.tv_sec = (time_t)(deadline_ms / 1000);
@@ -253,7 +189,7 @@ static void free_list(cw_request *list)
 {
     while (list != NULL) {
         cw_request *next = list->next;
-        request_free(list);
+        cw_pl_request_free(list);
         list = next;
     }
 }
@@ -279,7 +215,7 @@ static void list_ops(const cw_request *batch, cw_coalesce_op *ops, const cw_docu
     }
 }
 
-static cw_batch_env batch_env(const cw_pipeline *p)
+cw_batch_env cw_pl_batch_env(const cw_pipeline *p)
 {
     cw_batch_env env = {
         .embedder = p->embedder,
@@ -292,7 +228,7 @@ static cw_batch_env batch_env(const cw_pipeline *p)
 
 /* Both stages at once for the requests of `batch`, on the calling thread
  * (the writer re-running a failed batch request by request). */
-static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
+void cw_pl_run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
                       cw_batch_counters *cnt, cw_error *err)
 {
     cw_coalesce_op *ops = malloc(n_ops * sizeof *ops);
@@ -302,7 +238,7 @@ static void run_batch(cw_pipeline *p, cw_request *batch, size_t n_ops,
         goto out;
     }
     list_ops(batch, ops, docs);
-    cw_batch_env env = batch_env(p);
+    cw_batch_env env = cw_pl_batch_env(p);
     if (cw_batch_write(&env, ops, docs, n_ops, cnt, err) != 0 && err->code == CW_OK)
         cw_error_set(err, CW_E_INTERNAL, "batch failed without a reason");
 out:
@@ -334,7 +270,7 @@ static void run_isolated(cw_pipeline *p, cw_request *batch, cw_error *errs,
         r->next = NULL;
         cw_error_clear(&errs[i]);
         uint64_t calls_before = cnt->embed_calls;
-        run_batch(p, r, r->n_deletes + r->n_upserts, cnt, &errs[i]);
+        cw_pl_run_batch(p, r, r->n_deletes + r->n_upserts, cnt, &errs[i]);
         r->embed_calls = cnt->embed_calls - calls_before;   /* published under the lock */
         r->next = next;
     }
@@ -388,7 +324,7 @@ static cw_request *take_batch(cw_pipeline *p, size_t *n_ops, cw_request **to_fre
  * `prev`) was still being written when `s` was taken, so the store get of
  * `s` may have seen state that write changes: every upsert of `s` on one of
  * those ids is written, whatever the get said. */
-static void stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch_ids *prev)
+void cw_pl_stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch_ids *prev)
 {
     s->overlapped = overlaps;
     s->ops = malloc(s->n_ops * sizeof *s->ops);
@@ -402,7 +338,7 @@ static void stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch
         return;
     }
     list_ops(s->requests, s->ops, s->docs);
-    cw_batch_env env = batch_env(p);
+    cw_batch_env env = cw_pl_batch_env(p);
     s->prepared = cw_batch_prepare(&env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
     if (s->prepared == NULL && s->err.code == CW_OK)
         cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
@@ -410,7 +346,7 @@ static void stage_prepare(cw_pipeline *p, stage *s, int overlaps, const cw_batch
         s->distrusted = cw_batch_distrust(s->prepared, prev);
 }
 
-static void stage_clear(stage *s)
+void cw_pl_stage_clear(stage *s)
 {
     cw_batch_free(s->prepared);
     free(s->ops);
@@ -440,7 +376,7 @@ static void *batcher_main(void *arg)
         }
         if (!p->stopping && p->cfg.batch_linger_ms > 0) {
             int64_t until = cw_now_ms() + p->cfg.batch_linger_ms;
-            struct timespec ts = abstime_at(until);
+            struct timespec ts = cw_pl_abstime(until);
             while (!p->stopping && p->queued_upserts < p->upsert_target &&
                    p->queued_ops < p->ops_cap && cw_now_ms() < until)
                 pthread_cond_timedwait(&p->queue_cond, &p->lock, &ts);
@@ -465,7 +401,7 @@ static void *batcher_main(void *arg)
         cw_metrics_batch(n_ops);
 
         s->t0 = cw_now_ms();
-        stage_prepare(p, s, overlaps, &prev);
+        cw_pl_stage_prepare(p, s, overlaps, &prev);
         cw_batch_ids_set(&prev, s->ops, s->ops != NULL ? s->n_ops : 0);
         if (s->ops == NULL)
             prev.all = 1;
@@ -491,7 +427,7 @@ static void *batcher_main(void *arg)
  * Returns the per-request results (NULL: s->err is everyone's). */
 static cw_error *stage_commit(cw_pipeline *p, stage *s)
 {
-    cw_batch_env env = batch_env(p);
+    cw_batch_env env = cw_pl_batch_env(p);
     if (s->prepared == NULL && s->overlapped && s->cnt.store_get_errors > 0) {
         /* Chroma 1.0 may refuse a get that runs during a write to a fresh
          * collection (HTTP 500 "Error creating hnsw segment reader: Nothing
@@ -521,6 +457,20 @@ static cw_error *stage_commit(cw_pipeline *p, stage *s)
     return errs;
 }
 
+void cw_pl_add_counters(cw_pipeline *p, const stage *s)
+{
+    const cw_batch_counters *cnt = &s->cnt;
+    p->stats.batches++;
+    p->stats.batch_ops_total += s->n_ops;
+    p->stats.embed_calls += cnt->embed_calls;
+    p->stats.embed_inputs += cnt->embed_inputs;
+    p->stats.embed_ms_total += cnt->embed_ms;
+    p->stats.embed_reused += cnt->embed_reused;
+    p->stats.upserts_unchanged += cnt->upserts_unchanged;
+    p->stats.store_calls += cnt->store_calls;
+    p->stats.store_ms_total += cnt->store_ms;
+}
+
 static void *writer_main(void *arg)
 {
     cw_pipeline *p = arg;
@@ -534,6 +484,15 @@ static void *writer_main(void *arg)
             break;                                  /* the batcher is gone */
         pthread_mutex_unlock(&p->lock);
 
+        if (p->cfg.journal != NULL) {
+            cw_pl_journal_commit(p, s);             /* settles, counts, frees */
+            cw_pl_stage_clear(s);
+            pthread_mutex_lock(&p->lock);
+            p->writing = NULL;
+            pthread_cond_broadcast(&p->stage_cond);
+            pthread_cond_broadcast(&p->idle_cond);
+            continue;
+        }
         cw_error *errs = stage_commit(p, s);
         const cw_batch_counters *cnt = &s->cnt;
         cw_log_debug("pipeline: batch of %zu ops: %llu texts embedded in %llu calls, "
@@ -546,15 +505,7 @@ static void *writer_main(void *arg)
 
         cw_request *to_free = NULL;
         pthread_mutex_lock(&p->lock);
-        p->stats.batches++;
-        p->stats.batch_ops_total += s->n_ops;
-        p->stats.embed_calls += cnt->embed_calls;
-        p->stats.embed_inputs += cnt->embed_inputs;
-        p->stats.embed_ms_total += cnt->embed_ms;
-        p->stats.embed_reused += cnt->embed_reused;
-        p->stats.upserts_unchanged += cnt->upserts_unchanged;
-        p->stats.store_calls += cnt->store_calls;
-        p->stats.store_ms_total += cnt->store_ms;
+        cw_pl_add_counters(p, s);
         for (size_t i = 0; s->requests != NULL; i++) {
             cw_request *r = s->requests;
             s->requests = r->next;
@@ -569,7 +520,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&p->lock);
         free(errs);
         free_list(to_free);
-        stage_clear(s);                             /* the batcher may reuse it now */
+        cw_pl_stage_clear(s);                             /* the batcher may reuse it now */
         pthread_mutex_lock(&p->lock);
         p->writing = NULL;
         pthread_cond_broadcast(&p->stage_cond);
@@ -600,6 +551,11 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
             p->cfg.queue_max = cfg->queue_max;
         p->cfg.on_accept = cfg->on_accept;
         p->cfg.on_accept_ctx = cfg->on_accept_ctx;
+        p->cfg.journal = cfg->journal;
+        if (cfg->ack_wait_ms > 0)
+            p->cfg.ack_wait_ms = cfg->ack_wait_ms;
+        if (cfg->retry_max_ms > 0)
+            p->cfg.retry_max_ms = cfg->retry_max_ms;
     }
     p->upsert_target = p->cfg.batch_max * p->cfg.workers;
     p->ops_cap = BATCH_OPS_FACTOR * p->upsert_target;
@@ -613,8 +569,11 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     pthread_cond_init(&p->queue_cond, &attr);
     pthread_cond_init(&p->idle_cond, &attr);
     pthread_cond_init(&p->stage_cond, &attr);
+    pthread_cond_init(&p->applied_cond, &attr);
     pthread_condattr_destroy(&attr);
     p->sync_ready = 1;
+    if (p->cfg.journal != NULL)
+        cw_pl_journal_init(p);
 
     p->pool = cw_embed_pool_create(p->cfg.workers, embedder, err);
     if (p->pool == NULL)
@@ -626,7 +585,8 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     }
     p->writer_started = 1;
     pthread_setname_np(p->writer, "cw-writer");
-    e = pthread_create(&p->batcher, NULL, batcher_main, p);
+    e = pthread_create(&p->batcher, NULL,
+                       p->cfg.journal != NULL ? cw_pl_journal_batcher_main : batcher_main, p);
     if (e != 0) {
         cw_error_set(err, CW_E_INTERNAL, "cannot start the batcher thread: %s", strerror(e));
         goto fail;
@@ -643,7 +603,7 @@ fail:
  * done, else -1 with `err` set (the request is failed or abandoned). */
 static int wait_done(cw_pipeline *p, cw_request *r, int64_t deadline_ms, cw_error *err)
 {
-    struct timespec ts = abstime_at(deadline_ms);
+    struct timespec ts = cw_pl_abstime(deadline_ms);
     while (r->state != REQ_DONE) {
         if (cw_now_ms() >= deadline_ms) {
             if (r->state == REQ_QUEUED) {
@@ -675,7 +635,7 @@ static int submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payloa
         cw_sync_payload_free(take);
         return 0;
     }
-    r = request_create(payload, deadline_ms, err);
+    r = cw_pl_request_create(payload, deadline_ms, err);
     if (r == NULL) {
         cw_sync_payload_free(take);
         return -1;
@@ -739,7 +699,7 @@ unlock:
     if (p->callers == 0)
         pthread_cond_broadcast(&p->idle_cond);
     pthread_mutex_unlock(&p->lock);
-    request_free(to_free);
+    cw_pl_request_free(to_free);
     cw_sync_payload_free(take);
     return rc;
 }
@@ -747,12 +707,16 @@ unlock:
 int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t deadline_ms,
                        cw_pipeline_result *res, cw_error *err)
 {
+    if (p->cfg.journal != NULL)
+        return cw_pl_journal_submit(p, payload, NULL, deadline_ms, res, err);
     return submit(p, payload, NULL, deadline_ms, res, err);
 }
 
 int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *payload, int64_t deadline_ms,
                             cw_pipeline_result *res, cw_error *err)
 {
+    if (p->cfg.journal != NULL)
+        return cw_pl_journal_submit(p, payload, payload, deadline_ms, res, err);
     return submit(p, payload, payload, deadline_ms, res, err);
 }
 
@@ -761,7 +725,26 @@ void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out)
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
     out->queue_depth = p->queued;
+    out->dead_lettered = p->dead_total;
+    out->write_failing = p->write_failing;
     pthread_mutex_unlock(&p->lock);
+    if (p->cfg.journal != NULL) {
+        out->journaled = 1;
+        cw_journal_stats_get(p->cfg.journal, &out->journal);
+        out->queue_depth = (size_t)out->journal.backlog_ops;
+    }
+}
+
+int cw_pipeline_write_health(cw_pipeline *p, int64_t for_ms, char *why, size_t cap)
+{
+    int ok = 1;
+    pthread_mutex_lock(&p->lock);
+    if (p->write_failing && cw_now_ms() - p->write_failing_since_ms >= for_ms) {
+        ok = 0;
+        snprintf(why, cap, "%s", p->write_error);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
 }
 
 void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
@@ -775,13 +758,20 @@ void cw_pipeline_shutdown(cw_pipeline *p, int64_t drain_deadline_ms)
         p->stopping = 1;
         p->drain_deadline_ms = drain_deadline_ms;
         pthread_cond_broadcast(&p->queue_cond);
+        pthread_cond_broadcast(&p->stage_cond);    /* a writer backing off looks again */
+        pthread_cond_broadcast(&p->applied_cond);  /* journal waiters answer "accepted" */
     }
     if (p->batcher_started) {
-        struct timespec ts = abstime_at(drain_deadline_ms);
-        while ((p->head != NULL || p->busy || p->writing != NULL) &&
+        struct timespec ts = cw_pl_abstime(drain_deadline_ms);
+        while ((p->head != NULL || p->busy || p->writing != NULL ||
+                (p->cfg.journal != NULL && p->applied_seq < p->journal_seq)) &&
                cw_now_ms() < drain_deadline_ms)
             pthread_cond_timedwait(&p->idle_cond, &p->lock, &ts);
     }
+    if (p->cfg.journal != NULL && (p->busy || p->writing != NULL))
+        /* Out of time: an embedding call in flight is abandoned (the batch
+         * stays journaled); a Chroma write in flight is finished. */
+        cw_embedder_cancel(p->embedder);
     if (p->head != NULL)
         cw_log_warn("pipeline: drain deadline passed, failing %zu queued requests", p->queued);
     fail_queued(p, RETRY_SHUTDOWN_S, "pipeline is shutting down", &to_free);
@@ -823,6 +813,7 @@ void cw_pipeline_destroy(cw_pipeline *p)
     }
     cw_embed_pool_destroy(p->pool);
     if (p->sync_ready) {
+        pthread_cond_destroy(&p->applied_cond);
         pthread_cond_destroy(&p->stage_cond);
         pthread_cond_destroy(&p->idle_cond);
         pthread_cond_destroy(&p->queue_cond);

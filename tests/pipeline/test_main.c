@@ -45,6 +45,13 @@ static CU_TestInfo tests[] = {
     { "overlap: N fails alone, N+1 commits", test_overlap_failed_batch_leaves_next_correct },
     { "overlap: N re-run one by one while N+1 is prepared", test_overlap_isolation_while_preparing },
     { "overlap: a get failed during the write before is made again", test_overlap_get_failure_retried_after_write },
+    { "journal: applied within the ack wait: ok", test_journal_applied_answers_ok },
+    { "journal: store down: accepted, then applied in order", test_journal_store_down_then_applied_in_order },
+    { "journal: a refused request becomes a dead letter", test_journal_refused_request_dead_lettered },
+    { "journal: refused alone 5 times: a dead letter", test_journal_alone_refused_becomes_dead_letter },
+    { "journal: replayed after a restart", test_journal_replayed_after_restart },
+    { "journal: full is 503 + Retry-After", test_journal_full_is_503 },
+    { "journal: 16 threads, every op applied once", test_journal_many_threads },
     CU_TEST_INFO_NULL,
 };
 

@@ -51,4 +51,13 @@ void test_overlap_failed_batch_leaves_next_correct(void);
 void test_overlap_isolation_while_preparing(void);
 void test_overlap_get_failure_retried_after_write(void);
 
+/* test_journal_mode.c */
+void test_journal_applied_answers_ok(void);
+void test_journal_store_down_then_applied_in_order(void);
+void test_journal_refused_request_dead_lettered(void);
+void test_journal_alone_refused_becomes_dead_letter(void);
+void test_journal_replayed_after_restart(void);
+void test_journal_full_is_503(void);
+void test_journal_many_threads(void);
+
 #endif
