@@ -3,7 +3,6 @@
  * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
  * other thread inherits the blocked mask), then drains (see drain()) and
  * exits 0. */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,11 +173,11 @@ int cw_cmd_serve(int argc, char **argv)
     if (early >= 0)
         return early;
 
-    /* glibc gives threads up to 8 malloc arenas per core, each keeping what
-     * its threads freed; with a thread per connection that is memory held
-     * for nothing. Two arenas keep the peak flat under fan-in (64
-     * controllers, batches of 100: VmHWM 46 -> 34 MB) at no measured cost. */
-    mallopt(M_ARENA_MAX, 2);
+    /* Two malloc arenas and pinned thresholds (http_server.h): two arenas
+     * keep the peak flat under fan-in (64 controllers, batches of 100:
+     * VmHWM 46 -> 34 MB) at no measured cost; pinned thresholds give a big
+     * request's memory back once it is freed. */
+    cw_http_tune_malloc();
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;

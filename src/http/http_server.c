@@ -118,6 +118,13 @@ void cw_http_config_defaults(cw_http_config *cfg)
     cfg->max_handling_bytes = 128u * 1024u * 1024u;
 }
 
+void cw_http_tune_malloc(void)
+{
+    if (mallopt(M_ARENA_MAX, 2) != 1 || mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1
+        || mallopt(M_TRIM_THRESHOLD, 128 * 1024) != 1)
+        cw_log_debug("http: mallopt refused a setting (not glibc's allocator?)");
+}
+
 /* ---- small helpers ------------------------------------------------------ */
 
 static int is_shutting_down(cw_http_server *s)
@@ -759,6 +766,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     int slot = r->sync_slot;
     size_t reserved = r->reserved_bytes;
     int linger = r->linger && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    size_t seen = r->seen;
     cw_http_request_destroy(r);
     *req_cls = NULL;
     pthread_mutex_lock(&s->lock);
@@ -767,8 +775,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         s->sync_bytes -= reserved;
     }
     s->in_flight--;
+    int trim = seen >= TRIM_MIN_BYTES && s->sync_bytes == 0 && s->handling == 0;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
+    if (trim)
+        malloc_trim(0);          /* the last big body is gone: give its pages back */
     if (linger)
         linger_close(s, conn);
 }
