@@ -62,6 +62,9 @@ typedef struct conn_watch {
     MHD_socket fd;               /* libmicrohttpd's; only shut down, never closed here */
     int64_t deadline_ms;         /* headers due by then; 0: a request is being served */
     int cut;                     /* shut down by the reaper or an eviction, not yet closed */
+    const char *raw_uri;         /* the request target as received (on_uri); these three */
+    size_t raw_uri_len;          /* are the connection thread's alone, never locked */
+    int raw_uri_pct00;
 } conn_watch;
 
 struct listener {
@@ -324,6 +327,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     *socket_context = NULL;
 }
 
+/* MHD_OPTION_URI_LOG_CALLBACK, on the connection thread: libmicrohttpd
+ * hands over the request target as received, before it splits off the
+ * query and unescapes the path in place. Note where it is and how long, for
+ * cw_http_request_line_problem() on the headers call. Returns the initial
+ * *req_cls: NULL, so that call creates the request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    conn_watch *w = watch_of(conn);
+    if (w != NULL) {
+        w->raw_uri = uri;
+        w->raw_uri_len = uri != NULL ? strlen(uri) : 0;
+        w->raw_uri_pct00 = cw_http_target_has_pct00(uri);
+    }
+    return NULL;
+}
+
 /* The reaper thread: every 250 ms, shut down the sockets of connections
  * whose headers are overdue (their connection thread then sees the end of
  * the stream and closes them). */
@@ -542,12 +562,21 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     h.admin = l->admin;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
     r->route = cw_http_route_find(url, l->admin);        /* the metrics label of a 400 */
-    const char *bad = header_problem(conn, method, version);
+    conn_watch *w = watch_of(conn);
+    const char *bad = w != NULL ? cw_http_request_line_problem(method, w->raw_uri, w->raw_uri_len,
+                                                               w->raw_uri_pct00, version)
+                                : NULL;
+    if (w != NULL)
+        w->raw_uri = NULL;                               /* this request's only */
+    if (bad == NULL)
+        bad = header_problem(conn, method, version);
     if (bad != NULL) {
         cw_http_metrics_guard(s->metrics, CW_GUARD_MALFORMED_HEADERS, 1);
         cw_http_answer_error(&a, 400, "Bad request", bad);
         a.close = 1;
-        r->linger = has_body(&h);
+        /* Whatever follows (a body its framing hides, a pipelined request)
+         * is read and dropped, so the client sees the 400 and not a reset. */
+        r->linger = 1;
         return send_answer(l, conn, r, &a);
     }
     if (cw_http_request_check_head(r, &h, &a)) {
@@ -820,6 +849,7 @@ static int start_listener(cw_http_server *s, listener *l, unsigned short port, i
         MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (l->daemon == NULL)

@@ -53,9 +53,10 @@
  * writes its whole body before reading (Go net/http) sees the answer and
  * not a reset.
  *
- * Malformed headers (a name that is not a token, CR/NUL/control characters
- * in a value, obs-fold): 400 + Connection: close from the headers call;
- * nothing after them on the connection is read as a request.
+ * Malformed heads (a NUL in the request line, raw or as %00 in the target;
+ * a header name that is not a token, CR/NUL/control characters in a value,
+ * obs-fold): 400 + Connection: close from the headers call; nothing after
+ * them on the connection is read as a request.
  *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}

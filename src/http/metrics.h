@@ -24,7 +24,7 @@
 /* Connections and requests the HTTP layer's protections refused or cut
  * (issue 11), the `reason` label of cw_http_protections_total. */
 #define CW_HTTP_GUARDS(X) \
-    X(MALFORMED_HEADERS, "malformed_headers") /* 400 + close: bad name, CR/NUL, obs-fold */ \
+    X(MALFORMED_HEADERS, "malformed_headers") /* 400 + close: NUL in the line, bad name, CR/NUL, obs-fold */ \
     X(SLOW_BODY, "slow_body")                 /* body stalled or under the minimum rate: cut */ \
     X(HEADERS_TIMEOUT, "headers_timeout")     /* no complete headers in time: cut */ \
     X(IDLE_EVICTED, "idle_evicted")           /* listener nearly full: oldest idle cut */ \

@@ -122,6 +122,29 @@ const char *cw_http_head_block_problem(const char *after_line, const char *end,
     return NULL;
 }
 
+int cw_http_target_has_pct00(const char *uri)
+{
+    return uri != NULL && strstr(uri, "%00") != NULL;
+}
+
+const char *cw_http_request_line_problem(const char *method, const char *raw_uri,
+                                         size_t raw_uri_len, int pct00, const char *version)
+{
+    static const char NUL_IN_LINE[] = "NUL in the request line (raw, or %00 in the target)";
+    if (method == NULL || raw_uri == NULL || version == NULL || raw_uri <= method
+        || version <= raw_uri)
+        return NULL;
+    const char *p = method + strlen(method);
+    if (p >= raw_uri)
+        return NUL_IN_LINE;
+    for (p++; p < raw_uri; p++)          /* the blanks libmicrohttpd skipped */
+        if (*p != ' ')
+            return NUL_IN_LINE;
+    if (raw_uri + raw_uri_len + 1 != version || pct00)
+        return NUL_IN_LINE;
+    return NULL;
+}
+
 static int bad_framing(cw_http_answer *a, const char *why)
 {
     cw_http_answer_error(a, 400, "Bad request", why);

@@ -3,6 +3,9 @@
  * callback, and freed there only) and the checks made on its headers.
  *
  * Header checks (the headers call, before any body byte is read), in order:
+ *   line      a NUL in the request line: raw in the method or the target,
+ *             or %00 in the target (cw_http_request_line_problem) → 400 +
+ *             Connection: close
  *   syntax    a header name that is not an RFC 9110 token (whitespace
  *             before the colon, control characters), a control character
  *             in a value (bare CR, NUL, ...), an obs-fold continuation
@@ -99,6 +102,25 @@ typedef struct cw_http_field {
  * fields alone. */
 const char *cw_http_head_block_problem(const char *after_line, const char *end,
                                        const cw_http_field *f, size_t n);
+
+/* Check the request line as libmicrohttpd 0.9.75 parsed it in place:
+ * `method` and `version` are its pointers into the read buffer (each
+ * separating space became a NUL); `raw_uri` and `raw_uri_len` the request
+ * target and its strlen when libmicrohttpd handed it to the URI callback,
+ * before it split off the query and unescaped the path in place; `pct00`
+ * whether the target held "%00" then (cw_http_target_has_pct00). Each
+ * part must end where the next begins (after the method's NUL only blanks
+ * up to the target; the target's NUL right before the version): a raw NUL
+ * inside one ends its string early, and libmicrohttpd would route on the
+ * part before it. A %00 would become a NUL when unescaped. Returns NULL
+ * when clean (or `raw_uri` is NULL: not known), else a static one-line
+ * reason. Pure; any thread. */
+const char *cw_http_request_line_problem(const char *method, const char *raw_uri,
+                                         size_t raw_uri_len, int pct00, const char *version);
+
+/* 1 when the request target `uri` (as received, NUL-terminated) holds
+ * "%00", else 0. Pure. */
+int cw_http_target_has_pct00(const char *uri);
 
 /* calloc'd request started now; NULL on OOM. */
 cw_http_request *cw_http_request_create(size_t max_body, int request_deadline_ms);

@@ -465,6 +465,58 @@ static void test_head_block(void)
     CU_ASSERT_PTR_NULL(cw_http_head_block_problem(NULL, NULL, &f, 1));
 }
 
+/* The problem cw_http_request_line_problem finds in the request line
+ * raw[0..len) (no terminator), laid out as libmicrohttpd 0.9.75's
+ * parse_initial_message_line leaves it: the first space a NUL, blanks
+ * skipped, the last space a NUL before the version; the target's strlen
+ * taken then, as its URI callback sees it. */
+static const char *line_problem(const char *raw, size_t len)
+{
+    static char buf[256];
+    CU_ASSERT_FATAL(len < sizeof buf);
+    memcpy(buf, raw, len);
+    buf[len] = '\0';
+    char *sp = memchr(buf, ' ', len);
+    if (sp == NULL)
+        return "(libmicrohttpd refuses it)";
+    *sp = '\0';
+    char *uri = sp + 1;
+    while (*uri == ' ' && uri < buf + len)
+        uri++;
+    char *v = buf + len - 1;
+    while (v > uri && *v != ' ')
+        v--;
+    if (v == uri || strlen(v + 1) != 8)
+        return "(libmicrohttpd refuses it)";
+    *v = '\0';
+    const char *why = cw_http_request_line_problem(buf, uri, strlen(uri),
+                                                   cw_http_target_has_pct00(uri), v + 1);
+    return why != NULL ? why : "";
+}
+
+#define LINE(lit) line_problem(lit, sizeof lit - 1)
+
+static void test_request_line(void)
+{
+    const char *nul = "NUL in the request line (raw, or %00 in the target)";
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("GET  /healthz HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("POST /api/v1/instances/sync?cluster=a%20b HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("GET /a%2500 HTTP/1.1"), "");          /* "%2500" is "%00" unescaped once */
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz\0x HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz\0 HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET \0/healthz HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GE\0T /healthz HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz%00 HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /api/v1/instances/sync?cluster=a%00b HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /x%00 HTTP/1.1"), nul);
+    /* Unknown target: nothing to compare. */
+    CU_ASSERT_PTR_NULL(cw_http_request_line_problem("GET", NULL, 0, 0, "HTTP/1.1"));
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00("/a%00"), 1);
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00("/a%2500"), 0);
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00(NULL), 0);
+}
+
 static void test_config_defaults(void)
 {
     cw_http_config cfg;
@@ -489,6 +541,7 @@ int main(void)
     CU_TestInfo tests[] = {
         { "content type", test_content_type },
         { "routes", test_routes },
+        { "request line: NUL, raw or %00", test_request_line },
         { "header checks: framing", test_head_framing },
         { "header checks: routes and limits", test_head_routes_and_limits },
         { "body limit and deadline", test_body_limit },
