@@ -4,11 +4,14 @@
  * real pipeline, a real Chroma and the mock embedder. Raw bytes where a
  * client library would refuse to send them.
  *
- *   smuggling          a header name with a space or tab before the colon,
- *                      a DEL in a name, obs-fold, a bare CR and a NUL in a
- *                      value, each with a whole second sync request as its
- *                      "body" → exactly one answer, 400 with the exact body
- *                      and Connection: close, the connection closed, the
+ *   smuggling          a header name with a space or tab before the colon
+ *                      (Content-Length, Transfer-Encoding), a DEL in a name,
+ *                      obs-fold, a bare CR, a NUL or a control character in
+ *                      a value, a NUL in the request line (raw in the
+ *                      method or target, %00), each with a whole second
+ *                      sync request as its "body" or pipelined behind it →
+ *                      exactly one answer, 400 with the exact body and
+ *                      Connection: close, the connection closed, the
  *                      smuggled upsert never embedded nor stored.
  *   early_413_read     5.3 MiB declared and written in full by a client
  *                      that writes before it reads (as Go's net/http does),
@@ -27,6 +30,10 @@
  *                      main port: /healthz on each still answers 200.
  *   trailing_slash     POST /api/v1/instances/sync/ stores; GET /healthz/
  *                      /readyz/ /metrics/ answer 200.
+ *   strict_json        single quotes, trailing commas, comments → 400
+ *                      invalid_json; ids with a lone surrogate escape (which
+ *                      json-c would alias to one U+FFFD id) → 400 at
+ *                      ["upserts",0,"id"], nothing stored; a pair is stored.
  *   memory_admission   40 concurrent max-size legal bodies (one instance,
  *                      ~436k empty annotations): each answered 200 or 503 +
  *                      Retry-After, peak RSS of this process ≤ 256 MiB,
@@ -466,6 +473,67 @@ static void test_trailing_slash(void)
     fx_close(&F);
 }
 
+/* ---- strict JSON ------------------------------------------------------------ */
+
+/* POST `json` to the sync route: its status, and its body in *body (malloc'd). */
+static long post_json(const char *json, char **body)
+{
+    http_reply r;
+    http_post_sync(F.base, json, &r);
+    long st = r.status;
+    *body = r.body != NULL ? strdup(r.body) : NULL;
+    http_reply_free(&r);
+    return st;
+}
+
+static void test_strict_json(void)
+{
+    CU_ASSERT_FATAL(open_fx(NULL) == 0);
+    unsigned long calls = cw_mock_embedder_calls(F.mock);
+    static const char *const lax[] = {
+        "{'upserts':[]}", "{\"deletes\":['a']}", "{\"deletes\":[\"a\",]}", "{\"upserts\":[],}",
+        "{\"deletes\":[] /* c */}", "{\"deletes\":[]} // c",
+    };
+    for (size_t i = 0; i < sizeof lax / sizeof lax[0]; i++) {
+        char *body = NULL;
+        long st = post_json(lax[i], &body);
+        CU_ASSERT_EQUAL(st, 400);
+        CU_ASSERT(body != NULL && strstr(body, "\"code\":\"invalid_json\"") != NULL);
+        if (st != 400)
+            fprintf(stderr, "\n  accepted: %s -> %ld %s", lax[i], st, body != NULL ? body : "");
+        free(body);
+    }
+    /* Two ids that json-c would both turn into "...\uFFFD": each refused at its path. */
+    static const char *const lone[] = { "\\ud800", "\\udbff", "\\udc00", "x\\ud83d" };
+    for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
+        char *json = fx_printf("{\"upserts\":[{\"id\":\"sur/v1/Pod/%s\",\"namespace\":\"sur\","
+                               "\"name\":\"p\",\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
+                               "\"labels\":null,\"annotations\":null,"
+                               "\"createdAt\":\"2026-02-20T10:00:00Z\"}]}", lone[i]);
+        char *body = NULL;
+        CU_ASSERT_EQUAL(post_json(json, &body), 400);
+        CU_ASSERT_STRING_EQUAL(body != NULL ? body : "",
+                               "{\"error\":\"Invalid payload\",\"details\":[{\"path\":[\"upserts\",0,\"id\"],"
+                               "\"code\":\"invalid_utf8\",\"message\":"
+                               "\"string has a \\\\u escape of a lone UTF-16 surrogate\"}]}");
+        free(body);
+        free(json);
+    }
+    CU_ASSERT_EQUAL(fx_count(&F), 0);
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(F.mock), calls);
+    /* A pair is one character, stored as such. */
+    char *json = fx_printf("{\"upserts\":[{\"id\":\"sur/v1/Pod/\\ud83d\\ude00\",\"namespace\":\"sur\","
+                           "\"name\":\"p\",\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
+                           "\"labels\":null,\"annotations\":null,\"createdAt\":\"2026-02-20T10:00:00Z\"}]}");
+    char *body = NULL;
+    CU_ASSERT_EQUAL(post_json(json, &body), 200);
+    free(body);
+    free(json);
+    CU_ASSERT_EQUAL(fx_stored(&F, "sur/v1/Pod/\xf0\x9f\x98\x80"), 1);
+    CU_ASSERT_EQUAL(fx_count(&F), 1);
+    fx_close(&F);
+}
+
 /* ---- memory admission -------------------------------------------------------- */
 
 static long proc_status_kb(const char *field)
@@ -604,6 +672,7 @@ int main(void)
         { "first request headers due within 5 s", test_first_headers },
         { "idle floods: admin 40/500, main 2000: /healthz 200", test_idle_floods },
         { "trailing slash on every route", test_trailing_slash },
+        { "strict JSON: quotes, commas, comments; lone surrogates refused at their path", test_strict_json },
         { "memory admission: 40 max-size bodies", test_memory_admission },
         CU_TEST_INFO_NULL,
     };
