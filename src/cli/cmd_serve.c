@@ -216,6 +216,10 @@ int cw_cmd_serve(int argc, char **argv)
     hc.max_inflight_bytes = o.max_inflight_bytes;
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
+    hc.headers_timeout_ms = o.headers_timeout_ms;
+    hc.body_stall_s = o.body_stall_s;
+    hc.body_min_rate = o.body_min_rate;
+    hc.max_handling_bytes = o.max_handling_bytes;
     hc.log_probes = o.log_probes;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
