@@ -29,6 +29,7 @@ typedef struct fx_opts {
     size_t queue_max;           /* 0: the pipeline default */
     unsigned connection_limit;  /* 0: the server default */
     size_t max_inflight_bytes;  /* 0: the server default */
+    int headers_timeout_ms;     /* 0: the server default */
 } fx_opts;
 
 typedef struct fx {
