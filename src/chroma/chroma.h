@@ -185,7 +185,7 @@ CW_MUST_CHECK int cw_chroma_delete_collection(cw_chroma *c, cw_error *err);
  * unreachable). One GET on the probe pool, bounded by 2 s: fit for /readyz. */
 int cw_chroma_check_dimension(cw_chroma *c, size_t embedder_dim, char *msg, size_t cap);
 
-/* A cw_store (src/document/store.h) over `c`, which it borrows: `c` must
+/* A cw_store (src/pipeline/store.h) over `c`, which it borrows: `c` must
  * outlive the store. get = one cw_chroma_get with embeddings; a record
  * whose vector is not `dim` floats or which has no document counts as not
  * found. NULL with `err` set (CW_E_NOMEM). */

@@ -96,18 +96,23 @@ static uint64_t load(_Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
+/* One family of one unlabelled sample. */
+static void family1(cw_prom *p, const char *name, const char *type, const char *help, uint64_t v)
+{
+    cw_prom_head(p, name, type, help);
+    cw_prom_sample(p, name, "", v);
+}
+
 /* The journal's families (journal mode only). */
 static void render_journal(cw_prom *p, const cw_pipeline_stats *st)
 {
     const cw_journal_stats *js = &st->journal;
-    cw_prom_head(p, "cw_journal_backlog_operations", "gauge",
-                 "Operations accepted into the journal and not yet applied to Chroma.");
-    cw_prom_sample(p, "cw_journal_backlog_operations", "", js->backlog_ops);
-    cw_prom_head(p, "cw_journal_backlog_bytes", "gauge",
-                 "Size of those operations, as counted against --journal-max-bytes.");
-    cw_prom_sample(p, "cw_journal_backlog_bytes", "", js->backlog_bytes);
-    cw_prom_head(p, "cw_journal_max_bytes", "gauge", "The journal's limit (--journal-max-bytes).");
-    cw_prom_sample(p, "cw_journal_max_bytes", "", js->max_bytes);
+    family1(p, "cw_journal_backlog_operations", "gauge",
+            "Operations accepted into the journal and not yet applied to Chroma.", js->backlog_ops);
+    family1(p, "cw_journal_backlog_bytes", "gauge",
+            "Size of those operations, as counted against --journal-max-bytes.", js->backlog_bytes);
+    family1(p, "cw_journal_max_bytes", "gauge", "The journal's limit (--journal-max-bytes).",
+            js->max_bytes);
     cw_prom_head(p, "cw_journal_oldest_unapplied_seconds", "gauge",
                  "Age of the oldest operation not yet applied (0 when none).");
     double age = 0;
@@ -118,15 +123,13 @@ static void render_journal(cw_prom *p, const cw_pipeline_stats *st)
         age = now > js->oldest_ms ? (double)(now - js->oldest_ms) / 1000.0 : 0;
     }
     cw_prom_line(p, "cw_journal_oldest_unapplied_seconds %.3f", age);
-    cw_prom_head(p, "cw_journal_dead_letters", "gauge",
-                 "Operations Chroma or the embedder refused for good, kept in the journal's "
-                 "dead-letter table (cluster-whisperer journal dead-letters).");
-    cw_prom_sample(p, "cw_journal_dead_letters", "", js->dead_letters);
-    cw_prom_head(p, "cw_journal_appends_total", "counter", "Requests appended to the journal.");
-    cw_prom_sample(p, "cw_journal_appends_total", "", js->appends);
-    cw_prom_head(p, "cw_journal_group_commits_total", "counter",
-                 "Journal transactions (fsyncs) those appends took.");
-    cw_prom_sample(p, "cw_journal_group_commits_total", "", js->group_commits);
+    family1(p, "cw_journal_dead_letters", "gauge",
+            "Operations Chroma or the embedder refused for good, kept in the journal's "
+            "dead-letter table (cluster-whisperer journal dead-letters).", js->dead_letters);
+    family1(p, "cw_journal_appends_total", "counter", "Requests appended to the journal.",
+            js->appends);
+    family1(p, "cw_journal_group_commits_total", "counter",
+            "Journal transactions (fsyncs) those appends took.", js->group_commits);
     cw_prom_head(p, "cw_journal_refusals_total", "counter",
                  "Requests the journal could not take (answered 503), by reason.");
     cw_prom_sample(p, "cw_journal_refusals_total", "reason=\"full\"", js->full_refusals);

@@ -174,7 +174,8 @@ static int open_db(cw_journal *j, sqlite3 **db, int create, cw_error *err)
     int rc = sqlite3_open_v2(j->path, db, flags, NULL);
     if (rc != SQLITE_OK) {
         if (!create && (rc & 0xff) == SQLITE_CANTOPEN)
-            return cw_error_set(err, CW_E_CONFIG, "journal: no journal at %s", j->path);
+            return cw_error_set(err, CW_E_CONFIG, "no journal at %s (serve creates it on its "
+                                "first start)", j->path);
         return db_error(j, *db, rc, "open", err);
     }
     sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);

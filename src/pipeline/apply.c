@@ -27,7 +27,7 @@
 /* Under the lock. */
 static int past_drain(const cw_pipeline *p)
 {
-    return p->stopping && cw_now_ms() >= p->drain_deadline_ms;
+    return cw_pl_draining(p) && cw_now_ms() >= p->drain_deadline_ms;
 }
 
 void cw_pl_journal_init(cw_pipeline *p)
@@ -55,12 +55,12 @@ int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync
     memset(res, 0, sizeof *res);
     if (payload->upserts.len == 0 && payload->deletes.len == 0)
         goto out;                               /* rc 0 below */
-    r = cw_pl_request_create(payload, deadline_ms, err);
+    r = cw_request_create(payload, deadline_ms, err);
     if (r == NULL)
         goto out;
 
     pthread_mutex_lock(&p->lock);
-    int stopping = p->stopping;
+    int stopping = cw_pl_draining(p);
     if (!stopping)
         p->callers++;
     pthread_mutex_unlock(&p->lock);
@@ -89,7 +89,7 @@ int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync
             until = deadline_ms;
         struct timespec ts = cw_pl_abstime(until);
         uint64_t dead_before = p->dead_total;
-        while (p->applied_seq < last && !p->stopping && cw_now_ms() < until)
+        while (p->applied_seq < last && !cw_pl_draining(p) && cw_now_ms() < until)
             pthread_cond_timedwait(&p->applied_cond, &p->lock, &ts);
         res->accepted = p->applied_seq < last;
         res->upserted = r->n_upserts;
@@ -112,7 +112,7 @@ int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync
 out:
     if (r == NULL && err->code == CW_OK)
         rc = 0;                                 /* the empty payload */
-    cw_pl_request_free(r);
+    cw_request_free(r);
     cw_sync_payload_free(take);
     return rc;
 }
@@ -122,11 +122,10 @@ out:
 /* A loaded chunk as a request of the batch (takes the chunk's arrays). */
 static cw_request *request_from_chunk(cw_journal_chunk *k)
 {
-    cw_request *r = calloc(1, sizeof *r);
+    cw_request *r = cw_request_new();
     if (r == NULL)
         return NULL;
-    pthread_cond_init(&r->done, NULL);
-    r->state = REQ_TAKEN;
+    r->state = CW_REQ_TAKEN;
     r->refs = 1;
     r->deletes = k->deletes;
     r->n_deletes = k->n_deletes;
@@ -141,18 +140,9 @@ static cw_request *request_from_chunk(cw_journal_chunk *k)
     return r;
 }
 
-static void free_requests(cw_request *r)
-{
-    while (r != NULL) {
-        cw_request *next = r->next;
-        cw_pl_request_free(r);
-        r = next;
-    }
-}
-
 /* Load the next batch after `after` into `s`. Returns 1 when it holds
  * one, 0 when nothing was pending, -1 on a load failure (logged). */
-static int load_stage(cw_pipeline *p, stage *s, int64_t after)
+static int load_stage(cw_pipeline *p, cw_stage *s, int64_t after)
 {
     cw_journal_chunks chunks;
     cw_error err;
@@ -167,7 +157,7 @@ static int load_stage(cw_pipeline *p, stage *s, int64_t after)
         cw_request *r = request_from_chunk(&chunks.items[i]);
         if (r == NULL) {
             cw_log_error("pipeline: out of memory loading the journal");
-            free_requests(head);
+            cw_request_free_list(head);
             cw_journal_chunks_clear(&chunks);
             return -1;
         }
@@ -190,18 +180,18 @@ void *cw_pl_journal_batcher_main(void *arg)
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (p->journal_seq <= p->loaded_seq && !p->stopping)
+        while (p->journal_seq <= p->loaded_seq && !cw_pl_draining(p))
             pthread_cond_wait(&p->queue_cond, &p->lock);
         if (p->journal_seq <= p->loaded_seq || past_drain(p))
             break;                       /* stopping: drained, or out of time */
-        if (!p->stopping && p->cfg.batch_linger_ms > 0) {
+        if (!cw_pl_draining(p) && p->cfg.batch_linger_ms > 0) {
             int64_t until = cw_now_ms() + p->cfg.batch_linger_ms;
             struct timespec ts = cw_pl_abstime(until);
-            while (!p->stopping && (size_t)(p->journal_seq - p->loaded_seq) < p->upsert_target &&
+            while (!cw_pl_draining(p) && (size_t)(p->journal_seq - p->loaded_seq) < p->upsert_target &&
                    cw_now_ms() < until)
                 pthread_cond_timedwait(&p->queue_cond, &p->lock, &ts);
         }
-        stage *s = &p->stages[next_stage];
+        cw_stage *s = &p->stages[next_stage];
         int overlaps = p->writing != NULL;
         int64_t after = p->loaded_seq;
         p->busy = 1;
@@ -224,11 +214,7 @@ void *cw_pl_journal_batcher_main(void *arg)
         }
         next_stage ^= 1;
         cw_metrics_batch(s->n_ops);
-        s->t0 = cw_now_ms();
-        cw_pl_stage_prepare(p, s, overlaps, &prev);
-        cw_batch_ids_set(&prev, s->ops, s->ops != NULL ? s->n_ops : 0);
-        if (s->ops == NULL)
-            prev.all = 1;
+        cw_pl_batcher_prepare(p, s, overlaps, &prev);
 
         pthread_mutex_lock(&p->lock);
         p->loaded_seq = s->last_seq;
@@ -237,9 +223,9 @@ void *cw_pl_journal_batcher_main(void *arg)
         if (past_drain(p)) {
             /* Out of time: leave it in the journal for the next start. */
             pthread_mutex_unlock(&p->lock);
-            free_requests(s->requests);
+            cw_request_free_list(s->requests);
             s->requests = NULL;
-            cw_pl_stage_clear(s);
+            cw_stage_clear(s);
             pthread_mutex_lock(&p->lock);
             p->busy = 0;
             break;
@@ -248,10 +234,7 @@ void *cw_pl_journal_batcher_main(void *arg)
         p->busy = 0;
         pthread_cond_broadcast(&p->stage_cond);
     }
-    p->busy = 0;
-    pthread_cond_broadcast(&p->idle_cond);
-    pthread_mutex_unlock(&p->lock);
-    cw_batch_ids_clear(&prev);
+    cw_pl_batcher_exit(p, &prev);
     return NULL;
 }
 
@@ -301,34 +284,15 @@ static int isolatable(cw_status code)
     return code == CW_E_CONFIG || code == CW_E_INTERNAL;
 }
 
-/* Drop the requests of `s` up to and including `upto` (applied or dead):
- * the rest is prepared and tried again. */
-static void trim_stage(cw_pipeline *p, stage *s, cw_request *upto)
-{
-    cw_request *rest = upto->next;
-    upto->next = NULL;
-    free_requests(s->requests);
-    cw_batch_free(s->prepared);
-    s->prepared = NULL;
-    free(s->ops);
-    free(s->docs);
-    s->ops = NULL;
-    s->docs = NULL;
-    s->requests = rest;
-    s->n_ops = 0;
-    for (cw_request *r = rest; r != NULL; r = r->next)
-        s->n_ops += r->n_deletes + r->n_upserts;
-    (void)p;
-}
-
 /* The batch failed for a reason that may be one request's: apply its
  * requests one at a time, in order. One that fails so while another of
  * them is applied is refused for good (dead letter); a transient failure
  * stops the run there. Returns 1 when every request of `s` is settled,
  * 0 when some remain in `s` to be tried again (none was applied, or a
  * transient failure stopped the run; those before it are settled). */
-static int isolate(cw_pipeline *p, stage *s)
+static int isolate(cw_pipeline *p, cw_stage *s)
 {
+    cw_batch_env env = cw_pl_batch_env(p);
     size_t n = 0;
     for (cw_request *r = s->requests; r != NULL; r = r->next)
         n++;
@@ -346,7 +310,7 @@ static int isolate(cw_pipeline *p, stage *s)
     for (cw_request *r = s->requests; r != NULL; r = r->next, i++) {
         cw_request *next = r->next;
         r->next = NULL;
-        cw_pl_run_batch(p, r, r->n_deletes + r->n_upserts, &s->cnt, &errs[i]);
+        cw_stage_run_requests(&env, r, cw_request_ops(r), &s->cnt, &errs[i]);
         r->next = next;
         if (errs[i].code != CW_OK && !isolatable(errs[i].code))
             break;                              /* transient: stop here */
@@ -374,7 +338,7 @@ static int isolate(cw_pipeline *p, stage *s)
         settle(p, last_done->last_seq, dead, n_dead, dead_ops);
         all = last_done->next == NULL;
         if (!all)
-            trim_stage(p, s, last_done);
+            cw_stage_drop_through(s, last_done);
     }
     free(errs);
     free(dead);
@@ -392,7 +356,7 @@ static void backoff(cw_pipeline *p, int64_t ms)
     pthread_mutex_unlock(&p->lock);
 }
 
-void cw_pl_journal_commit(cw_pipeline *p, stage *s)
+void cw_pl_journal_commit(cw_pipeline *p, cw_stage *s)
 {
     cw_batch_env env = cw_pl_batch_env(p);
     int64_t delay = BACKOFF_FIRST_MS;
@@ -410,19 +374,11 @@ void cw_pl_journal_commit(cw_pipeline *p, stage *s)
         if (s->prepared == NULL && s->ops == NULL) {
             /* Trimmed, or a failed try: list and prepare again (the store
              * get sees what the tries before wrote). */
-            cw_pl_stage_prepare(p, s, 0, NULL);
+            cw_stage_prepare(&env, s, 0, NULL);
         } else if (s->prepared == NULL && attempt > 0) {
-            cw_error_clear(&s->err);
-            s->prepared = cw_batch_prepare(&env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
-            if (s->prepared == NULL && s->err.code == CW_OK)
-                cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
+            cw_stage_prepare_again(&env, s);
         }
-        int wrote = 0;
-        if (s->prepared != NULL) {
-            wrote = 1;
-            if (cw_batch_commit(&env, s->prepared, &s->cnt, &s->err) != 0 && s->err.code == CW_OK)
-                cw_error_set(&s->err, CW_E_INTERNAL, "batch failed without a reason");
-        }
+        int wrote = cw_stage_write(&env, s);
         pthread_mutex_lock(&p->lock);
         if (wrote)
             note_write(p, s->err.code == CW_OK, &s->err);
@@ -451,7 +407,7 @@ void cw_pl_journal_commit(cw_pipeline *p, stage *s)
             settle(p, r->last_seq, &d, 1, r->n_deletes + r->n_upserts);
             if (r->next == NULL)
                 break;
-            trim_stage(p, s, r);
+            cw_stage_drop_through(s, r);
             s->refused_attempts = 0;
         } else {
             if (attempt == 0 || attempt % 10 == 0)
@@ -466,8 +422,8 @@ void cw_pl_journal_commit(cw_pipeline *p, stage *s)
         s->overlapped = 0;
     }
     pthread_mutex_lock(&p->lock);
-    cw_pl_add_counters(p, s);
+    cw_stage_add_counters(&p->stats, s);
     pthread_mutex_unlock(&p->lock);
-    free_requests(s->requests);
+    cw_request_free_list(s->requests);
     s->requests = NULL;
 }

@@ -23,9 +23,14 @@
  * ack_wait_ms for them to be applied; the batcher reads the journal in
  * order instead of the in-memory queue, and the writer retries a failing
  * batch (capped backoff) until it is applied, settling the journal after
- * each batch. A request some of whose requests Chroma refuses for good is
- * dead-lettered (journal.h) instead of being retried forever. Without a
- * journal every answer waits for the commit and a failure is the answer.
+ * each batch. The operations of a request Chroma refuses for good (found by
+ * applying a failing batch request by request) are dead-lettered
+ * (journal.h) instead of being retried forever. Without a journal every
+ * answer waits for the commit and a failure is the answer.
+ *
+ * Lifecycle: create → RUNNING; cw_pipeline_shutdown() → DRAINING (no new
+ * requests, the threads finish until the drain deadline) → STOPPED;
+ * cw_pipeline_destroy() shuts down first if that was not done.
  *
  * Borrowing: cw_pipeline_submit() borrows `payload` only until it returns.
  * The pipeline borrows the embedder, the store and the journal for its
