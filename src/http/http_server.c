@@ -17,7 +17,8 @@
  * connection forever. Every connection is watched from its accept (and
  * again after each answer) until its next request's headers are in: the
  * `reaper` thread shuts down the socket of one that has not delivered them
- * within max(request deadline, idle timeout). */
+ * in time: headers_timeout_ms from its accept for its first request,
+ * max(request deadline, idle timeout) from an answer for the next one. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
