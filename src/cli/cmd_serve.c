@@ -3,7 +3,6 @@
  * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
  * other thread inherits the blocked mask), then drains (see drain()) and
  * exits 0. */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,11 +175,11 @@ int cw_cmd_serve(int argc, char **argv)
     if (early >= 0)
         return early;
 
-    /* glibc gives threads up to 8 malloc arenas per core, each keeping what
-     * its threads freed; with a thread per connection that is memory held
-     * for nothing. Two arenas keep the peak flat under fan-in (64
-     * controllers, batches of 100: VmHWM 46 -> 34 MB) at no measured cost. */
-    mallopt(M_ARENA_MAX, 2);
+    /* Two malloc arenas and pinned thresholds (http_server.h): two arenas
+     * keep the peak flat under fan-in (64 controllers, batches of 100:
+     * VmHWM 46 -> 34 MB) at no measured cost; pinned thresholds give a big
+     * request's memory back once it is freed. */
+    cw_http_tune_malloc();
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;
@@ -219,6 +218,10 @@ int cw_cmd_serve(int argc, char **argv)
     hc.max_inflight_bytes = o.max_inflight_bytes;
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
+    hc.headers_timeout_ms = o.headers_timeout_ms;
+    hc.body_stall_s = o.body_stall_s;
+    hc.body_min_rate = o.body_min_rate;
+    hc.max_handling_bytes = o.max_handling_bytes;
     hc.log_probes = o.log_probes;
     hc.search_chroma = app.chroma;
     hc.search_embedder = app.embedder;

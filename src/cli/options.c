@@ -17,7 +17,7 @@
 /* One row per flag: which commands take it, and its help line. */
 typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
-    O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
+    O_REQ_TIMEOUT, O_HEADERS_TIMEOUT, O_BODY_STALL, O_BODY_MIN_RATE, O_MAX_HANDLING, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
     O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
@@ -40,6 +40,10 @@ static const flag FLAGS[] = {
     { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent sync requests before 503; probes keep a reserve (default 256)" },
     { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
     { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
+    { "headers-timeout-ms", O_HEADERS_TIMEOUT, CW_CMD_SERVE, "MS", "a new connection's first request headers are due within this, else it is closed (default 5000; 0 = as later requests)" },
+    { "body-stall-timeout", O_BODY_STALL, CW_CMD_SERVE, "S",   "a request body with no byte for this long is cut and its slot freed (default 5; 0 = off)" },
+    { "body-min-rate",   O_BODY_MIN_RATE, CW_CMD_SERVE, "BYTES", "bytes/s a body must average once --body-stall-timeout has passed, else it is cut (default 1024; 0 = off)" },
+    { "max-handling-bytes", O_MAX_HANDLING, CW_CMD_SERVE, "BYTES", "estimated memory of the sync bodies being parsed at once (24 x body) before 503 (default 134217728 = 128 MiB)" },
     { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, keep applying this long, then exit (the rest stays journaled; without a journal: 503) (default 20000)" },
     { "journal",         O_JOURNAL,     CW_CMD_SERVE, "DIR",  "durable journal of accepted requests, or 'off' (answers then wait for Chroma) (env "
                                                               "CW_JOURNAL, default $XDG_STATE_HOME or ~/.local/state: cluster-whisperer/journal)" },
@@ -110,6 +114,10 @@ static void defaults(cw_options *o)
     o->max_inflight_bytes = 64u * 1024 * 1024;
     o->connection_timeout_s = 30;
     o->request_deadline_ms = 25000;
+    o->headers_timeout_ms = 5000;
+    o->body_stall_s = 5;
+    o->body_min_rate = 1024;
+    o->max_handling_bytes = 128u * 1024 * 1024;
     o->drain_ms = 20000;
     o->chroma_url = "http://localhost:8000";
     o->batch_max = 64;
@@ -217,6 +225,18 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_REQ_TIMEOUT:
             if (parse_num(cmd, flag_name, optarg, 100, 600000, &v) != 0) return 2;
             o->request_deadline_ms = (int)v; break;
+        case O_HEADERS_TIMEOUT:
+            if (parse_num(cmd, flag_name, optarg, 0, 600000, &v) != 0) return 2;
+            o->headers_timeout_ms = (int)v; break;
+        case O_BODY_STALL:
+            if (parse_num(cmd, flag_name, optarg, 0, 3600, &v) != 0) return 2;
+            o->body_stall_s = (unsigned)v; break;
+        case O_BODY_MIN_RATE:
+            if (parse_num(cmd, flag_name, optarg, 0, 1ull << 30, &v) != 0) return 2;
+            o->body_min_rate = (size_t)v; break;
+        case O_MAX_HANDLING:
+            if (parse_num(cmd, flag_name, optarg, 1ull << 20, 1ull << 40, &v) != 0) return 2;
+            o->max_handling_bytes = (size_t)v; break;
         case O_DRAIN:
             if (parse_num(cmd, flag_name, optarg, 0, 600000, &v) != 0) return 2;
             o->drain_ms = (int)v; break;

@@ -31,6 +31,10 @@ typedef struct cw_options {
     size_t max_inflight_bytes;    /* sync bodies in flight at once */
     unsigned connection_timeout_s;
     int request_deadline_ms;
+    int headers_timeout_ms;       /* a new connection's first request headers; 0 = as later ones */
+    unsigned body_stall_s;        /* a body with no byte this long is cut; 0 = off */
+    size_t body_min_rate;         /* bytes/s a body must average after body_stall_s; 0 = off */
+    size_t max_handling_bytes;    /* estimated memory of sync requests being handled at once */
     int drain_ms;
     /* Chroma */
     const char *chroma_url;

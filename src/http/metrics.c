@@ -24,6 +24,13 @@ struct cw_http_metrics {
     _Atomic uint64_t upserts, deletes;
     _Atomic uint64_t searches[3];    /* by cw_search_mode */
     _Atomic uint64_t search_results;
+    _Atomic uint64_t guards[CW_GUARD_COUNT];
+};
+
+static const char *const GUARD_LABELS[] = {
+#define CW_HTTP_GUARD_LABEL(name, label) label,
+    CW_HTTP_GUARDS(CW_HTTP_GUARD_LABEL)
+#undef CW_HTTP_GUARD_LABEL
 };
 
 cw_http_metrics *cw_http_metrics_create(void)
@@ -42,6 +49,8 @@ cw_http_metrics *cw_http_metrics_create(void)
     for (int i = 0; i < 3; i++)
         atomic_init(&m->searches[i], 0);
     atomic_init(&m->search_results, 0);
+    for (int g = 0; g < CW_GUARD_COUNT; g++)
+        atomic_init(&m->guards[g], 0);
     return m;
 }
 
@@ -65,6 +74,12 @@ void cw_http_metrics_count(cw_http_metrics *m, cw_http_route route, unsigned sta
         return;
     atomic_fetch_add_explicit(&m->requests[route][code_index(status)], 1, memory_order_relaxed);
     cw_hist_observe(&m->duration[route], duration_us > 0 ? (uint64_t)duration_us : 0);
+}
+
+void cw_http_metrics_guard(cw_http_metrics *m, cw_http_guard guard, unsigned n)
+{
+    if (m != NULL && guard < CW_GUARD_COUNT)
+        atomic_fetch_add_explicit(&m->guards[guard], n, memory_order_relaxed);
 }
 
 void cw_http_metrics_body(cw_http_metrics *m, size_t bytes)
@@ -173,6 +188,13 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
         snprintf(labels, sizeof labels, "route=\"%s\"", cw_http_route_name((cw_http_route)r));
         cw_prom_hist(&p, "cw_http_request_duration_seconds", labels, &m->duration[r]);
     }
+    cw_prom_head(&p, "cw_http_protections_total", "counter",
+                 "Requests and connections refused or cut by the HTTP protections, by reason.");
+    for (int g = 0; g < CW_GUARD_COUNT; g++) {
+        snprintf(labels, sizeof labels, "reason=\"%s\"", GUARD_LABELS[g]);
+        cw_prom_sample(&p, "cw_http_protections_total", labels, load(&m->guards[g]));
+    }
+
     cw_prom_head(&p, "cw_http_requests_in_flight", "gauge",
                  "Requests received and not yet answered.");
     cw_prom_line(&p, "cw_http_requests_in_flight %zu", in_flight);

@@ -21,15 +21,23 @@ static const char *const ROUTE_NAMES[CW_ROUTE_COUNT] = {
     [CW_ROUTE_OTHER] = "other",
 };
 
+/* `path` is `route`, or `route` and one trailing slash (the reference's
+ * router is not strict about it, so an endpoint URL written with one works). */
+static int path_is(const char *path, const char *route)
+{
+    size_t n = strlen(route);
+    return strncmp(path, route, n) == 0 && (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0'));
+}
+
 cw_http_route cw_http_route_find(const char *path, int admin)
 {
-    if (strcmp(path, CW_HTTP_SYNC_PATH) == 0)
+    if (path_is(path, CW_HTTP_SYNC_PATH))
         return admin ? CW_ROUTE_OTHER : CW_ROUTE_SYNC;
-    if (strcmp(path, "/healthz") == 0)
+    if (path_is(path, "/healthz"))
         return CW_ROUTE_HEALTHZ;
-    if (strcmp(path, "/readyz") == 0)
+    if (path_is(path, "/readyz"))
         return CW_ROUTE_READYZ;
-    if (strcmp(path, "/metrics") == 0)
+    if (path_is(path, "/metrics"))
         return CW_ROUTE_METRICS;
     size_t np = sizeof CW_HTTP_INSTANCE_PREFIX - 1;
     if (!admin && strncmp(path, CW_HTTP_INSTANCE_PREFIX, np) == 0) {

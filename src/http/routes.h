@@ -25,10 +25,10 @@ typedef enum cw_http_route {
     CW_ROUTE_COUNT
 } cw_http_route;
 
-/* The route of `path` (no query string). On the admin listener the sync,
- * search and instance paths are CW_ROUTE_OTHER. Search also with a
- * trailing slash; an instance path is the prefix and a non-empty id other
- * than "sync" and "search" (with or without a trailing slash). */
+/* The route of `path` (no query string; one trailing slash allowed, so
+ * "/healthz/" is /healthz). On the admin listener the sync, search and
+ * instance paths are CW_ROUTE_OTHER. An instance path is the prefix and a
+ * non-empty id other than "sync" and "search". */
 cw_http_route cw_http_route_find(const char *path, int admin);
 
 /* Metric label: "sync", "healthz", "readyz", "metrics", "search",

@@ -4,8 +4,10 @@
  * check, `\u0000` turning into an embedded NUL (silently truncating
  * object keys), NaN/Infinity/1e999 accepted even in strict mode, and
  * what strict mode still takes against RFC 8259: raw control characters
- * in strings, numbers like `1.` or `00`, and integers far out of range
- * clamped to 64 bits. */
+ * in strings, numbers like `1.` or `00`, integers far out of range
+ * clamped to 64 bits, single-quoted strings, and `\u` escapes of lone
+ * UTF-16 surrogates (json-c turns each into U+FFFD, so "\ud800" and
+ * "\udbff" would be the same id). */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,12 +30,28 @@ const char *cw_rt_type_name(struct json_object *v)
     return "unknown";
 }
 
+#define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD, what json-c makes of a lone surrogate */
+
+static int has_replacement(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 3 <= n; i++)
+        if (memcmp(s + i, REPLACEMENT, 3) == 0)
+            return 1;
+    return 0;
+}
+
+/* What walk() looks for beyond UTF-8 and finite numbers, and what it found. */
+typedef struct walk_state {
+    int huge;               /* the text has integer literals beyond 64 bits */
+    size_t huge_found;      /* integers json-c clamped, reported where they are */
+    int surrogates;         /* the text has lone surrogate escapes: a U+FFFD is one */
+    size_t surrogates_found;
+} walk_state;
+
 /* Check every string, key and number under `v` (depth is bounded by the
- * tokener). `huge`, when not NULL, counts the integers json-c clamped
- * (the text has integer literals beyond 64 bits): those are
- * reported where they are. Returns 1 when all are fine, else 0 with
- * issues recorded. */
-static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
+ * tokener), recording issues where they are. Returns 1 when all are fine,
+ * else 0. */
+static int walk(cw_rt_ctx *ctx, struct json_object *v, walk_state *st)
 {
     int ok = 1;
 
@@ -44,6 +62,11 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
         if (!cw_rt_utf8_valid(s, n)) {
             cw_rt_issue(ctx, CW_ISSUE_INVALID_UTF8,
                         "string is not valid UTF-8 or contains NUL (\\u0000)");
+            ok = 0;
+        } else if (st->surrogates && has_replacement(s, n)) {
+            cw_rt_issue(ctx, CW_ISSUE_INVALID_UTF8,
+                        "string has a \\u escape of a lone UTF-16 surrogate");
+            st->surrogates_found++;
             ok = 0;
         }
         break;
@@ -57,13 +80,15 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
         break;
     case json_type_object: {
         json_object_object_foreach(v, key, val) {
-            if (!cw_rt_utf8_valid(key, strlen(key))) {
+            int lone = st->surrogates && has_replacement(key, strlen(key));
+            if (lone || !cw_rt_utf8_valid(key, strlen(key))) {
                 cw_rt_issue(ctx, CW_ISSUE_INVALID_UTF8, "object key is not valid UTF-8");
+                st->surrogates_found += (size_t)lone;
                 ok = 0;
                 continue;
             }
             cw_rt_push_key(ctx, key);
-            ok &= walk(ctx, val, huge);
+            ok &= walk(ctx, val, st);
             cw_rt_pop(ctx);
         }
         break;
@@ -72,17 +97,17 @@ static int walk(cw_rt_ctx *ctx, struct json_object *v, size_t *huge)
         size_t n = json_object_array_length(v);
         for (size_t i = 0; i < n; i++) {
             cw_rt_push_index(ctx, i);
-            ok &= walk(ctx, json_object_array_get_idx(v, i), huge);
+            ok &= walk(ctx, json_object_array_get_idx(v, i), st);
             cw_rt_pop(ctx);
         }
         break;
     }
     case json_type_int:
-        if (huge != NULL && (json_object_get_int64(v) == INT64_MIN ||
-                             json_object_get_uint64(v) == UINT64_MAX)) {
+        if (st->huge && (json_object_get_int64(v) == INT64_MIN ||
+                         json_object_get_uint64(v) == UINT64_MAX)) {
             cw_rt_issue(ctx, CW_ISSUE_INVALID_NUMBER,
                         "number is NaN, Infinity or out of range");
-            (*huge)++;
+            st->huge_found++;
             ok = 0;
         }
         break;
@@ -100,6 +125,8 @@ typedef struct text_scan {
     size_t huge_integers;   /* integer literals beyond 64 bits (json-c clamps them) */
     int control_char;       /* a raw byte below 0x20 inside a string */
     int bad_number;         /* a number RFC 8259 does not allow: 1. 1.e5 00 -01 */
+    int single_quote;       /* a ' outside every "..." string: json-c took a 'string' */
+    size_t lone_surrogates; /* \u escapes of a surrogate that is not half of a pair */
     int needs_walk;         /* a \u escape, a number, a literal other than
                                true/false/null, or raw bytes that are not
                                RFC 3629 UTF-8: only then can a decoded string,
@@ -184,6 +211,25 @@ static int word_is_plain(uint64_t w)
     return (special & HIGHS) == 0;
 }
 
+/* The code unit of the \uXXXX escape at s[i] (the backslash), or -1 when
+ * there is none there. */
+static long escape_unit(const char *s, size_t len, size_t i)
+{
+    if (i + 5 >= len || s[i] != '\\' || s[i + 1] != 'u')
+        return -1;
+    long v = 0;
+    for (size_t k = i + 2; k < i + 6; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
 /* The string body starting at s[i] (after the opening quote): returns the
  * index of the closing quote (or len), noting what text_scan wants. Raw
  * bytes of 0x80 and above are checked as UTF-8 sequence by sequence. */
@@ -210,6 +256,17 @@ static size_t scan_string(const char *s, size_t len, size_t i, text_scan *out)
                 out->needs_walk = 1;
                 if (i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
                     out->nul_escapes++;
+                long u = escape_unit(s, len, i);
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    long lo = escape_unit(s, len, i + 6);
+                    if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                        i += 12;      /* a pair: one character */
+                        continue;
+                    }
+                    out->lone_surrogates++;
+                } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                    out->lone_surrogates++;
+                }
             }
             i += 2;   /* the escaped character; \uXXXX digits are harmless */
         } else if (c >= 0x80) {
@@ -266,6 +323,8 @@ static void scan_text(const char *s, size_t len, text_scan *out)
         } else {
             if ((unsigned char)c >= 0x80)
                 out->needs_walk = 1;
+            if (c == '\'')
+                out->single_quote = 1;
             i++;
         }
     }
@@ -282,7 +341,8 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
     struct json_object *root = NULL;
     enum json_tokener_error err;
     text_scan scan;
-    size_t start = 0, end, huge = 0;
+    size_t start = 0, end;
+    walk_state st;
     int ok;
 
     if (len > INT_MAX) {
@@ -339,6 +399,10 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
         cw_rt_issue(ctx, CW_ISSUE_INVALID_JSON, "malformed JSON: invalid number");
         goto fail;
     }
+    if (scan.single_quote) {
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_JSON, "malformed JSON: single-quoted string");
+        goto fail;
+    }
     if (!json_object_is_type(root, json_type_object)) {
         cw_rt_issue(ctx, CW_ISSUE_NOT_OBJECT, "expected a JSON object, got %s",
                     cw_rt_type_name(root));
@@ -348,10 +412,21 @@ struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size
     /* Without escapes, numbers or odd literals, every decoded string and
      * key is a slice of the raw text, which the scan found to be UTF-8
      * without NUL: walk() would find nothing. */
-    ok = scan.needs_walk ? walk(ctx, root, scan.huge_integers > 0 ? &huge : NULL) : 1;
-    if (huge < scan.huge_integers) {
+    memset(&st, 0, sizeof st);
+    st.huge = scan.huge_integers > 0;
+    /* json-c made each lone surrogate a U+FFFD: with any in the text, a
+     * U+FFFD in a decoded string is one (or, in a body that also sends a
+     * real U+FFFD, may be: the body is refused either way). */
+    st.surrogates = scan.lone_surrogates > 0;
+    ok = scan.needs_walk ? walk(ctx, root, &st) : 1;
+    if (st.huge_found < scan.huge_integers) {
         /* One that a later duplicate key dropped from the tree. */
         cw_rt_issue(ctx, CW_ISSUE_INVALID_NUMBER, "number is NaN, Infinity or out of range");
+        ok = 0;
+    }
+    if (st.surrogates && st.surrogates_found == 0) {
+        /* Dropped with a duplicate key: still refused, at the top. */
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_UTF8, "string has a \\u escape of a lone UTF-16 surrogate");
         ok = 0;
     }
     if (!ok)

@@ -128,6 +128,8 @@ int fx_open(fx *f, const fx_opts *o)
         hc.connection_limit = o->connection_limit;
     if (o->max_inflight_bytes > 0)
         hc.max_inflight_bytes = o->max_inflight_bytes;
+    if (o->headers_timeout_ms > 0)
+        hc.headers_timeout_ms = o->headers_timeout_ms;
     hc.admin_port = o->with_admin ? http_free_port() : 0;
     hc.search_chroma = f->chroma;
     hc.search_embedder = f->embedder;

@@ -31,6 +31,7 @@ typedef struct fx_opts {
     unsigned connection_limit;  /* 0: the server default */
     size_t max_inflight_bytes;  /* 0: the server default */
     unsigned search_limit;      /* 0: the server default */
+    int headers_timeout_ms;     /* 0: the server default */
 } fx_opts;
 
 typedef struct fx {
