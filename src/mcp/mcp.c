@@ -66,8 +66,13 @@ static json_object *id_copy(json_object *id)
 {
     if (json_object_is_type(id, json_type_string))
         return json_object_new_string_len(json_object_get_string(id), json_object_get_string_len(id));
-    if (json_object_is_type(id, json_type_int))
-        return json_object_new_int64(json_object_get_int64(id));
+    if (json_object_is_type(id, json_type_int)) {
+        /* json-c keeps 2^63 .. 2^64-1 as unsigned; get_int64 would clamp
+         * it to INT64_MAX and the answer would name another id. */
+        int64_t v = json_object_get_int64(id);
+        return v == INT64_MAX ? json_object_new_uint64(json_object_get_uint64(id))
+                              : json_object_new_int64(v);
+    }
     return NULL;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cw_log.h"
+#include "cw_time.h"
 
 static void set_if_silent(cw_error *err)
 {
@@ -120,7 +121,16 @@ cw_error *cw_stage_commit(const cw_batch_env *env, cw_stage *s)
     cw_log_warn("pipeline: a batch of %zu requests failed (%s); applying them one by one",
                 n_req, s->err.msg);
     size_t i = 0;
+    int64_t now = cw_now_ms();
     for (cw_request *r = s->requests; r != NULL; r = r->next, i++) {
+        if (now >= r->deadline_ms) {
+            /* Its caller was answered 503 at its deadline: a new attempt
+             * now would write what the client was told did not happen
+             * (and it will send again). Only the batch's own try counts. */
+            cw_error_set_retry(&errs[i], CW_E_UNAVAILABLE, 1,
+                               "deadline exceeded while the request was being written");
+            continue;
+        }
         cw_request *next = r->next;
         r->next = NULL;
         uint64_t calls_before = s->cnt.embed_calls;

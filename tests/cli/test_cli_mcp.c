@@ -370,6 +370,18 @@ static void test_malformed_messages(void)
     client_send(&c, "\r");
     roundtrip(&c, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\"}\r", "{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":{}}");
 
+    /* an integer id is echoed exactly over the whole 64-bit range, signed
+     * and unsigned (json-c keeps 2^63..2^64-1 unsigned); past it, a parse error */
+    static const char *const BIG_IDS[] = { "9223372036854775807", "9223372036854775808",
+                                           "18446744073709551615", "-9223372036854775808" };
+    for (size_t i = 0; i < sizeof BIG_IDS / sizeof BIG_IDS[0]; i++) {
+        char msg[128], want[128];
+        snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", BIG_IDS[i]);
+        snprintf(want, sizeof want, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", BIG_IDS[i]);
+        roundtrip(&c, msg, want);
+    }
+    roundtrip(&c, "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"method\":\"ping\"}", PARSE);
+
     /* a line over 1 MiB: a parse error, and the next line is read as usual */
     char *big = malloc((1u << 20) + 16);
     CU_ASSERT_PTR_NOT_NULL_FATAL(big);

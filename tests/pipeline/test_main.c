@@ -17,6 +17,7 @@ static CU_TestInfo tests[] = {
     { "stage: ops in effect order", test_stage_ops_in_effect_order },
     { "stage: prepare writes nothing, write does", test_stage_prepare_then_write },
     { "stage: commit isolates a refused request", test_stage_commit_isolates_a_refused_request },
+    { "stage: isolation skips a request past its deadline", test_stage_commit_skips_an_expired_request },
     { "stage: drop what is settled, prepare the rest", test_stage_drop_through },
     { "config defaults", test_config_defaults },
     { "create and destroy", test_create_destroy },

@@ -50,7 +50,7 @@ static void stage_of(cw_stage *s, const char *const *specs)
         cw_sync_payload *p = tp_new(specs[i]);
         cw_error err;
         cw_error_clear(&err);
-        cw_request *r = cw_request_create(p, 0, &err);
+        cw_request *r = cw_request_create(p, cw_now_ms() + 60000, &err);
         tp_free(p);
         CU_ASSERT_PTR_NOT_NULL_FATAL(r);
         s->n_ops += cw_request_ops(r);
@@ -156,6 +156,33 @@ void test_stage_commit_isolates_a_refused_request(void)
     CU_ASSERT_PTR_NULL(cw_stage_commit(&e.env, &s));
     CU_ASSERT_EQUAL(s.err.code, CW_E_UNAVAILABLE);
     CU_ASSERT_STRING_EQUAL(s.err.msg, "openai: 503");
+    stage_free(&s);
+    senv_stop(&e);
+}
+
+/* Isolation is a new attempt: a request whose caller already got its 503
+ * at the deadline is not applied by it (the client was told it did not
+ * happen and sends it again). */
+void test_stage_commit_skips_an_expired_request(void)
+{
+    senv e;
+    senv_start(&e);
+    fake_embedder_refuse(e.emb, "poison", CW_E_CONFIG, "openai: refused (HTTP 400)");
+    cw_stage s;
+    const char *specs[] = { "+a", "+poison", "+late", NULL };
+    stage_of(&s, specs);
+    s.requests->next->next->deadline_ms = cw_now_ms() - 1;
+    cw_stage_prepare(&e.env, &s, 0, NULL);
+    CU_ASSERT_EQUAL(s.err.code, CW_E_CONFIG);
+    cw_error *errs = cw_stage_commit(&e.env, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errs);
+    CU_ASSERT_EQUAL(errs[0].code, CW_OK);
+    CU_ASSERT_EQUAL(errs[1].code, CW_E_CONFIG);
+    CU_ASSERT_EQUAL(errs[2].code, CW_E_UNAVAILABLE);
+    CU_ASSERT_STRING_EQUAL(errs[2].msg, "deadline exceeded while the request was being written");
+    CU_ASSERT_EQUAL(fake_store_count(e.store), 1);
+    CU_ASSERT_PTR_NULL(fake_store_text(e.store, "late"));
+    free(errs);
     stage_free(&s);
     senv_stop(&e);
 }

@@ -70,6 +70,7 @@ void test_request_queue_fail_all(void);
 void test_stage_ops_in_effect_order(void);
 void test_stage_prepare_then_write(void);
 void test_stage_commit_isolates_a_refused_request(void);
+void test_stage_commit_skips_an_expired_request(void);
 void test_stage_drop_through(void);
 
 #endif

@@ -24,8 +24,9 @@ struct cw_mock_embedder {
     char url[64];
     int stopping;                 /* set once by stop (atomic): cuts latency short */
     unsigned epoch;               /* bumped by reset (atomic): calls begun before it stop
-                                   * sleeping and count no inputs (a test's timed-out call
-                                   * must not land in the next test's counters) */
+                                   * sleeping, count no inputs and answer 400 (a test's
+                                   * timed-out call must neither land in the next test's
+                                   * counters nor come back as a late success) */
 
     pthread_mutex_t lock;         /* guards every field below */
     size_t dim;
@@ -365,6 +366,8 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
 
     if (latency_ms > 0)
         wait_latency(m, latency_ms, epoch);
+    if (__atomic_load_n(&m->epoch, __ATOMIC_ACQUIRE) != epoch)
+        return answer_error(conn, MHD_HTTP_BAD_REQUEST, "mock: reset while this call was in flight", 0);
     if (fail_status != 0) {
         char msg[64];
         snprintf(msg, sizeof msg, "mock: injected HTTP %d", fail_status);
