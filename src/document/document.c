@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
+
 /* A growable NUL-terminated string; `failed` sticks after the first
  * allocation failure so callers check once at the end. */
 typedef struct strbuf {
@@ -73,7 +75,7 @@ static void append_pairs(strbuf *sb, const cw_str_map *map, const char *sep)
     }
 }
 
-static char *build_text(const cw_resource_instance *in)
+static char *build_text(const cw_resource_instance *in, const char *cluster)
 {
     strbuf sb = { 0 };
     sb_append(&sb, str_or_empty(in->kind));
@@ -81,6 +83,10 @@ static char *build_text(const cw_resource_instance *in)
     sb_append(&sb, str_or_empty(in->name));
     sb_append(&sb, " | namespace: ");
     sb_append(&sb, str_or_empty(in->namespace));
+    if (cluster != NULL) {
+        sb_append(&sb, " | cluster: ");
+        sb_append(&sb, cluster);
+    }
     sb_append(&sb, " | apiVersion: ");
     sb_append(&sb, str_or_empty(in->api_version));
     if (in->labels.len > 0) {
@@ -113,20 +119,27 @@ static char *dup_or_empty(const char *s)
 int cw_document_from_instance(const cw_resource_instance *in, cw_document *out,
                               cw_error *err)
 {
+    return cw_document_from_instance_in(in, NULL, out, err);
+}
+
+int cw_document_from_instance_in(const cw_resource_instance *in, const char *cluster,
+                                 cw_document *out, cw_error *err)
+{
     int rc = -1;
     memset(out, 0, sizeof *out);
 
-    out->id = dup_or_empty(in->id);
-    out->text = build_text(in);
+    out->id = cw_cluster_qualify(cluster, in->id);
+    out->text = build_text(in, cluster);
     out->namespace = dup_or_empty(in->namespace);
     out->name = dup_or_empty(in->name);
     out->kind = dup_or_empty(in->kind);
     out->api_version = dup_or_empty(in->api_version);
     out->api_group = dup_or_empty(in->api_group);
     out->labels = build_labels(in);
+    out->cluster = cluster != NULL ? strdup(cluster) : NULL;
     if (out->id == NULL || out->text == NULL || out->namespace == NULL ||
         out->name == NULL || out->kind == NULL || out->api_version == NULL ||
-        out->api_group == NULL || out->labels == NULL) {
+        out->api_group == NULL || out->labels == NULL || (cluster != NULL && out->cluster == NULL)) {
         cw_error_set(err, CW_E_NOMEM, "out of memory building document");
         goto out;
     }
@@ -150,9 +163,11 @@ int cw_document_copy(const cw_document *src, cw_document *dst, cw_error *err)
     dst->api_version = dup_or_empty(src->api_version);
     dst->api_group = dup_or_empty(src->api_group);
     dst->labels = dup_or_empty(src->labels);
+    dst->cluster = src->cluster != NULL ? strdup(src->cluster) : NULL;
     if (dst->id == NULL || dst->text == NULL || dst->namespace == NULL ||
         dst->name == NULL || dst->kind == NULL || dst->api_version == NULL ||
-        dst->api_group == NULL || dst->labels == NULL) {
+        dst->api_group == NULL || dst->labels == NULL ||
+        (src->cluster != NULL && dst->cluster == NULL)) {
         cw_error_set(err, CW_E_NOMEM, "out of memory copying document");
         goto out;
     }
@@ -175,5 +190,6 @@ void cw_document_clear(cw_document *doc)
     free(doc->api_version);
     free(doc->api_group);
     free(doc->labels);
+    free(doc->cluster);
     memset(doc, 0, sizeof *doc);
 }
