@@ -423,6 +423,34 @@ fail:
 int cw_chroma_scan(cw_chroma *c, const char *kind, const char *ns, size_t max_records,
                    cw_chroma_records *out, cw_error *err)
 {
+    cw_chroma_filter f = { .kind = kind, .ns = ns };
+    return cw_chroma_scan_where(c, &f, max_records, out, err);
+}
+
+int cw_chroma_ids_where(cw_chroma *c, const cw_chroma_filter *f, size_t offset, size_t limit,
+                        cw_chroma_records *out, cw_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t batch = next_batch(c, err);
+    if (batch == 0)
+        return -1;
+    if (limit == 0 || limit > batch)
+        limit = batch;
+    cw_chroma_reply r = { 0 };
+    char *body = cw_chroma_json_scan_where(limit, offset, f, 0, err);
+    if (body == NULL)
+        return -1;
+    int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
+    free(body);
+    if (rc == 0)
+        rc = cw_chroma_json_read_get(r.body, out, err);
+    cw_chroma_reply_clear(&r);
+    return rc;
+}
+
+int cw_chroma_scan_where(cw_chroma *c, const cw_chroma_filter *f, size_t max_records,
+                         cw_chroma_records *out, cw_error *err)
+{
     memset(out, 0, sizeof(*out));
     for (;;) {
         size_t batch = next_batch(c, err);
@@ -434,7 +462,7 @@ int cw_chroma_scan(cw_chroma *c, const char *kind, const char *ns, size_t max_re
             break;
         size_t before = out->len;
         cw_chroma_reply r = { 0 };
-        char *body = cw_chroma_json_scan(batch, out->len, kind, ns, err);
+        char *body = cw_chroma_json_scan_where(batch, out->len, f, 1, err);
         if (body == NULL)
             goto fail;
         int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
@@ -456,10 +484,17 @@ fail:
 int cw_chroma_query(cw_chroma *c, const float *vec, size_t dim, size_t n_results,
                     const char *kind, const char *ns, cw_chroma_hits *out, cw_error *err)
 {
+    cw_chroma_filter f = { .kind = kind, .ns = ns };
+    return cw_chroma_query_where(c, vec, dim, n_results, &f, out, err);
+}
+
+int cw_chroma_query_where(cw_chroma *c, const float *vec, size_t dim, size_t n_results,
+                          const cw_chroma_filter *f, cw_chroma_hits *out, cw_error *err)
+{
     int rc = -1;
     cw_chroma_reply r = { 0 };
     memset(out, 0, sizeof(*out));
-    char *body = cw_chroma_json_query(vec, dim, n_results, kind, ns, err);
+    char *body = cw_chroma_json_query_where(vec, dim, n_results, f, err);
     if (body == NULL)
         goto out;
     if (collection_call(c, "POST", "query", body, c->read_timeout_ms, &r, err) != 0)

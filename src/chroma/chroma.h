@@ -99,7 +99,8 @@ CW_MUST_CHECK int cw_chroma_dimension(cw_chroma *c, size_t *dim, cw_error *err);
 
 /* Insert or replace docs[0..n) with vectors vecs[i*dim .. i*dim+dim).
  * Document = doc->text, id = doc->id, metadata = namespace, name, kind,
- * apiVersion, apiGroup, labels, source (CW_DOCUMENT_SOURCE). Split into
+ * apiVersion, apiGroup, labels, source (CW_DOCUMENT_SOURCE), and cluster
+ * when doc->cluster is set (no such key otherwise). Split into
  * calls of at most cw_chroma_max_batch() records, sent in order. A
  * non-finite vector value is refused (CW_E_INTERNAL) before any call.
  * n == 0 makes no call. 0 or -1 (earlier batches may have landed: retrying
@@ -144,12 +145,29 @@ CW_MUST_CHECK int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, 
 /* Free the records and zero the struct. NULL and a zeroed struct are fine. */
 void cw_chroma_records_free(cw_chroma_records *r);
 
+/* Metadata equality filters; NULL fields filter nothing. */
+typedef struct cw_chroma_filter {
+    const char *kind;
+    const char *ns;          /* metadata "namespace" */
+    const char *cluster;     /* metadata "cluster" */
+} cw_chroma_filter;
+
 /* Every stored record (documents and metadata, no embeddings), at most
  * `max_records`, filtered like cw_chroma_query when `kind`/`ns` are not
  * NULL: pages of cw_chroma_max_batch() records by limit/offset, in
  * Chroma's order. Ownership of `out` as for cw_chroma_get. */
 CW_MUST_CHECK int cw_chroma_scan(cw_chroma *c, const char *kind, const char *ns, size_t max_records,
                                  cw_chroma_records *out, cw_error *err);
+
+/* cw_chroma_scan with every filter of `f` (may be NULL). */
+CW_MUST_CHECK int cw_chroma_scan_where(cw_chroma *c, const cw_chroma_filter *f, size_t max_records,
+                                       cw_chroma_records *out, cw_error *err);
+
+/* One page of the ids `f` matches: at most `limit` (0: the max batch)
+ * from `offset`, in Chroma's order, ids only (every other field NULL).
+ * Ownership of `out` as for cw_chroma_get. */
+CW_MUST_CHECK int cw_chroma_ids_where(cw_chroma *c, const cw_chroma_filter *f, size_t offset,
+                                      size_t limit, cw_chroma_records *out, cw_error *err);
 
 typedef struct cw_chroma_hit {
     char *id;
@@ -173,6 +191,11 @@ typedef struct cw_chroma_hits {
 CW_MUST_CHECK int cw_chroma_query(cw_chroma *c, const float *vec, size_t dim, size_t n_results,
                                   const char *kind, const char *ns, cw_chroma_hits *out,
                                   cw_error *err);
+
+/* cw_chroma_query with every filter of `f` (may be NULL). */
+CW_MUST_CHECK int cw_chroma_query_where(cw_chroma *c, const float *vec, size_t dim, size_t n_results,
+                                        const cw_chroma_filter *f, cw_chroma_hits *out,
+                                        cw_error *err);
 
 /* Free the hits and zero the struct. NULL and a zeroed struct are fine. */
 void cw_chroma_hits_free(cw_chroma_hits *h);

@@ -155,7 +155,8 @@ static json_object *doc_metadata(const cw_document *d)
         obj_add(m, "apiVersion", str_or_empty(d->api_version)) != 0 ||
         obj_add(m, "apiGroup", str_or_empty(d->api_group)) != 0 ||
         obj_add(m, "labels", str_or_empty(d->labels)) != 0 ||
-        obj_add(m, "source", json_object_new_string(CW_DOCUMENT_SOURCE)) != 0) {
+        obj_add(m, "source", json_object_new_string(CW_DOCUMENT_SOURCE)) != 0 ||
+        (d->cluster != NULL && obj_add(m, "cluster", json_object_new_string(d->cluster)) != 0)) {
         json_object_put(m);
         return NULL;
     }
@@ -253,35 +254,59 @@ static json_object *eq_filter(const char *key, const char *value)
     return f;
 }
 
-static json_object *where_clause(const char *kind, const char *ns)
+/* The where clause of `f`: one equality, or $and of several; NULL when
+ * building failed. At least one field of `f` is set. */
+static json_object *where_clause(const cw_chroma_filter *f)
 {
-    if (kind != NULL && ns != NULL) {
-        json_object *w = json_object_new_object();
-        json_object *all = json_object_new_array();
-        if (w == NULL || all == NULL || arr_add(all, eq_filter("kind", kind)) != 0 ||
-            arr_add(all, eq_filter("namespace", ns)) != 0) {
-            json_object_put(w);
-            json_object_put(all);
-            return NULL;
+    const char *keys[3] = { "kind", "namespace", "cluster" };
+    const char *vals[3] = { f->kind, f->ns, f->cluster };
+    size_t n = 0, one = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (vals[i] != NULL) {
+            n++;
+            one = i;
         }
-        if (obj_add(w, "$and", all) != 0) {
-            json_object_put(w);
-            return NULL;
-        }
-        return w;
+    if (n == 1)
+        return eq_filter(keys[one], vals[one]);
+    json_object *w = json_object_new_object();
+    json_object *all = json_object_new_array();
+    int ok = w != NULL && all != NULL;
+    for (size_t i = 0; ok && i < 3; i++)
+        if (vals[i] != NULL)
+            ok = arr_add(all, eq_filter(keys[i], vals[i])) == 0;
+    if (!ok) {
+        json_object_put(w);
+        json_object_put(all);
+        return NULL;
     }
-    return kind != NULL ? eq_filter("kind", kind) : eq_filter("namespace", ns);
+    if (obj_add(w, "$and", all) != 0) {
+        json_object_put(w);
+        return NULL;
+    }
+    return w;
+}
+
+static int filter_set(const cw_chroma_filter *f)
+{
+    return f != NULL && (f->kind != NULL || f->ns != NULL || f->cluster != NULL);
 }
 
 char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const char *ns, cw_error *err)
+{
+    cw_chroma_filter f = { .kind = kind, .ns = ns };
+    return cw_chroma_json_scan_where(limit, offset, &f, 1, err);
+}
+
+char *cw_chroma_json_scan_where(size_t limit, size_t offset, const cw_chroma_filter *f,
+                                int with_texts, cw_error *err)
 {
     json_object *root = json_object_new_object();
     int ok = root != NULL &&
              obj_add(root, "limit", json_object_new_int64((int64_t)limit)) == 0 &&
              obj_add(root, "offset", json_object_new_int64((int64_t)offset)) == 0 &&
-             obj_add(root, "include", include_list(0, 0)) == 0;
-    if (ok && (kind != NULL || ns != NULL))
-        ok = obj_add(root, "where", where_clause(kind, ns)) == 0;
+             obj_add(root, "include", with_texts ? include_list(0, 0) : json_object_new_array()) == 0;
+    if (ok && filter_set(f))
+        ok = obj_add(root, "where", where_clause(f)) == 0;
     if (!ok) {
         json_object_put(root);
         root = NULL;
@@ -291,6 +316,13 @@ char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const c
 
 char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const char *kind,
                            const char *ns, cw_error *err)
+{
+    cw_chroma_filter f = { .kind = kind, .ns = ns };
+    return cw_chroma_json_query_where(vec, dim, n_results, &f, err);
+}
+
+char *cw_chroma_json_query_where(const float *vec, size_t dim, size_t n_results,
+                                 const cw_chroma_filter *f, cw_error *err)
 {
     for (size_t j = 0; j < dim; j++) {
         if (!isfinite(vec[j])) {
@@ -309,8 +341,8 @@ char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const
         ok = arr_add(qs, vec_new(vec, dim)) == 0 &&
              obj_add(root, "n_results", json_object_new_int64((int64_t)n_results)) == 0 &&
              obj_add(root, "include", include_list(0, 1)) == 0;
-    if (ok && (kind != NULL || ns != NULL))
-        ok = obj_add(root, "where", where_clause(kind, ns)) == 0;
+    if (ok && filter_set(f))
+        ok = obj_add(root, "where", where_clause(f)) == 0;
     if (!ok) {
         json_object_put(root);
         root = NULL;

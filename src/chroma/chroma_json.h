@@ -37,9 +37,17 @@ CW_MUST_CHECK char *cw_chroma_json_get(const char *const *ids, size_t n, int wit
 CW_MUST_CHECK char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const char *ns,
                                         cw_error *err);
 
+/* The same with any filter of `f` (NULL or all-NULL: no "where"; one
+ * field: an equality; several: $and in the order kind, namespace,
+ * cluster); `with_texts` 0 asks for ids only ("include":[]). */
+CW_MUST_CHECK char *cw_chroma_json_scan_where(size_t limit, size_t offset, const cw_chroma_filter *f,
+                                              int with_texts, cw_error *err);
+
 /* {"query_embeddings":[[...]], "n_results":N, "include":[...], "where":...} */
 CW_MUST_CHECK char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const char *kind,
                            const char *ns, cw_error *err);
+CW_MUST_CHECK char *cw_chroma_json_query_where(const float *vec, size_t dim, size_t n_results,
+                                               const cw_chroma_filter *f, cw_error *err);
 
 /* Append the records of a get answer to `out` (which may already hold some
  * of earlier batches). `out->dim` is set from the first embedding seen; an

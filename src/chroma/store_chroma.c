@@ -56,6 +56,7 @@ static int record_to_doc(const cw_chroma_record *rec, cw_document *out)
         out->api_version = dup_or_null(rec->api_version, &oom);
         out->api_group = dup_or_null(rec->api_group, &oom);
         out->labels = dup_or_null(rec->labels, &oom);
+        out->cluster = dup_or_null(rec->cluster, &oom);   /* NULL: stored without one */
     }
     if (oom) {
         cw_document_clear(out);

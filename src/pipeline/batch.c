@@ -35,13 +35,20 @@ static int same_str(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
+/* The cluster: NULL is a value here (stored without one, no cluster). */
+static int same_cluster(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 /* 1 when the store's copy is the document we would write. */
 static int same_document(const cw_document *stored, const cw_document *doc)
 {
     return same_str(stored->text, doc->text) && same_str(stored->namespace, doc->namespace) &&
            same_str(stored->name, doc->name) && same_str(stored->kind, doc->kind) &&
            same_str(stored->api_version, doc->api_version) &&
-           same_str(stored->api_group, doc->api_group) && same_str(stored->labels, doc->labels);
+           same_str(stored->api_group, doc->api_group) && same_str(stored->labels, doc->labels) &&
+           same_cluster(stored->cluster, doc->cluster);
 }
 
 /* Step 2: one store get of the upsert ids. A stored text equal to the new

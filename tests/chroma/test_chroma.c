@@ -615,6 +615,164 @@ static void test_query_filters_and_order(void)
     finish(c);
 }
 
+/* Issue 14: the cluster filter and its JSON, the `cluster` metadata
+ * written only when set and read back, pages of ids by metadata, and the
+ * store's get vouching for a stored cluster. */
+static void test_json_cluster_filters_exact(void)
+{
+    cw_error err = { 0 };
+    float q[2] = { 0.5f, -1 };
+    cw_chroma_filter f = { .cluster = "prod" };
+    char *b = cw_chroma_json_query_where(q, 2, 3, &f, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"query_embeddings\":[[0.5,-1]],\"n_results\":3,"
+                              "\"include\":[\"documents\",\"metadatas\",\"distances\"],"
+                              "\"where\":{\"cluster\":\"prod\"}}");
+    free(b);
+    cw_chroma_filter all = { .kind = "Pod", .ns = "web", .cluster = "prod" };
+    b = cw_chroma_json_scan_where(10, 20, &all, 1, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"limit\":10,\"offset\":20,\"include\":[\"documents\",\"metadatas\"],"
+                              "\"where\":{\"$and\":[{\"kind\":\"Pod\"},{\"namespace\":\"web\"},"
+                              "{\"cluster\":\"prod\"}]}}");
+    free(b);
+    b = cw_chroma_json_scan_where(5, 0, &f, 0, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"limit\":5,\"offset\":0,\"include\":[],\"where\":{\"cluster\":\"prod\"}}");
+    free(b);
+    cw_chroma_filter none = { 0 };
+    b = cw_chroma_json_scan_where(5, 0, &none, 0, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"limit\":5,\"offset\":0,\"include\":[]}");
+    free(b);
+    b = cw_chroma_json_scan_where(5, 0, NULL, 1, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"limit\":5,\"offset\":0,\"include\":[\"documents\",\"metadatas\"]}");
+    free(b);
+    /* the metadata key only when the document has a cluster */
+    cw_document d[2] = { mkdoc("web", "Pod", "a", ""), mkdoc("web", "Pod", "a", "") };
+    free(d[1].id);
+    d[1].id = xdup("prod:web/apps/v1/Pod/a");
+    d[1].cluster = xdup("prod");
+    float v[2] = { 1, 0 };
+    b = cw_chroma_json_upsert(d, v, 2, 1, &err);
+    CU_ASSERT_STRING_EQUAL(b, "{\"ids\":[\"web/apps/v1/Pod/a\",\"prod:web/apps/v1/Pod/a\"],"
+                              "\"embeddings\":[[1],[0]],"
+                              "\"documents\":[\"Pod a | namespace: web | apiVersion: apps/v1\","
+                              "\"Pod a | namespace: web | apiVersion: apps/v1\"],"
+                              "\"metadatas\":[{\"namespace\":\"web\",\"name\":\"a\",\"kind\":\"Pod\","
+                              "\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\",\"labels\":\"\","
+                              "\"source\":\"resource-sync\"},"
+                              "{\"namespace\":\"web\",\"name\":\"a\",\"kind\":\"Pod\","
+                              "\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\",\"labels\":\"\","
+                              "\"source\":\"resource-sync\",\"cluster\":\"prod\"}]}");
+    free(b);
+    free_docs(d, 2);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+}
+
+static void test_cluster_metadata_and_filters(void)
+{
+    char name[64];
+    cw_error err = { 0 };
+    cw_chroma *c = new_client(name, sizeof(name));
+    /* the same resource of no cluster, of prod and of dev, and one more of prod */
+    cw_document d[4] = {
+        mkdoc("web", "Deployment", "nginx", ""), mkdoc("web", "Deployment", "nginx", ""),
+        mkdoc("web", "Deployment", "nginx", ""), mkdoc("db", "Service", "pg", ""),
+    };
+    const char *clusters[4] = { NULL, "prod", "dev", "prod" };
+    for (size_t i = 1; i < 4; i++) {
+        char id[300];
+        snprintf(id, sizeof id, "%s:%s", clusters[i], d[i].id);
+        free(d[i].id);
+        d[i].id = xdup(id);
+        d[i].cluster = xdup(clusters[i]);
+    }
+    float v[8] = { 1, 0, 1, 0.1f, 1, 0.2f, 0, 1 };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_upsert(c, d, v, 4, 2, &err), 0);
+    CU_ASSERT_EQUAL(count_of(c), 4);
+
+    const char *ids[4] = { d[0].id, d[1].id, d[2].id, d[3].id };
+    cw_chroma_records r = { 0 };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_get(c, ids, 4, 0, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const cw_chroma_record *rec = find_record(&r, ids[i]);
+        assert_record_is(rec, &d[i], NULL, 2);
+        if (clusters[i] == NULL) {
+            CU_ASSERT_PTR_NULL(rec->cluster);
+        } else {
+            CU_ASSERT_STRING_EQUAL(rec->cluster, clusters[i]);
+        }
+    }
+    cw_chroma_records_free(&r);
+
+    float q[2] = { 1, 0 };
+    cw_chroma_hits h = { 0 };
+    cw_chroma_filter prod = { .cluster = "prod" };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_query_where(c, q, 2, 10, &prod, &h, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(h.len, 2);
+    CU_ASSERT_STRING_EQUAL(h.items[0].id, "prod:web/apps/v1/Deployment/nginx");
+    CU_ASSERT_STRING_EQUAL(h.items[0].cluster, "prod");
+    CU_ASSERT_STRING_EQUAL(h.items[1].id, "prod:db/apps/v1/Service/pg");
+    cw_chroma_hits_free(&h);
+    cw_chroma_filter prod_web = { .ns = "web", .cluster = "prod" };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_query_where(c, q, 2, 10, &prod_web, &h, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(h.len, 1);
+    CU_ASSERT_STRING_EQUAL(h.items[0].id, "prod:web/apps/v1/Deployment/nginx");
+    cw_chroma_hits_free(&h);
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_query_where(c, q, 2, 10, NULL, &h, &err), 0);
+    CU_ASSERT_EQUAL(h.len, 4);
+    cw_chroma_hits_free(&h);
+
+    cw_chroma_filter dev = { .cluster = "dev" };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_scan_where(c, &dev, 100, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 1);
+    CU_ASSERT_STRING_EQUAL(r.items[0].id, "dev:web/apps/v1/Deployment/nginx");
+    CU_ASSERT_STRING_EQUAL(r.items[0].document, d[2].text);
+    cw_chroma_records_free(&r);
+
+    /* pages of ids only */
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_ids_where(c, &prod, 0, 1, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 1);
+    CU_ASSERT_PTR_NULL(r.items[0].document);
+    CU_ASSERT_PTR_NULL(r.items[0].cluster);
+    char *first = xdup(r.items[0].id);
+    cw_chroma_records_free(&r);
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_ids_where(c, &prod, 1, 1, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.len, 1);
+    CU_ASSERT(strcmp(first, r.items[0].id) != 0);
+    CU_ASSERT(strncmp(r.items[0].id, "prod:", 5) == 0);
+    CU_ASSERT(strncmp(first, "prod:", 5) == 0);
+    cw_chroma_records_free(&r);
+    free(first);
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_ids_where(c, &prod, 2, 0, &r, &err), 0);
+    CU_ASSERT_EQUAL(r.len, 0);
+    cw_chroma_records_free(&r);
+    cw_chroma_filter nobody = { .cluster = "nobody" };
+    CU_ASSERT_EQUAL_FATAL(cw_chroma_ids_where(c, &nobody, 0, 0, &r, &err), 0);
+    CU_ASSERT_EQUAL(r.len, 0);
+    cw_chroma_records_free(&r);
+
+    /* the store vouches for the cluster it read (NULL for none) */
+    cw_store *st = cw_store_chroma_create(c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    cw_document got[4];
+    float vecs[8];
+    unsigned char found[4];
+    CU_ASSERT_EQUAL_FATAL(st->vt->get(st, ids, 4, 2, got, vecs, found, &err), 0);
+    for (size_t i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(found[i], 1);
+        if (clusters[i] == NULL) {
+            CU_ASSERT_PTR_NULL(got[i].cluster);
+        } else {
+            CU_ASSERT_STRING_EQUAL(got[i].cluster, clusters[i]);
+        }
+        CU_ASSERT_STRING_EQUAL(got[i].id, ids[i]);
+        cw_document_clear(&got[i]);
+    }
+    cw_store_destroy(st);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    free_docs(d, 4);
+    finish(c);
+}
+
 static void test_collection_deleted_behind_our_back(void)
 {
     char name[64];
@@ -1085,6 +1243,8 @@ static CU_TestInfo tests[] = {
     { "more than the server's max batch", test_more_than_server_max_batch },
     { "first call of a fresh client sends everything", test_first_call_of_fresh_client_sends_everything },
     { "query filters and order", test_query_filters_and_order },
+    { "json cluster filters exact", test_json_cluster_filters_exact },
+    { "cluster metadata, filters, pages of ids", test_cluster_metadata_and_filters },
     { "collection deleted behind our back", test_collection_deleted_behind_our_back },
     { "dimension mismatch", test_dimension_mismatch },
     { "refused request is internal", test_refused_request_is_internal },
