@@ -13,7 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+/* 1: the first format. 2 (issue 14): a `cluster` column in both tables
+ * (NULL = no cluster); a version-1 file gets it by ALTER TABLE when a
+ * server opens it, and a version-1 build refuses a version-2 file rather
+ * than replay cluster operations without their cluster. */
+#define SCHEMA_VERSION 2
 #define GROUP_MAX_BYTES (64ull * 1024 * 1024)   /* one group commit at most */
 #define OP_OVERHEAD_BYTES 64                     /* per row, counted against max_bytes */
 #define RETRY_FULL_S 5
@@ -25,7 +29,7 @@
 
 /* The columns an operation row holds, in this order, in both tables. */
 #define OP_COLUMNS "seq, req, op, id, text, namespace, name, kind, api_version, api_group, labels, " \
-                   "received_ms, bytes"
+                   "received_ms, bytes, cluster"
 
 static const char SCHEMA_SQL[] =
     "CREATE TABLE IF NOT EXISTS ops ("
@@ -36,15 +40,17 @@ static const char SCHEMA_SQL[] =
     " text TEXT, namespace TEXT, name TEXT, kind TEXT,"
     " api_version TEXT, api_group TEXT, labels TEXT,"   /* NULL for a delete */
     " received_ms INTEGER NOT NULL,"   /* wall clock */
-    " bytes INTEGER NOT NULL);"
+    " bytes INTEGER NOT NULL,"
+    " cluster TEXT);"                  /* NULL: no cluster (its ids are not qualified) */
     "CREATE TABLE IF NOT EXISTS dead_letters ("
     " seq INTEGER PRIMARY KEY, req INTEGER NOT NULL, op INTEGER NOT NULL, id TEXT NOT NULL,"
     " text TEXT, namespace TEXT, name TEXT, kind TEXT, api_version TEXT, api_group TEXT,"
     " labels TEXT, received_ms INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-    " reason TEXT NOT NULL, failed_ms INTEGER NOT NULL);";
+    " reason TEXT NOT NULL, failed_ms INTEGER NOT NULL, cluster TEXT);";
 
 /* One caller of cw_journal_append(), waiting in the writer queue. */
 typedef struct appender {
+    const char *cluster;         /* the request's, for its deletes' rows (NULL: none) */
     char *const *deletes;
     size_t n_deletes;
     const cw_document *upserts;
@@ -79,6 +85,9 @@ struct cw_journal {
     uint64_t reserved_bytes;     /* of a group being written */
     cw_journal_stats st;
     int sync_ready;
+    int has_cluster;             /* the tables have the `cluster` column (always once
+                                    opened to append; a read-only look at a
+                                    version-1 file: not) */
 };
 
 static int64_t wall_ms(void)
@@ -182,6 +191,55 @@ static int open_db(cw_journal *j, sqlite3 **db, int create, cw_error *err)
     return 0;
 }
 
+/* 1 in *has when `table` has a column `column`. 0 or -1. */
+static int has_column(cw_journal *j, const char *table, const char *column, int *has,
+                      cw_error *err)
+{
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    *has = 0;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    int rc = sqlite3_prepare_v2(j->wdb, sql, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        if (name != NULL && strcmp((const char *)name, column) == 0)
+            *has = 1;
+        rc = SQLITE_OK;
+    }
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return db_error(j, j->wdb, rc, "table_info", err);
+    return 0;
+}
+
+/* Bring a version 0 (just created) or 1 file to SCHEMA_VERSION in one
+ * transaction: the `cluster` column where a table lacks it (version 1's
+ * rows read as of no cluster, as they were written), then the version. */
+static int migrate(cw_journal *j, cw_error *err)
+{
+    static const char *const TABLES[] = { "ops", "dead_letters" };
+    char sql[128];
+    if (exec_sql(j, j->wdb, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
+        int has = 0;
+        if (has_column(j, TABLES[i], "cluster", &has, err) != 0)
+            goto rollback;
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN cluster TEXT", TABLES[i]);
+        if (!has && exec_sql(j, j->wdb, sql, err) != 0)
+            goto rollback;
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+    if (exec_sql(j, j->wdb, sql, err) != 0 || exec_sql(j, j->wdb, "COMMIT", err) != 0)
+        goto rollback;
+    return 0;
+rollback:
+    sqlite3_exec(j->wdb, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
 /* Version, integrity, tables; then the counters from what is on disk. */
 static int check_and_load(cw_journal *j, cw_error *err)
 {
@@ -191,7 +249,7 @@ static int check_and_load(cw_journal *j, cw_error *err)
 
     if (query_int(j, j->wdb, "PRAGMA user_version", &version, err) != 0)
         return -1;
-    if (version != 0 && version != SCHEMA_VERSION)
+    if (version < 0 || version > SCHEMA_VERSION)
         return cw_error_set(err, CW_E_CONFIG,
                             "journal %s has format version %lld, this build reads %d: move it "
                             "aside or use the release that wrote it to drain it",
@@ -213,10 +271,16 @@ static int check_and_load(cw_journal *j, cw_error *err)
             exec_sql(j, j->wdb, "PRAGMA synchronous=FULL", err) != 0 ||
             exec_sql(j, j->wdb, SCHEMA_SQL, err) != 0)
             return -1;
-        if (version == 0 && exec_sql(j, j->wdb, "PRAGMA user_version=1", err) != 0)
+        if (version != SCHEMA_VERSION && migrate(j, err) != 0)
             return -1;
+        j->has_cluster = 1;
     } else if (version == 0) {
         return cw_error_set(err, CW_E_CONFIG, "journal: %s holds no journal yet", j->path);
+    } else {
+        int has = 0;
+        if (has_column(j, "ops", "cluster", &has, err) != 0)
+            return -1;
+        j->has_cluster = has;
     }
 
     if (query_int(j, j->wdb, "SELECT count(*) FROM ops", &v, err) != 0)
@@ -295,7 +359,7 @@ cw_journal *cw_journal_open(const char *dir, uint64_t max_bytes, cw_journal_mode
     if (mode == CW_JOURNAL_APPEND) {
         int rc = sqlite3_prepare_v2(j->wdb,
                                     "INSERT INTO ops (" OP_COLUMNS ") "
-                                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                     -1, &j->ins, NULL);
         if (rc != SQLITE_OK) {
             db_error(j, j->wdb, rc, "prepare insert", err);
@@ -343,7 +407,8 @@ static size_t slen(const char *s)
 static uint64_t doc_bytes(const cw_document *d)
 {
     return OP_OVERHEAD_BYTES + slen(d->id) + slen(d->text) + slen(d->namespace) + slen(d->name) +
-           slen(d->kind) + slen(d->api_version) + slen(d->api_group) + slen(d->labels);
+           slen(d->kind) + slen(d->api_version) + slen(d->api_group) + slen(d->labels) +
+           slen(d->cluster);
 }
 
 static void bind_text(sqlite3_stmt *st, int col, const char *s)
@@ -354,9 +419,9 @@ static void bind_text(sqlite3_stmt *st, int col, const char *s)
         sqlite3_bind_null(st, col);
 }
 
-/* Under wlock: one INSERT. `doc` NULL for a delete of `id`. */
+/* Under wlock: one INSERT. `doc` NULL for a delete of `id` in `cluster`. */
 static int insert_op(cw_journal *j, int64_t seq, int64_t req, const char *id,
-                     const cw_document *doc, int64_t now, cw_error *err)
+                     const cw_document *doc, const char *cluster, int64_t now, cw_error *err)
 {
     sqlite3_stmt *st = j->ins;
     sqlite3_reset(st);
@@ -376,7 +441,8 @@ static int insert_op(cw_journal *j, int64_t seq, int64_t req, const char *id,
     }
     sqlite3_bind_int64(st, 12, now);
     sqlite3_bind_int64(st, 13, (int64_t)(doc != NULL ? doc_bytes(doc)
-                                                     : OP_OVERHEAD_BYTES + slen(id)));
+                                                     : OP_OVERHEAD_BYTES + slen(id) + slen(cluster)));
+    bind_text(st, 14, doc != NULL ? doc->cluster : cluster);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -400,9 +466,10 @@ static void write_group(cw_journal *j, appender *head, size_t n)
             continue;
         int64_t seq = a->first_seq;
         for (size_t i = 0; i < a->n_deletes && err.code == CW_OK; i++)
-            (void)insert_op(j, seq++, a->first_seq, a->deletes[i], NULL, now, &err);
+            (void)insert_op(j, seq++, a->first_seq, a->deletes[i], NULL, a->cluster, now, &err);
         for (size_t i = 0; i < a->n_upserts && err.code == CW_OK; i++)
-            (void)insert_op(j, seq++, a->first_seq, a->upserts[i].id, &a->upserts[i], now, &err);
+            (void)insert_op(j, seq++, a->first_seq, a->upserts[i].id, &a->upserts[i], NULL, now,
+                            &err);
     }
     if (err.code == CW_OK && exec_sql(j, j->wdb, "COMMIT", &err) == 0)
         return;
@@ -421,6 +488,14 @@ int cw_journal_append(cw_journal *j, char *const *deletes, size_t n_deletes,
                       const cw_document *upserts, size_t n_upserts, int64_t *first_seq,
                       int64_t *last_seq, cw_error *err)
 {
+    return cw_journal_append_in(j, NULL, deletes, n_deletes, upserts, n_upserts, first_seq,
+                                last_seq, err);
+}
+
+int cw_journal_append_in(cw_journal *j, const char *cluster, char *const *deletes,
+                         size_t n_deletes, const cw_document *upserts, size_t n_upserts,
+                         int64_t *first_seq, int64_t *last_seq, cw_error *err)
+{
     *first_seq = *last_seq = 0;
     if (n_deletes + n_upserts == 0)
         return 0;
@@ -429,12 +504,13 @@ int cw_journal_append(cw_journal *j, char *const *deletes, size_t n_deletes,
 
     appender me;
     memset(&me, 0, sizeof me);
+    me.cluster = cluster;
     me.deletes = deletes;
     me.n_deletes = n_deletes;
     me.upserts = upserts;
     me.n_upserts = n_upserts;
     for (size_t i = 0; i < n_deletes; i++)
-        me.bytes += OP_OVERHEAD_BYTES + slen(deletes[i]);
+        me.bytes += OP_OVERHEAD_BYTES + slen(deletes[i]) + slen(cluster);
     for (size_t i = 0; i < n_upserts; i++)
         me.bytes += doc_bytes(&upserts[i]);
 
@@ -588,8 +664,13 @@ int cw_journal_load(cw_journal *j, int64_t after_seq, size_t max_ops, size_t max
     if (max_ops == 0)
         max_ops = 1;
     pthread_mutex_lock(&j->rlock);
+    /* A read-only look at a version-1 file has no cluster column: none. */
     int src = sqlite3_prepare_v2(j->rdb,
-                                 "SELECT " OP_COLUMNS " FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 j->has_cluster
+                                     ? "SELECT " OP_COLUMNS " FROM ops WHERE seq > ? ORDER BY seq LIMIT ?"
+                                     : "SELECT seq, req, op, id, text, namespace, name, kind, "
+                                       "api_version, api_group, labels, received_ms, bytes, NULL "
+                                       "FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
                                  -1, &st, NULL);
     if (src != SQLITE_OK) {
         db_error(j, j->rdb, src, "load", err);
@@ -646,6 +727,7 @@ int cw_journal_load(cw_journal *j, int64_t after_seq, size_t max_ops, size_t max
             d->api_version = col_dup(st, 8, &oom);
             d->api_group = col_dup(st, 9, &oom);
             d->labels = col_dup(st, 10, &oom);
+            d->cluster = col_dup(st, 13, &oom);
             upserts++;
             if (oom)
                 break;
@@ -871,7 +953,7 @@ int64_t cw_journal_requeue_dead(cw_journal *j, cw_error *err)
                  " ?1 + (SELECT count(*) FROM dead_letters e WHERE e.seq < "
                  "        (SELECT min(f.seq) FROM dead_letters f WHERE f.req = d.req)),"
                  " op, id, text, namespace, name, kind, api_version, api_group, labels,"
-                 " received_ms, bytes FROM dead_letters d ORDER BY seq",
+                 " received_ms, bytes, cluster FROM dead_letters d ORDER BY seq",
                  args, 1, NULL, &n, err) != 0 ||
         query_int(j, j->wdb, "SELECT total(bytes) FROM dead_letters", &bytes, err) != 0 ||
         step_sql(j, "DELETE FROM dead_letters", NULL, 0, NULL, NULL, err) != 0 ||

@@ -7,7 +7,9 @@
  *
  * Storage: SQLite in WAL mode (synchronous=FULL: a commit is on disk when
  * it returns) in DIR/journal.db, one table of operations in append order
- * (seq, never reused), one of dead letters. `sqlite3 DIR/journal.db` reads
+ * (seq, never reused), one of dead letters. Format version 2: both tables
+ * have a `cluster` column (issue 14); a version-1 file is upgraded in
+ * place (ALTER TABLE ... ADD COLUMN) when a server opens it. `sqlite3 DIR/journal.db` reads
  * it. DIR/journal.lock is held (flock) by the process that appends, so two
  * servers can never share one journal.
  *
@@ -65,6 +67,15 @@ const char *cw_journal_path(const cw_journal *j);
 CW_MUST_CHECK int cw_journal_append(cw_journal *j, char *const *deletes, size_t n_deletes,
                                     const cw_document *upserts, size_t n_upserts,
                                     int64_t *first_seq, int64_t *last_seq, cw_error *err);
+
+/* The same, for a request of `cluster` (NULL: none): every row records
+ * it (column `cluster`), and upserts read back with doc->cluster set. The
+ * ids are stored as given (cluster-qualified by the caller), so a row
+ * applied after a restart writes the same stored id, text and metadata. */
+CW_MUST_CHECK int cw_journal_append_in(cw_journal *j, const char *cluster, char *const *deletes,
+                                       size_t n_deletes, const cw_document *upserts,
+                                       size_t n_upserts, int64_t *first_seq, int64_t *last_seq,
+                                       cw_error *err);
 
 /* Operations read back, grouped into chunks: consecutive operations of one
  * request, its deletes then its upserts (a request larger than a load is

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cw_test.h"
 #include "journal.h"
 
@@ -371,6 +373,208 @@ static void test_default_dir(void)
     CU_ASSERT_PTR_NULL(cw_journal_default_dir(buf, sizeof buf));
 }
 
+/* ---- issue 14: the cluster column ---------------------------------------- */
+
+static cw_document cdoc(const char *id, const char *text, const char *cluster)
+{
+    cw_document d = doc(id, text);
+    d.cluster = (char *)cluster;
+    return d;
+}
+
+/* One SQL statement on the journal file (the test's own connection). */
+static void sql_ok(const char *sql)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "\n  %s: %s\n", sql, msg != NULL ? msg : "?");
+    CU_ASSERT_EQUAL(rc, SQLITE_OK);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+/* The first column of the first row of `sql` as text into out[cap] ("" for NULL). */
+static void sql_text(const char *sql, char *out, size_t cap)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A request of a cluster keeps it through the journal: a restart (close,
+ * open) loads the same qualified ids and the cluster of every upsert. */
+static void test_cluster_travels(void)
+{
+    fresh_dir();
+    cw_journal *j = open_ok(0);
+    cw_error err;
+    cw_error_clear(&err);
+    char *dels[] = { "prod:default/apps/v1/Deployment/old" };
+    cw_document ups[] = { cdoc("prod:default/apps/v1/Deployment/a", "A | cluster: prod", "prod") };
+    cw_document plain[] = { doc("default/apps/v1/Deployment/a", "A") };
+    int64_t f, l;
+    CU_ASSERT_EQUAL(cw_journal_append_in(j, "prod", dels, 1, ups, 1, &f, &l, &err), 0);
+    CU_ASSERT_EQUAL(cw_journal_append(j, NULL, 0, plain, 1, &f, &l, &err), 0);
+    cw_journal_close(j);
+
+    char got[256];
+    sql_text("SELECT cluster FROM ops WHERE seq = 1", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "prod");
+    sql_text("SELECT cluster FROM ops WHERE seq = 2", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "prod");
+    sql_text("SELECT count(*) FROM ops WHERE seq = 3 AND cluster IS NULL", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "1");
+    sql_text("PRAGMA user_version", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "2");
+
+    j = open_ok(0);
+    cw_journal_chunks c;
+    CU_ASSERT_EQUAL(cw_journal_load(j, 0, 100, 100, &c, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(c.len, 2);
+    CU_ASSERT_EQUAL_FATAL(c.items[0].n_deletes, 1);
+    CU_ASSERT_STRING_EQUAL(c.items[0].deletes[0], "prod:default/apps/v1/Deployment/old");
+    CU_ASSERT_EQUAL_FATAL(c.items[0].n_upserts, 1);
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].id, "prod:default/apps/v1/Deployment/a");
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].text, "A | cluster: prod");
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].cluster, "prod");
+    CU_ASSERT_STRING_EQUAL(c.items[1].upserts[0].id, "default/apps/v1/Deployment/a");
+    CU_ASSERT_PTR_NULL(c.items[1].upserts[0].cluster);
+    cw_journal_chunks_clear(&c);
+
+    /* dead-lettered and requeued, the cluster stays */
+    cw_journal_dead d = { 1, 2, "refused" };
+    CU_ASSERT_EQUAL(cw_journal_settle(j, 3, &d, 1, &err), 0);
+    CU_ASSERT_EQUAL(cw_journal_requeue_dead(j, &err), 2);
+    CU_ASSERT_EQUAL(cw_journal_load(j, 3, 100, 100, &c, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(c.len, 1);
+    CU_ASSERT_EQUAL_FATAL(c.items[0].n_upserts, 1);
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].cluster, "prod");
+    CU_ASSERT_STRING_EQUAL(c.items[0].deletes[0], "prod:default/apps/v1/Deployment/old");
+    cw_journal_chunks_clear(&c);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    cw_journal_close(j);
+    rm_dir();
+}
+
+/* The tables exactly as the version-1 build made them (before issue 14). */
+static const char V1_SCHEMA[] =
+    "CREATE TABLE ops ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, req INTEGER NOT NULL, op INTEGER NOT NULL,"
+    " id TEXT NOT NULL, text TEXT, namespace TEXT, name TEXT, kind TEXT,"
+    " api_version TEXT, api_group TEXT, labels TEXT,"
+    " received_ms INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "CREATE TABLE dead_letters ("
+    " seq INTEGER PRIMARY KEY, req INTEGER NOT NULL, op INTEGER NOT NULL, id TEXT NOT NULL,"
+    " text TEXT, namespace TEXT, name TEXT, kind TEXT, api_version TEXT, api_group TEXT,"
+    " labels TEXT, received_ms INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+    " reason TEXT NOT NULL, failed_ms INTEGER NOT NULL);"
+    "INSERT INTO ops VALUES (1, 1, 1, 'default/apps/v1/Deployment/a', 'A', 'default', 'a',"
+    " 'Deployment', 'apps/v1', 'apps', '', 1700000000000, 100);"
+    "INSERT INTO ops VALUES (2, 2, 0, 'default/apps/v1/Deployment/b', NULL, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, 1700000000000, 90);"
+    "INSERT INTO dead_letters VALUES (0, 0, 1, 'default/apps/v1/Deployment/z', 'Z', 'default',"
+    " 'z', 'Deployment', 'apps/v1', 'apps', '', 1700000000000, 100, 'refused', 1700000000001);"
+    "PRAGMA user_version=1;";
+
+static void test_version1_file_upgraded(void)
+{
+    fresh_dir();
+    CU_ASSERT_EQUAL(mkdir(dir, 0700), 0);
+    sql_ok(V1_SCHEMA);
+    cw_error err;
+    cw_error_clear(&err);
+
+    /* a read-only look (journal status) leaves the file as it is */
+    cw_journal *j = cw_journal_open(dir, 0, CW_JOURNAL_READ, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    cw_journal_stats st;
+    cw_journal_stats_get(j, &st);
+    CU_ASSERT_EQUAL(st.backlog_ops, 2);
+    CU_ASSERT_EQUAL(st.dead_letters, 1);
+    cw_journal_chunks c;
+    CU_ASSERT_EQUAL(cw_journal_load(j, 0, 100, 100, &c, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(c.len, 2);
+    CU_ASSERT_PTR_NULL(c.items[0].upserts[0].cluster);
+    cw_journal_chunks_clear(&c);
+    cw_journal_close(j);
+    char got[256];
+    sql_text("PRAGMA user_version", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "1");
+
+    /* a server opens it: the column is added, the rows read as of no cluster */
+    j = open_ok(0);
+    sql_text("PRAGMA user_version", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "2");
+    sql_text("SELECT count(*) FROM pragma_table_info('ops') WHERE name = 'cluster'", got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "1");
+    sql_text("SELECT count(*) FROM pragma_table_info('dead_letters') WHERE name = 'cluster'", got,
+             sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "1");
+    cw_journal_stats_get(j, &st);
+    CU_ASSERT_EQUAL(st.backlog_ops, 2);
+    CU_ASSERT_EQUAL(st.last_seq, 2);
+    CU_ASSERT_EQUAL(cw_journal_load(j, 0, 100, 100, &c, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(c.len, 2);
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].id, "default/apps/v1/Deployment/a");
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].text, "A");
+    CU_ASSERT_PTR_NULL(c.items[0].upserts[0].cluster);
+    CU_ASSERT_STRING_EQUAL(c.items[1].deletes[0], "default/apps/v1/Deployment/b");
+    cw_journal_chunks_clear(&c);
+
+    /* new rows carry their cluster; the old dead letter requeues */
+    cw_document ups[] = { cdoc("prod:default/apps/v1/Deployment/a", "A | cluster: prod", "prod") };
+    int64_t f, l;
+    CU_ASSERT_EQUAL(cw_journal_append_in(j, "prod", NULL, 0, ups, 1, &f, &l, &err), 0);
+    CU_ASSERT_EQUAL(f, 3);
+    CU_ASSERT_EQUAL(cw_journal_requeue_dead(j, &err), 1);
+    CU_ASSERT_EQUAL(cw_journal_load(j, 2, 100, 100, &c, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(c.len, 2);
+    CU_ASSERT_STRING_EQUAL(c.items[0].upserts[0].cluster, "prod");
+    CU_ASSERT_STRING_EQUAL(c.items[1].upserts[0].id, "default/apps/v1/Deployment/z");
+    CU_ASSERT_PTR_NULL(c.items[1].upserts[0].cluster);
+    cw_journal_chunks_clear(&c);
+    CU_ASSERT_EQUAL(err.code, CW_OK);
+    cw_journal_close(j);
+
+    /* and opens again as version 2 */
+    j = open_ok(0);
+    cw_journal_stats_get(j, &st);
+    CU_ASSERT_EQUAL(st.backlog_ops, 4);
+    cw_journal_close(j);
+    rm_dir();
+}
+
+static void test_newer_version_refused(void)
+{
+    fresh_dir();
+    cw_journal *j = open_ok(0);
+    cw_journal_close(j);
+    sql_ok("PRAGMA user_version=3");
+    cw_error err;
+    cw_error_clear(&err);
+    j = cw_journal_open(dir, 0, CW_JOURNAL_APPEND, &err);
+    CU_ASSERT_PTR_NULL(j);
+    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+    char want[1024];
+    snprintf(want, sizeof want, "journal %s/journal.db has format version 3, this build reads 2: "
+             "move it aside or use the release that wrote it to drain it", dir);
+    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    rm_dir();
+}
+
 static CU_TestInfo tests[] = {
     { "append, load in chunks, settle, reopen", test_append_load_settle },
     { "dead letters: settle, print, requeue", test_dead_letters_and_requeue },
@@ -380,6 +584,9 @@ static CU_TestInfo tests[] = {
     { "truncated database: one line naming the file", test_truncated_file },
     { "8 threads: contiguous ranges, group commit", test_group_commit },
     { "default directory", test_default_dir },
+    { "a request's cluster travels through the journal", test_cluster_travels },
+    { "a version-1 file gets the cluster column", test_version1_file_upgraded },
+    { "a newer format version is refused", test_newer_version_refused },
     CU_TEST_INFO_NULL,
 };
 
