@@ -45,8 +45,9 @@ void cw_pl_journal_init(cw_pipeline *p)
 
 /* ---- submit ------------------------------------------------------------ */
 
-int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payload *take,
-                         int64_t deadline_ms, cw_pipeline_result *res, cw_error *err)
+int cw_pl_journal_submit(cw_pipeline *p, const char *cluster, const cw_sync_payload *payload,
+                         cw_sync_payload *take, int64_t deadline_ms, cw_pipeline_result *res,
+                         cw_error *err)
 {
     int rc = -1;
     cw_request *r = NULL;
@@ -55,7 +56,7 @@ int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync
     memset(res, 0, sizeof *res);
     if (payload->upserts.len == 0 && payload->deletes.len == 0)
         goto out;                               /* rc 0 below */
-    r = cw_request_create(payload, deadline_ms, err);
+    r = cw_request_create_in(payload, cluster, deadline_ms, err);
     if (r == NULL)
         goto out;
 
@@ -68,8 +69,8 @@ int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync
         cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_SHUTDOWN_S, "pipeline is shutting down");
         goto out;
     }
-    int appended = cw_journal_append(p->cfg.journal, r->deletes, r->n_deletes, r->upserts,
-                                     r->n_upserts, &first, &last, err);
+    int appended = cw_journal_append_in(p->cfg.journal, r->cluster, r->deletes, r->n_deletes,
+                                        r->upserts, r->n_upserts, &first, &last, err);
     pthread_mutex_lock(&p->lock);
     if (appended == 0) {
         if (p->cfg.on_accept != NULL)

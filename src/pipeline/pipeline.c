@@ -346,8 +346,9 @@ static int wait_done(cw_pipeline *p, cw_request *r, int64_t deadline_ms, cw_erro
 
 /* Submit; with `take`, release the payload as soon as it is copied and
  * accepted (or refused), before the wait. */
-static int submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payload *take,
-                  int64_t deadline_ms, cw_pipeline_result *res, cw_error *err)
+static int submit(cw_pipeline *p, const char *cluster, const cw_sync_payload *payload,
+                  cw_sync_payload *take, int64_t deadline_ms, cw_pipeline_result *res,
+                  cw_error *err)
 {
     int rc = -1;
     cw_request *r = NULL;
@@ -358,7 +359,7 @@ static int submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payloa
         cw_sync_payload_free(take);
         return 0;
     }
-    r = cw_request_create(payload, deadline_ms, err);
+    r = cw_request_create_in(payload, cluster, deadline_ms, err);
     if (r == NULL) {
         cw_sync_payload_free(take);
         return -1;
@@ -423,17 +424,29 @@ unlock:
 int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payload, int64_t deadline_ms,
                        cw_pipeline_result *res, cw_error *err)
 {
-    if (p->cfg.journal != NULL)
-        return cw_pl_journal_submit(p, payload, NULL, deadline_ms, res, err);
-    return submit(p, payload, NULL, deadline_ms, res, err);
+    return cw_pipeline_submit_in(p, NULL, payload, deadline_ms, res, err);
 }
 
 int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *payload, int64_t deadline_ms,
                             cw_pipeline_result *res, cw_error *err)
 {
+    return cw_pipeline_submit_take_in(p, NULL, payload, deadline_ms, res, err);
+}
+
+int cw_pipeline_submit_in(cw_pipeline *p, const char *cluster, const cw_sync_payload *payload,
+                          int64_t deadline_ms, cw_pipeline_result *res, cw_error *err)
+{
     if (p->cfg.journal != NULL)
-        return cw_pl_journal_submit(p, payload, payload, deadline_ms, res, err);
-    return submit(p, payload, payload, deadline_ms, res, err);
+        return cw_pl_journal_submit(p, cluster, payload, NULL, deadline_ms, res, err);
+    return submit(p, cluster, payload, NULL, deadline_ms, res, err);
+}
+
+int cw_pipeline_submit_take_in(cw_pipeline *p, const char *cluster, cw_sync_payload *payload,
+                               int64_t deadline_ms, cw_pipeline_result *res, cw_error *err)
+{
+    if (p->cfg.journal != NULL)
+        return cw_pl_journal_submit(p, cluster, payload, payload, deadline_ms, res, err);
+    return submit(p, cluster, payload, payload, deadline_ms, res, err);
 }
 
 void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out)

@@ -145,6 +145,17 @@ CW_MUST_CHECK int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payl
                                      int64_t deadline_ms, cw_pipeline_result *res,
                                      cw_error *err);
 
+/* cw_pipeline_submit() for a request of `cluster` (NULL: none, exactly
+ * cw_pipeline_submit()). Its ids are qualified ("cluster:id") and its
+ * documents name the cluster (src/document/cluster.h), so ordering,
+ * coalescing and skip-unchanged hold per (cluster, id); in journal mode
+ * the cluster is journaled with its ops. -1 with CW_E_INVALID when the
+ * name is not a DNS-1123 label, or (no cluster) when an id has the shape
+ * of a cluster-qualified one. */
+CW_MUST_CHECK int cw_pipeline_submit_in(cw_pipeline *p, const char *cluster,
+                                        const cw_sync_payload *payload, int64_t deadline_ms,
+                                        cw_pipeline_result *res, cw_error *err);
+
 /* cw_pipeline_submit(), but `payload` is taken over: it is released
  * (cw_sync_payload_free: zeroed) as soon as the request holds its own
  * compact copies, before the wait, whatever the result. A request waiting
@@ -153,6 +164,9 @@ CW_MUST_CHECK int cw_pipeline_submit(cw_pipeline *p, const cw_sync_payload *payl
 CW_MUST_CHECK int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *payload,
                                           int64_t deadline_ms, cw_pipeline_result *res,
                                           cw_error *err);
+CW_MUST_CHECK int cw_pipeline_submit_take_in(cw_pipeline *p, const char *cluster,
+                                             cw_sync_payload *payload, int64_t deadline_ms,
+                                             cw_pipeline_result *res, cw_error *err);
 
 void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out);
 

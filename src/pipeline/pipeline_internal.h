@@ -84,8 +84,9 @@ void cw_pl_batcher_exit(cw_pipeline *p, cw_batch_ids *prev);
  * stage, and the submit side. */
 void *cw_pl_journal_batcher_main(void *arg);
 void cw_pl_journal_commit(cw_pipeline *p, cw_stage *s);
-int cw_pl_journal_submit(cw_pipeline *p, const cw_sync_payload *payload, cw_sync_payload *take,
-                         int64_t deadline_ms, cw_pipeline_result *res, cw_error *err);
+int cw_pl_journal_submit(cw_pipeline *p, const char *cluster, const cw_sync_payload *payload,
+                         cw_sync_payload *take, int64_t deadline_ms, cw_pipeline_result *res,
+                         cw_error *err);
 void cw_pl_journal_init(cw_pipeline *p);
 
 #endif

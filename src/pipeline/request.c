@@ -1,6 +1,8 @@
 /* cw_request — see request.h. */
 #include "request.h"
 
+#include "cluster.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +35,7 @@ void cw_request_free(cw_request *r)
             cw_document_clear(&r->upserts[i]);
         free(r->upserts);
     }
+    free(r->cluster);
     pthread_cond_destroy(&r->done);
     free(r);
 }
@@ -49,10 +52,40 @@ void cw_request_free_list(cw_request *list)
 cw_request *cw_request_create(const cw_sync_payload *payload, int64_t deadline_ms,
                               cw_error *err)
 {
-    cw_request *r = cw_request_new();
+    return cw_request_create_in(payload, NULL, deadline_ms, err);
+}
+
+/* The first id of `payload` that reads as cluster-qualified, or NULL. */
+static const char *qualified_id(const cw_sync_payload *payload)
+{
+    for (size_t i = 0; i < payload->deletes.len; i++)
+        if (cw_cluster_id_is_qualified(payload->deletes.items[i]))
+            return payload->deletes.items[i];
+    for (size_t i = 0; i < payload->upserts.len; i++)
+        if (cw_cluster_id_is_qualified(payload->upserts.items[i].id))
+            return payload->upserts.items[i].id;
+    return NULL;
+}
+
+cw_request *cw_request_create_in(const cw_sync_payload *payload, const char *cluster,
+                                 int64_t deadline_ms, cw_error *err)
+{
+    cw_request *r = NULL;
+    if (cluster != NULL && cw_cluster_name_check(cluster, strlen(cluster), err) != 0)
+        return NULL;
+    const char *q = cluster == NULL ? qualified_id(payload) : NULL;
+    if (q != NULL) {
+        size_t n = cw_cluster_of_id(q);
+        cw_error_set(err, CW_E_INVALID, "id '%.*s...' reads as an id of cluster '%.*s': name the "
+                     "cluster of the request instead", (int)(n + 1), q, (int)n, q);
+        return NULL;
+    }
+    r = cw_request_new();
     if (r == NULL)
         goto nomem;
     r->deadline_ms = deadline_ms;
+    if (cluster != NULL && (r->cluster = strdup(cluster)) == NULL)
+        goto nomem;
 
     size_t nd = payload->deletes.len, nu = payload->upserts.len;
     if (nd > 0) {
@@ -61,8 +94,7 @@ cw_request *cw_request_create(const cw_sync_payload *payload, int64_t deadline_m
             goto nomem;
         r->n_deletes = nd;
         for (size_t i = 0; i < nd; i++) {
-            const char *id = payload->deletes.items[i];
-            r->deletes[i] = strdup(id != NULL ? id : "");
+            r->deletes[i] = cw_cluster_qualify(cluster, payload->deletes.items[i]);
             if (r->deletes[i] == NULL)
                 goto nomem;
         }
@@ -73,7 +105,8 @@ cw_request *cw_request_create(const cw_sync_payload *payload, int64_t deadline_m
             goto nomem;
         r->n_upserts = nu;
         for (size_t i = 0; i < nu; i++) {
-            if (cw_document_from_instance(&payload->upserts.items[i], &r->upserts[i], err) != 0)
+            if (cw_document_from_instance_in(&payload->upserts.items[i], cluster, &r->upserts[i],
+                                             err) != 0)
                 goto fail;
         }
     }

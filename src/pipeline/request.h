@@ -34,6 +34,8 @@ typedef enum cw_request_state {
 typedef struct cw_request {
     /* Set before the request is queued; read-only afterwards. */
     int64_t deadline_ms;
+    char *cluster;               /* owned copy; NULL: no cluster. The ids below are
+                                    already qualified (cluster.h) */
     char **deletes;              /* owned copies */
     size_t n_deletes;
     cw_document *upserts;        /* owned */
@@ -60,6 +62,15 @@ cw_request *cw_request_new(void);
  * (CW_E_NOMEM, or the document's own error) on failure. */
 cw_request *cw_request_create(const cw_sync_payload *payload, int64_t deadline_ms,
                               cw_error *err);
+
+/* The same in `cluster` (NULL: none): every id becomes "cluster:id" and
+ * every document names the cluster (cw_document_from_instance_in), so the
+ * rest of the pipeline — coalescing, order, the store's lookup — works
+ * per (cluster, id) without knowing about clusters. CW_E_INVALID when
+ * `cluster` is not a DNS-1123 label, or when, of no cluster, an id has the
+ * shape of a qualified one (it would touch that cluster's document). */
+cw_request *cw_request_create_in(const cw_sync_payload *payload, const char *cluster,
+                                 int64_t deadline_ms, cw_error *err);
 
 void cw_request_free(cw_request *r);                 /* NULL is fine */
 void cw_request_free_list(cw_request *list);         /* linked by `next` */

@@ -281,6 +281,15 @@ char *fake_store_text(fake_store *s, const char *id)
     return t;
 }
 
+char *fake_store_cluster(fake_store *s, const char *id)
+{
+    pthread_mutex_lock(&s->lock);
+    entry *e = find(s, id);
+    char *t = e != NULL && e->doc.cluster != NULL ? strdup(e->doc.cluster) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    return t;
+}
+
 int fake_store_vec(fake_store *s, const char *id, float *out, size_t dim)
 {
     int rc = -1;

@@ -35,6 +35,8 @@ char *fake_store_log(fake_store *s);
 void fake_store_log_reset(fake_store *s);
 /* Stored text of `id` (malloc'd) or NULL when absent. */
 char *fake_store_text(fake_store *s, const char *id);
+/* Stored metadata cluster of `id` (malloc'd), NULL when absent or none. */
+char *fake_store_cluster(fake_store *s, const char *id);
 /* Copy the stored vector of `id` into out[0..dim); 0, or -1 when absent or
  * of another size. */
 int fake_store_vec(fake_store *s, const char *id, float *out, size_t dim);

@@ -34,6 +34,16 @@ int fx_submit(fixture *fx, const char *spec, int64_t deadline_ms, cw_pipeline_re
     return rc;
 }
 
+int fx_submit_in(fixture *fx, const char *cluster, const char *spec, int64_t deadline_ms,
+                 cw_pipeline_result *res, cw_error *err)
+{
+    cw_sync_payload *payload = tp_new(spec);
+    cw_error_clear(err);
+    int rc = cw_pipeline_submit_in(fx->p, cluster, payload, deadline_ms, res, err);
+    tp_free(payload);
+    return rc;
+}
+
 void fx_assert_log(fixture *fx, const char *want)
 {
     char *log = fake_store_log(fx->store);
@@ -115,7 +125,7 @@ static void *submitter_main(void *arg)
     submitter *s = arg;
     cw_sync_payload *payload = tp_new(s->spec);
     cw_error_clear(&s->err);
-    s->rc = cw_pipeline_submit(s->p, payload, s->deadline_ms, &s->res, &s->err);
+    s->rc = cw_pipeline_submit_in(s->p, s->cluster, payload, s->deadline_ms, &s->res, &s->err);
     tp_free(payload);        /* the pipeline may still be writing: it copied */
     return NULL;
 }
@@ -124,6 +134,19 @@ void submitter_start(submitter *s, cw_pipeline *p, const char *spec, int64_t dea
 {
     memset(s, 0, sizeof *s);
     s->p = p;
+    s->spec = spec;
+    s->deadline_ms = deadline_ms;
+    s->rc = 99;
+    if (pthread_create(&s->thread, NULL, submitter_main, s) != 0)
+        abort();
+}
+
+void submitter_start_in(submitter *s, cw_pipeline *p, const char *cluster, const char *spec,
+                        int64_t deadline_ms)
+{
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->cluster = cluster;
     s->spec = spec;
     s->deadline_ms = deadline_ms;
     s->rc = 99;

@@ -26,6 +26,10 @@ void fx_stop(fixture *fx);
 int fx_submit(fixture *fx, const char *spec, int64_t deadline_ms, cw_pipeline_result *res,
               cw_error *err);
 
+/* The same for a request of `cluster` (NULL: none). */
+int fx_submit_in(fixture *fx, const char *cluster, const char *spec, int64_t deadline_ms,
+                 cw_pipeline_result *res, cw_error *err);
+
 /* Assert the store's call log, then forget it. */
 void fx_assert_log(fixture *fx, const char *want);
 
@@ -45,6 +49,7 @@ void fx_wait_queued(fixture *fx, size_t n);
 /* A submit on its own thread. */
 typedef struct submitter {
     cw_pipeline *p;
+    const char *cluster;         /* NULL: none */
     const char *spec;
     int64_t deadline_ms;
     int rc;
@@ -54,6 +59,8 @@ typedef struct submitter {
 } submitter;
 
 void submitter_start(submitter *s, cw_pipeline *p, const char *spec, int64_t deadline_ms);
+void submitter_start_in(submitter *s, cw_pipeline *p, const char *cluster, const char *spec,
+                        int64_t deadline_ms);
 void submitter_join(submitter *s);
 
 /* Hold the batcher: close the get gate (and the write gate), submit `spec`

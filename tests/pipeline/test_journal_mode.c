@@ -242,6 +242,44 @@ void test_journal_replayed_after_restart(void)
     jx_stop(&jx);
 }
 
+/* Issue 14: journaled with its cluster, applied after a restart as it was
+ * sent — the qualified id, the text naming the cluster, the metadata. */
+void test_journal_cluster_replayed_after_restart(void)
+{
+    jfixture jx;
+    jx_start(&jx, 50, 0);
+    fake_embedder_fail(jx.fx.emb, CW_E_UNAVAILABLE, 2, "openai: cannot reach the API");
+    cw_pipeline_result res;
+    cw_error err;
+    CU_ASSERT_EQUAL(fx_submit_in(&jx.fx, "prod-eu", "+a -z", FAR_MS, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.accepted, 1);
+    CU_ASSERT_EQUAL(fx_submit(&jx.fx, "+a:b", FAR_MS, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.accepted, 1);
+    cw_pipeline_shutdown(jx.fx.p, cw_now_ms() + 100);
+    fx_stop(&jx.fx);
+    cw_journal_close(jx.journal);
+
+    jx_open_journal(&jx, 0);
+    CU_ASSERT_EQUAL(jx_stats(&jx).backlog_ops, 3);
+    jx_start_pipeline(&jx, 50);
+    jx_wait_applied(&jx);
+    CU_ASSERT_EQUAL(fake_store_count(jx.fx.store), 2);
+    char *t = fake_store_text(jx.fx.store, "prod-eu:a");
+    CU_ASSERT_PTR_NOT_NULL(t);
+    if (t != NULL)
+        CU_ASSERT_STRING_EQUAL(t, "Deployment a | namespace: default | cluster: prod-eu | apiVersion: apps/v1");
+    free(t);
+    char *c = fake_store_cluster(jx.fx.store, "prod-eu:a");
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c != NULL)
+        CU_ASSERT_STRING_EQUAL(c, "prod-eu");
+    free(c);
+    CU_ASSERT(fx_stored_as(&jx.fx, "a", "b"));
+    c = fake_store_cluster(jx.fx.store, "a");
+    CU_ASSERT_PTR_NULL(c);
+    jx_stop(&jx);
+}
+
 /* The journal full: 503 + Retry-After, what was accepted is kept. */
 void test_journal_full_is_503(void)
 {

@@ -61,6 +61,11 @@ static CU_TestInfo tests[] = {
     { "journal: replayed after a restart", test_journal_replayed_after_restart },
     { "journal: full is 503 + Retry-After", test_journal_full_is_503 },
     { "journal: 16 threads, every op applied once", test_journal_many_threads },
+    { "journal: a request's cluster survives a restart", test_journal_cluster_replayed_after_restart },
+    { "clusters: one id in two clusters, deletes apart", test_clusters_same_id_apart },
+    { "clusters: coalesced per (cluster, id)", test_clusters_coalesced_per_cluster_id },
+    { "clusters: skip-unchanged per cluster", test_clusters_skip_unchanged_per_cluster },
+    { "clusters: refused before the store", test_clusters_refused_before_the_store },
     CU_TEST_INFO_NULL,
 };
 

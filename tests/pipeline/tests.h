@@ -60,6 +60,13 @@ void test_journal_replayed_after_restart(void);
 void test_journal_full_is_503(void);
 void test_journal_many_threads(void);
 
+/* test_clusters.c */
+void test_clusters_same_id_apart(void);
+void test_clusters_coalesced_per_cluster_id(void);
+void test_clusters_skip_unchanged_per_cluster(void);
+void test_clusters_refused_before_the_store(void);
+void test_journal_cluster_replayed_after_restart(void);
+
 /* test_request.c */
 void test_request_copies_the_payload(void);
 void test_request_queue_order_and_totals(void);
