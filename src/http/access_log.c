@@ -45,6 +45,8 @@ void cw_http_access_log(const cw_http_access *e, int log_probes)
         len += snprintf(text + len, sizeof text - (size_t)len,
                         " upserts=%zu deletes=%zu embed_calls=%llu", n->upserts, n->deletes,
                         n->embed_calls);
+    if (n->payload_ok && n->cluster[0] != '\0' && len > 0 && (size_t)len < sizeof text)
+        len += snprintf(text + len, sizeof text - (size_t)len, " cluster=%s", n->cluster);
     if (error != NULL && len > 0 && (size_t)len < sizeof text) {
         len += snprintf(text + len, sizeof text - (size_t)len, ": %s; told client %u", error,
                         a->status);
@@ -55,7 +57,7 @@ void cw_http_access_log(const cw_http_access *e, int log_probes)
 
     char msg[PATH_LOG_MAX + 32];
     snprintf(msg, sizeof msg, "%s %s %u", method, path, a->status);
-    cw_log_field f[11];
+    cw_log_field f[12];
     size_t k = 0;
     f[k++] = CW_LOG_STR("method", method);
     f[k++] = CW_LOG_STR("path", path);
@@ -66,6 +68,8 @@ void cw_http_access_log(const cw_http_access *e, int log_probes)
         f[k++] = CW_LOG_INT("upserts", n->upserts);
         f[k++] = CW_LOG_INT("deletes", n->deletes);
         f[k++] = CW_LOG_INT("embed_calls", n->embed_calls);
+        if (n->cluster[0] != '\0')
+            f[k++] = CW_LOG_STR("cluster", n->cluster);
     }
     if (error != NULL) {
         f[k++] = CW_LOG_STR("error", error);
@@ -86,7 +90,9 @@ void cw_http_access_done(cw_http_metrics *m, int log_probes, const cw_http_reque
         .answer = a,
     };
     cw_http_metrics_count(m, e.route, a->status, e.duration_us);
-    if (a->note.payload_ok)
+    if (a->note.payload_ok) {
         cw_http_metrics_ops(m, a->note.upserts, a->note.deletes);
+        cw_http_metrics_cluster(m, a->note.cluster, a->note.upserts, a->note.deletes);
+    }
     cw_http_access_log(&e, log_probes);
 }

@@ -22,6 +22,7 @@ struct json_object;
  * sent to the client. */
 typedef struct cw_http_answer_note {
     int payload_ok;            /* sync: the body was a valid payload */
+    char cluster[64];          /* sync: the request's cluster, "" for none */
     size_t upserts, deletes;   /* its ops as received (payload_ok) */
     unsigned long long embed_calls;  /* embedder calls of the batch(es) that carried it */
     char error[512];           /* what failed, one line; "" when nothing did */

@@ -39,6 +39,7 @@
 
 #include "access_log.h"
 #include "answer.h"
+#include "cluster.h"
 #include "cw_log.h"
 #include "cw_time.h"
 #include "metrics.h"
@@ -80,8 +81,10 @@ struct listener {
 };
 
 struct cw_http_server {
-    cw_http_config cfg;          /* copy; cfg.host points at `host` */
+    cw_http_config cfg;          /* copy; cfg.host points at `host`, cfg.default_cluster at
+                                    `default_cluster` */
     char *host;
+    char *default_cluster;       /* NULL: none */
     cw_pipeline *pipeline;       /* borrowed */
     cw_http_ready_fn ready;
     void *ready_ctx;             /* borrowed */
@@ -185,6 +188,22 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
         return MHD_NO;
     }
     args->items[args->len++] = (cw_http_arg){ key, value, value != NULL ? value_size : 0 };
+    return MHD_YES;
+}
+
+/* Count the "cluster" query parameters and keep the first
+ * (MHD_KeyValueIteratorN; every parameter is seen, however many). */
+static enum MHD_Result collect_cluster_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           size_t key_size, const char *value, size_t value_size)
+{
+    cw_http_head *h = cls;
+    (void)kind;
+    if (key_size != 7 || memcmp(key, "cluster", 7) != 0)
+        return MHD_YES;
+    if (h->cluster_arg_count++ == 0) {
+        h->cluster_arg = value;
+        h->cluster_arg_len = value != NULL ? value_size : 0;
+    }
     return MHD_YES;
 }
 
@@ -597,6 +616,8 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     h.admin = l->admin;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
     r->route = cw_http_route_find(url, l->admin);        /* the metrics label of a 400 */
+    if (r->route == CW_ROUTE_SYNC)
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_cluster_arg, &h);
     conn_watch *w = watch_of(conn);
     const char *bad = w != NULL ? cw_http_request_line_problem(method, w->raw_uri, w->raw_uri_len,
                                                                w->raw_uri_pct00, version)
@@ -692,8 +713,8 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
             cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
             break;
         }
-        cw_http_handle_sync(&a, s->pipeline, r->body != NULL ? r->body : "", r->len,
-                            r->deadline_ms);
+        cw_http_handle_sync_in(&a, s->pipeline, r->has_cluster ? r->cluster : s->default_cluster,
+                               r->body != NULL ? r->body : "", r->len, r->deadline_ms);
         size_t len = r->len;
         cw_http_request_drop(r, CW_BODY_KEEP);   /* the body's memory, before the answer goes */
         release_body(s, r);
@@ -945,11 +966,22 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
     s->ready_ctx = ready_ctx;
     s->host = strdup(cfg->host != NULL ? cfg->host : "0.0.0.0");
     s->metrics = cw_http_metrics_create();
-    if (s->host == NULL || s->metrics == NULL) {
+    if (cfg->default_cluster != NULL)
+        s->default_cluster = strdup(cfg->default_cluster);
+    if (s->host == NULL || s->metrics == NULL ||
+        (cfg->default_cluster != NULL && s->default_cluster == NULL)) {
         cw_error_set(err, CW_E_NOMEM, "out of memory starting the HTTP server");
         goto fail;
     }
     s->cfg.host = s->host;
+    s->cfg.default_cluster = s->default_cluster;
+    cw_error name_err;
+    cw_error_clear(&name_err);
+    if (s->default_cluster != NULL &&
+        cw_cluster_name_check(s->default_cluster, strlen(s->default_cluster), &name_err) != 0) {
+        cw_error_set(err, CW_E_CONFIG, "default cluster: %s", name_err.msg);
+        goto fail;
+    }
     if (s->cfg.max_body == 0 || s->cfg.connection_limit == 0 || s->cfg.request_deadline_ms <= 0
         || s->cfg.max_inflight_bytes == 0) {
         cw_error_set(err, CW_E_CONFIG, "HTTP limits must be positive");
@@ -1072,5 +1104,6 @@ void cw_http_server_stop(cw_http_server *s)
     }
     cw_http_metrics_destroy(s->metrics);
     free(s->host);
+    free(s->default_cluster);
     free(s);
 }

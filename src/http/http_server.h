@@ -60,6 +60,11 @@
  *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
+ *        (also ?cluster=NAME, and POST /api/v1/clusters/NAME/instances/sync:
+ *        the same handler for the data of cluster NAME, src/document/cluster.h;
+ *        a name that is not a DNS-1123 label, given twice, or two different
+ *        names in the path and the query: 400 from the headers, nothing
+ *        read or written. No name: default_cluster, else none)
  *                                202 {"status":"accepted","journaled":N} (journal mode:
  *                                    durable, not applied within the ack wait)
  *                                400 invalid payload or broken framing
@@ -107,6 +112,8 @@
 #define CW_HTTP_SYNC_PATH "/api/v1/instances/sync"
 #define CW_HTTP_SEARCH_PATH "/api/v1/instances/search"
 #define CW_HTTP_INSTANCE_PREFIX "/api/v1/instances/"
+/* The sync path of a cluster: CW_HTTP_CLUSTERS_PREFIX NAME "/instances/sync". */
+#define CW_HTTP_CLUSTERS_PREFIX "/api/v1/clusters/"
 
 /* Largest POST /api/v1/instances/search body (the query is at most 1 KiB). */
 #define CW_HTTP_SEARCH_MAX_BODY 16384
@@ -158,6 +165,8 @@ typedef struct cw_http_config {
     size_t max_handling_bytes;     /* estimated memory of the sync requests being parsed and
                                       answered at once (CW_HTTP_HANDLING_COST × body),
                                       default 128 MiB */
+    const char *default_cluster;   /* the cluster of sync requests that name none (a DNS-1123
+                                      label; copied); NULL = none: the single-cluster ids */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */

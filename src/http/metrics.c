@@ -2,9 +2,11 @@
 
 #include <time.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cw_metrics.h"
 
@@ -16,6 +18,12 @@ static const unsigned CODES[] = { 200, 400, 404, 405, 413, 415, 500, 503 };
 static const uint64_t BODY_BUCKETS[] = { 1024, 16384, 131072, 1048576, 5242880 };
 #define N_BODY_BUCKETS (sizeof BODY_BUCKETS / sizeof BODY_BUCKETS[0])
 
+/* The counters of one cluster label value. */
+typedef struct cluster_slot {
+    char name[64];                   /* written once, before the slot is published */
+    _Atomic uint64_t syncs, upserts, deletes;
+} cluster_slot;
+
 struct cw_http_metrics {
     /* All atomics (see metrics.h): no lock. */
     _Atomic uint64_t requests[CW_ROUTE_COUNT][N_CODES + 1];   /* [..][N_CODES] = other */
@@ -25,6 +33,13 @@ struct cw_http_metrics {
     _Atomic uint64_t searches[3];    /* by cw_search_mode */
     _Atomic uint64_t search_results;
     _Atomic uint64_t guards[CW_GUARD_COUNT];
+    /* Per cluster: slots[0..n_clusters) are published (their names final);
+     * `cluster_lock` guards adding one (a writer fills slots[n], then
+     * stores n + 1 with release order; readers load n with acquire). */
+    cluster_slot clusters[CW_HTTP_METRICS_MAX_CLUSTERS];
+    _Atomic size_t n_clusters;
+    cluster_slot no_cluster, other_cluster;
+    pthread_mutex_t cluster_lock;
 };
 
 static const char *const GUARD_LABELS[] = {
@@ -51,12 +66,64 @@ cw_http_metrics *cw_http_metrics_create(void)
     atomic_init(&m->search_results, 0);
     for (int g = 0; g < CW_GUARD_COUNT; g++)
         atomic_init(&m->guards[g], 0);
+    atomic_init(&m->n_clusters, 0);
+    pthread_mutex_init(&m->cluster_lock, NULL);
     return m;
 }
 
 void cw_http_metrics_destroy(cw_http_metrics *m)
 {
+    if (m == NULL)
+        return;
+    pthread_mutex_destroy(&m->cluster_lock);
     free(m);
+}
+
+/* The published slot named `name` among the first `n`, or NULL. */
+static cluster_slot *find_cluster(cw_http_metrics *m, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m->clusters[i].name, name) == 0)
+            return &m->clusters[i];
+    return NULL;
+}
+
+static cluster_slot *cluster_slot_of(cw_http_metrics *m, const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return &m->no_cluster;
+    size_t n = atomic_load_explicit(&m->n_clusters, memory_order_acquire);
+    cluster_slot *c = find_cluster(m, name, n);
+    if (c != NULL)
+        return c;
+    if (n >= CW_HTTP_METRICS_MAX_CLUSTERS || strlen(name) >= sizeof c->name)
+        return &m->other_cluster;
+    pthread_mutex_lock(&m->cluster_lock);
+    n = atomic_load_explicit(&m->n_clusters, memory_order_relaxed);
+    c = find_cluster(m, name, n);             /* added meanwhile? */
+    if (c == NULL && n < CW_HTTP_METRICS_MAX_CLUSTERS) {
+        c = &m->clusters[n];
+        snprintf(c->name, sizeof c->name, "%s", name);
+        atomic_store_explicit(&m->n_clusters, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->cluster_lock);
+    return c != NULL ? c : &m->other_cluster;
+}
+
+void cw_http_metrics_cluster(cw_http_metrics *m, const char *cluster, size_t upserts,
+                             size_t deletes)
+{
+    if (m == NULL)
+        return;
+    cluster_slot *c = cluster_slot_of(m, cluster);
+    atomic_fetch_add_explicit(&c->syncs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->upserts, upserts, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->deletes, deletes, memory_order_relaxed);
+}
+
+size_t cw_http_metrics_cluster_names(cw_http_metrics *m)
+{
+    return m != NULL ? atomic_load_explicit(&m->n_clusters, memory_order_acquire) : 0;
 }
 
 static size_t code_index(unsigned status)
@@ -160,6 +227,46 @@ static void render_journal(cw_prom *p, const cw_pipeline_stats *st)
     cw_prom_sample(p, "cw_chroma_writable", "", st->write_failing ? 0 : 1);
 }
 
+static int cmp_slot(const void *a, const void *b)
+{
+    return strcmp((*(const cluster_slot *const *)a)->name, (*(const cluster_slot *const *)b)->name);
+}
+
+/* The per-cluster families: "" (none) and "other" when they counted
+ * anything, the named clusters sorted by name (a stable page). */
+static void render_clusters(cw_prom *p, cw_http_metrics *m)
+{
+    static const struct { const char *name, *help; } FAMS[3] = {
+        { "cw_sync_cluster_requests_total",
+          "Valid sync requests received, by the cluster they named (\"\" none; \"other\" past the "
+          "first 64 names)." },
+        { "cw_sync_cluster_upserts_received_total", "Upserts in those requests, by cluster." },
+        { "cw_sync_cluster_deletes_received_total", "Deletes in those requests, by cluster." },
+    };
+    size_t n = atomic_load_explicit(&m->n_clusters, memory_order_acquire);
+    cluster_slot *order[CW_HTTP_METRICS_MAX_CLUSTERS];
+    for (size_t i = 0; i < n; i++)
+        order[i] = &m->clusters[i];
+    qsort(order, n, sizeof *order, cmp_slot);
+    char labels[96];
+    for (int f = 0; f < 3; f++) {
+        cw_prom_head(p, FAMS[f].name, "counter", FAMS[f].help);
+        for (size_t i = 0; i < n + 2; i++) {
+            cluster_slot *c = i == 0 ? &m->no_cluster : i == n + 1 ? &m->other_cluster : order[i - 1];
+            const char *name = i == 0 ? "" : i == n + 1 ? "other" : c->name;
+            _Atomic uint64_t *v = f == 0 ? &c->syncs : f == 1 ? &c->upserts : &c->deletes;
+            uint64_t value = load(v);
+            if ((i == 0 || i == n + 1) && load(&c->syncs) == 0)
+                continue;
+            snprintf(labels, sizeof labels, "cluster=\"%s\"", name);
+            cw_prom_sample(p, FAMS[f].name, labels, value);
+        }
+    }
+    family1(p, "cw_sync_cluster_label_values", "gauge",
+            "Cluster names with series of their own (at most 64; the rest count as \"other\").",
+            (uint64_t)n);
+}
+
 char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *pipeline)
 {
     cw_prom p;
@@ -236,5 +343,6 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
             render_journal(&p, &st);
     }
     cw_metrics_render(&p);
+    render_clusters(&p, m);
     return cw_prom_take(&p);
 }

@@ -9,9 +9,19 @@
  * vectors (cw_pipeline_stats_get), and the process-wide registry of
  * embedder and Chroma calls and batch sizes (cw_metrics.h).
  *
- * Thread-safety: no lock; every counter is a relaxed atomic, so connection
- * threads of both listeners record concurrently without serialising (each
- * value is exact; a scrape is not one snapshot across values).
+ * Per cluster (issue 14): valid sync requests, upserts and deletes by the
+ * cluster the request named (label cluster; "" for none). At most
+ * CW_HTTP_METRICS_MAX_CLUSTERS distinct names get series of their own, the
+ * first ones seen; every later name is counted under cluster="other", so
+ * a client inventing names cannot grow the page (a cluster really named
+ * "other" shares that series). The names are DNS-1123 labels (the route
+ * refuses anything else), so no label value needs escaping.
+ *
+ * Thread-safety: no lock on the counting path; every counter is a relaxed
+ * atomic, so connection threads of both listeners record concurrently
+ * without serialising (each value is exact; a scrape is not one snapshot
+ * across values). Only giving a new cluster name its slot takes
+ * `cluster_lock` (at most CW_HTTP_METRICS_MAX_CLUSTERS times per process).
  */
 #ifndef CW_HTTP_METRICS_H
 #define CW_HTTP_METRICS_H
@@ -40,6 +50,8 @@ typedef enum cw_http_guard {
     CW_GUARD_COUNT
 } cw_http_guard;
 
+#define CW_HTTP_METRICS_MAX_CLUSTERS 64
+
 typedef struct cw_http_metrics cw_http_metrics;
 
 /* NULL when out of memory. */
@@ -59,6 +71,14 @@ void cw_http_metrics_body(cw_http_metrics *m, size_t bytes);
 
 /* One valid sync payload of `upserts` upserts and `deletes` deletes. */
 void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes);
+
+/* One valid sync payload of `cluster` (NULL or "": none) with `upserts`
+ * upserts and `deletes` deletes. NULL `m` is a no-op. */
+void cw_http_metrics_cluster(cw_http_metrics *m, const char *cluster, size_t upserts,
+                             size_t deletes);
+
+/* Distinct cluster names with series of their own (≤ CW_HTTP_METRICS_MAX_CLUSTERS). */
+size_t cw_http_metrics_cluster_names(cw_http_metrics *m);
 
 /* One answered search in `mode` (a cw_search_mode) that returned
  * `results` results. NULL `m` is a no-op. */

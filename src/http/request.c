@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cluster.h"
 #include "cw_time.h"
 #include "http_server.h"
 
@@ -146,6 +147,41 @@ const char *cw_http_request_line_problem(const char *method, const char *raw_uri
     return NULL;
 }
 
+/* Sync: the cluster the URL names, checked, into r->cluster. 1 with a 400
+ * in `a` when it is unusable. */
+static int sync_cluster(cw_http_request *r, const cw_http_head *h, cw_http_answer *a)
+{
+    const char *name = NULL, *pname = NULL;
+    size_t len = 0, plen = 0;
+    int in_path = cw_http_sync_path_cluster(h->path, &pname, &plen);
+    cw_error err;
+    cw_error_clear(&err);
+    if (h->cluster_arg_count > 1) {
+        cw_error_set(&err, CW_E_INVALID, "cluster: given more than once");
+    } else if (in_path) {
+        name = pname;
+        len = plen;
+        if (h->cluster_arg_count == 1 &&
+            (h->cluster_arg_len != plen || h->cluster_arg == NULL ||
+             memcmp(h->cluster_arg, pname, plen) != 0))
+            cw_error_set(&err, CW_E_INVALID, "the path and ?cluster= name different clusters");
+    } else if (h->cluster_arg_count == 1) {
+        name = h->cluster_arg != NULL ? h->cluster_arg : "";
+        len = h->cluster_arg != NULL ? h->cluster_arg_len : 0;
+    } else {
+        return 0;                          /* none named */
+    }
+    if (err.code == CW_OK && cw_cluster_name_check(name, len, &err) == 0) {
+        memcpy(r->cluster, name, len);
+        r->cluster[len] = '\0';
+        r->has_cluster = 1;
+        return 0;
+    }
+    cw_http_answer_error(a, 400, "Bad request", err.msg);
+    a->close = 1;
+    return 1;
+}
+
 static int bad_framing(cw_http_answer *a, const char *why)
 {
     cw_http_answer_error(a, 400, "Bad request", why);
@@ -176,6 +212,8 @@ int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_htt
         cw_http_answer_method(a, r->route, h->method);
         return 1;
     }
+    if (r->route == CW_ROUTE_SYNC && sync_cluster(r, h, a))
+        return 1;
     if (r->route == CW_ROUTE_SEARCH && strcmp(h->method, "POST") == 0) {
         if (r->max_body > CW_HTTP_SEARCH_MAX_BODY)
             r->max_body = CW_HTTP_SEARCH_MAX_BODY;

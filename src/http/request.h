@@ -16,6 +16,11 @@
  *             number, Transfer-Encoding other than "chunked", or both
  *             Content-Length and Transfer-Encoding → 400 + Connection: close
  *   route     unknown path → 404; wrong method → 405 + Allow
+ *   cluster   sync: the cluster the URL names (?cluster=NAME or
+ *             /api/v1/clusters/NAME/instances/sync) is not a DNS-1123
+ *             label, ?cluster= is given twice, or the path and the query
+ *             name different clusters → 400 + Connection: close (the body
+ *             is read and dropped); else r->cluster holds it
  *   size      Content-Length > max_body → 413 (sync; POST search, whose
  *             max_body is CW_HTTP_SEARCH_MAX_BODY)
  *   type      Content-Type not application/json (parameters allowed,
@@ -47,6 +52,9 @@ typedef struct cw_http_head {
     const char *transfer_encoding; /* first one, or NULL */
     size_t transfer_encoding_count;
     const char *content_type;      /* first one, or NULL */
+    size_t cluster_arg_count;      /* "cluster" query parameters seen (sync) */
+    const char *cluster_arg;       /* the first one's decoded value, or NULL (no value) */
+    size_t cluster_arg_len;        /* its decoded length (an embedded NUL counts) */
 } cw_http_head;
 
 typedef enum cw_http_body_state {
@@ -77,6 +85,8 @@ typedef struct cw_http_request {
     int64_t body_start_ms;         /* when the body began to be read (http_server.c, rate check) */
     int linger;                    /* answered from the headers with a body pending: read and
                                       discard it before the close (http_server.c) */
+    int has_cluster;               /* sync: the URL named a cluster, `cluster` (checked) */
+    char cluster[64];
 } cw_http_request;
 
 /* One header field as libmicrohttpd stored it (pointers into its read

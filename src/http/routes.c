@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "cluster.h"
 #include "cw_log.h"
 #include "cw_time.h"
 #include "http_server.h"
@@ -29,9 +30,27 @@ static int path_is(const char *path, const char *route)
     return strncmp(path, route, n) == 0 && (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0'));
 }
 
+int cw_http_sync_path_cluster(const char *path, const char **name, size_t *name_len)
+{
+    static const char PREFIX[] = CW_HTTP_CLUSTERS_PREFIX;      /* "/api/v1/clusters/" */
+    static const char SUFFIX[] = "/instances/sync";
+    size_t np = sizeof PREFIX - 1;
+    if (strncmp(path, PREFIX, np) != 0)
+        return 0;
+    const char *seg = path + np;
+    const char *end = strchr(seg, '/');
+    if (end == NULL || !path_is(end, SUFFIX))
+        return 0;
+    *name = seg;
+    *name_len = (size_t)(end - seg);
+    return 1;
+}
+
 cw_http_route cw_http_route_find(const char *path, int admin)
 {
-    if (path_is(path, CW_HTTP_SYNC_PATH))
+    const char *name;
+    size_t name_len;
+    if (path_is(path, CW_HTTP_SYNC_PATH) || cw_http_sync_path_cluster(path, &name, &name_len))
         return admin ? CW_ROUTE_OTHER : CW_ROUTE_SYNC;
     if (path_is(path, "/healthz"))
         return CW_ROUTE_HEALTHZ;
@@ -129,6 +148,12 @@ static void answer_pipeline_error(cw_http_answer *a, const cw_error *err)
 void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *body,
                          size_t len, int64_t deadline_ms)
 {
+    cw_http_handle_sync_in(a, pipeline, NULL, body, len, deadline_ms);
+}
+
+void cw_http_handle_sync_in(cw_http_answer *a, cw_pipeline *pipeline, const char *cluster,
+                            const char *body, size_t len, int64_t deadline_ms)
+{
     cw_issues *issues = malloc(sizeof *issues);   /* ~8 KiB: keep it off small stacks */
     cw_sync_payload payload;
     memset(&payload, 0, sizeof payload);
@@ -137,9 +162,11 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
         return;
     }
     cw_issues_init(issues);
-    if (cw_sync_payload_parse(body, len, &payload, issues) != 0) {
+    if (cw_sync_payload_parse(body, len, &payload, issues) != 0 ||
+        cw_cluster_payload_issues(&payload, cluster, issues) > 0) {
         answer_issues(a, issues);
         free(issues);
+        cw_sync_payload_free(&payload);
         return;
     }
     free(issues);
@@ -151,7 +178,7 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
     /* The pipeline copies the ops and frees the tree before the wait: count
      * them first. */
     size_t n_upserts = payload.upserts.len, n_deletes = payload.deletes.len;
-    if (cw_pipeline_submit_take(pipeline, &payload, deadline_ms, &res, &err) != 0) {
+    if (cw_pipeline_submit_take_in(pipeline, cluster, &payload, deadline_ms, &res, &err) != 0) {
         answer_pipeline_error(a, &err);
     } else if (res.accepted || res.dead_lettered > 0) {
         /* Journaled, not (all) applied yet: durable, applied later (202 is
@@ -176,6 +203,7 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
         cw_http_answer_json(a, 200, strdup(buf));
     }
     a->note.payload_ok = 1;
+    snprintf(a->note.cluster, sizeof a->note.cluster, "%s", cluster != NULL ? cluster : "");
     a->note.upserts = n_upserts;
     a->note.deletes = n_deletes;
     a->note.embed_calls = res.embed_calls;

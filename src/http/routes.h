@@ -28,8 +28,15 @@ typedef enum cw_http_route {
 /* The route of `path` (no query string; one trailing slash allowed, so
  * "/healthz/" is /healthz). On the admin listener the sync, search and
  * instance paths are CW_ROUTE_OTHER. An instance path is the prefix and a
- * non-empty id other than "sync" and "search". */
+ * non-empty id other than "sync" and "search". The cluster form of the
+ * sync path, /api/v1/clusters/NAME/instances/sync, is CW_ROUTE_SYNC
+ * whatever NAME holds (but '/'): a bad name is a 400 that says why, not a
+ * 404. */
 cw_http_route cw_http_route_find(const char *path, int admin);
+
+/* 1 when `path` is the cluster form of the sync path, with *name /
+ * *name_len the NAME segment (not checked, may be empty); else 0. */
+int cw_http_sync_path_cluster(const char *path, const char **name, size_t *name_len);
 
 /* Metric label: "sync", "healthz", "readyz", "metrics", "search",
  * "instance", "other". */
@@ -51,6 +58,13 @@ void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *m
  * 400 issues, 503 + Retry-After transient, 500 otherwise. */
 void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *body,
                          size_t len, int64_t deadline_ms);
+
+/* The same for a request of `cluster` (a checked DNS-1123 label; NULL:
+ * none, exactly cw_http_handle_sync). Of no cluster, an id shaped
+ * NAME:... is a 400 issue (code cluster_qualified_id) at its path, before
+ * the pipeline sees the request. a->note.cluster names the cluster. */
+void cw_http_handle_sync_in(cw_http_answer *a, cw_pipeline *pipeline, const char *cluster,
+                            const char *body, size_t len, int64_t deadline_ms);
 
 /* A URL query parameter, decoded (value_len counts an embedded NUL). */
 typedef struct cw_http_arg {
