@@ -15,8 +15,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cluster-whisperer search [OPTIONS] QUERY [OPTIONS]\n\n"
                  "Print the instances that best match QUERY: rank, score, cosine distance, id,\n"
-                 "kind, namespace, name. Options may come before or after QUERY; `--` ends\n"
-                 "them (for a QUERY that starts with '-').\n\noptions:\n");
+                 "kind, namespace, name (and cluster, when results have one). Options may come\n"
+                 "before or after QUERY; `--` ends them (for a QUERY that starts with '-').\n"
+                 "Every cluster is searched unless --cluster names one.\n\noptions:\n");
     cw_options_help(out, CW_CMD_SEARCH);
 }
 
@@ -31,8 +32,12 @@ static void print_table(const cw_search_results *r, int explain)
     if (explain)
         printf("intent: kind %s, scope %s\n", r->intent_kind != NULL ? r->intent_kind : "-",
                r->intent_scope != NULL ? r->intent_scope : "-");
-    int wid = 2, wkind = 4, wns = 9;
+    int wid = 2, wkind = 4, wns = 9, wcl = 0;
     for (size_t i = 0; i < r->len; i++) {
+        int lc = r->items[i].cluster != NULL ? (int)strlen(r->items[i].cluster) : 0;
+        if (lc > 0 && wcl < 7)
+            wcl = 7;                    /* a cluster column only when a result has one */
+        if (lc > wcl) wcl = lc;
         int l = (int)strlen(r->items[i].id);
         if (l > wid) wid = l;
         l = r->items[i].kind != NULL ? (int)strlen(r->items[i].kind) : 0;
@@ -41,6 +46,8 @@ static void print_table(const cw_search_results *r, int explain)
         if (l > wns) wns = l;
     }
     printf("%-4s  %-6s  %-8s  ", "rank", "score", "distance");
+    if (wcl > 0)
+        cell("cluster", wcl);
     cell("id", wid);
     cell("kind", wkind);
     cell("namespace", wns);
@@ -51,6 +58,8 @@ static void print_table(const cw_search_results *r, int explain)
         if (h->distance >= 0)
             snprintf(dist, sizeof dist, "%.4f", h->distance);
         printf("%-4zu  %-6.4f  %-8s  ", i + 1, h->score, dist);
+        if (wcl > 0)
+            cell(h->cluster != NULL ? h->cluster : "-", wcl);
         cell(h->id, wid);
         cell(h->kind, wkind);
         cell(h->namespace, wns);
@@ -84,6 +93,7 @@ int cw_cmd_search(int argc, char **argv)
     cw_error_clear(&err);
 
     cw_search_request req = { .query = o.positional, .n = o.n_results, .kind = o.kind, .ns = o.ns,
+                              .cluster = o.cluster,
                               .mode = (cw_search_mode)cw_search_mode_parse(o.ranking), .explain = o.explain };
     if (cw_search_request_check(&req, &err) != 0) {
         fprintf(stderr, "cluster-whisperer search: %s\n", err.msg);

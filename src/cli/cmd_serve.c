@@ -164,7 +164,9 @@ static void usage(FILE *out)
                  "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
                  "Prometheus metrics: GET /metrics. Search (main port only):\n"
                  "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&ranking=&explain=,\n"
-                 "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n\noptions:\n");
+                 "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n"
+                 "Many clusters: POST /api/v1/instances/sync?cluster=NAME or\n"
+                 "/api/v1/clusters/NAME/instances/sync (set in each controller's INSTANCES_ENDPOINT).\n\noptions:\n");
     cw_options_help(out, CW_CMD_SERVE);
 }
 
@@ -225,11 +227,14 @@ int cw_cmd_serve(int argc, char **argv)
     hc.log_probes = o.log_probes;
     hc.search_chroma = app.chroma;
     hc.search_embedder = app.embedder;
+    hc.default_cluster = o.cluster;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
         goto out;
     }
+    if (o.cluster != NULL)
+        cw_log_info("sync requests that name no cluster are of cluster %s", o.cluster);
     if (o.admin_port != 0)
         cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", o.host,
                     cw_http_server_port(server), cw_http_server_admin_port(server), o.chroma_url,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cluster.h"
 #include "commands.h"
 #include "cw_log.h"
 #include "cw_time.h"
@@ -19,7 +20,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cluster-whisperer sync [OPTIONS] FILE|-\n\n"
                  "Apply a sync payload (the controller's JSON) to Chroma through the same\n"
-                 "pipeline as `serve`: deletes, then upserts, embedding only changed texts.\n\noptions:\n");
+                 "pipeline as `serve`: deletes, then upserts, embedding only changed texts.\n"
+                 "With --cluster NAME, as `serve` stores a request of that cluster.\n\noptions:\n");
     cw_options_help(out, CW_CMD_SYNC);
 }
 
@@ -45,7 +47,8 @@ int cw_cmd_sync(int argc, char **argv)
         fprintf(stderr, "cluster-whisperer sync: %s\n", err.msg);
         goto out;
     }
-    if (cw_sync_payload_parse(body, len, &payload, &issues) != 0) {
+    if (cw_sync_payload_parse(body, len, &payload, &issues) != 0 ||
+        cw_cluster_payload_issues(&payload, o.cluster, &issues) > 0) {
         char *json = cw_issues_to_json(&issues);
         printf("%s\n", json != NULL ? json : "{\"error\":\"Invalid payload\"}");
         free(json);
@@ -56,11 +59,15 @@ int cw_cmd_sync(int argc, char **argv)
         goto out;
     }
     cw_pipeline_result res;
-    if (cw_pipeline_submit(app.pipeline, &payload, cw_now_ms() + SYNC_DEADLINE_MS, &res, &err) != 0) {
+    if (cw_pipeline_submit_in(app.pipeline, o.cluster, &payload, cw_now_ms() + SYNC_DEADLINE_MS, &res,
+                              &err) != 0) {
         fprintf(stderr, "cluster-whisperer sync: %s\n", err.msg);
         goto out;
     }
-    printf("ok: %zu upserted, %zu deleted\n", res.upserted, res.deleted);
+    if (o.cluster != NULL)
+        printf("ok: %zu upserted, %zu deleted (cluster %s)\n", res.upserted, res.deleted, o.cluster);
+    else
+        printf("ok: %zu upserted, %zu deleted\n", res.upserted, res.deleted);
     rc = 0;
 out:
     cw_app_close(&app);

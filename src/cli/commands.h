@@ -10,5 +10,6 @@ int cw_cmd_sync(int argc, char **argv);
 int cw_cmd_search(int argc, char **argv);
 int cw_cmd_journal(int argc, char **argv);
 int cw_cmd_mcp(int argc, char **argv);
+int cw_cmd_forget_cluster(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const command COMMANDS[] = {
     { "validate", cw_cmd_validate, "check a payload file with the generated validator" },
     { "journal",  cw_cmd_journal,  "inspect serve's journal: status, dead letters, requeue" },
     { "mcp",      cw_cmd_mcp,      "Model Context Protocol server on stdio: search tools for an agent" },
+    { "forget-cluster", cw_cmd_forget_cluster, "delete every document of one cluster (batched, resumable; --dry-run counts)" },
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -25,7 +26,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cluster-whisperer COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(out, "\n`cluster-whisperer COMMAND --help` describes a command's options.\n"
                  "`cw-serve` is the same program and means `cluster-whisperer serve`.\n"
                  "Exit codes: 0 ok, 1 failure, 2 usage error.\n");

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "cw_log.h"
 #include "embed_http.h"
 #include "embed_local.h"
 
-#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP)
+#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP | CW_CMD_FORGET)
+#define CHROMA_ONLY (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP)   /* not forget-cluster */
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
 #define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
@@ -20,7 +22,8 @@ typedef enum {
     O_REQ_TIMEOUT, O_HEADERS_TIMEOUT, O_BODY_STALL, O_BODY_MIN_RATE, O_MAX_HANDLING, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
-    O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
+    O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_CLUSTER, O_DRY_RUN,
+    O_FORGET_BATCH, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -55,17 +58,23 @@ static const flag FLAGS[] = {
     { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
     { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
     { "collection",      O_COLLECTION,  ALL,  "NAME", "Chroma collection (default instances)" },
-    { "embedder",        O_EMBEDDER,    ALL,  "NAME", "local | voyage | openai (default: voyage if VOYAGE_API_KEY is set, "
+    { "embedder",        O_EMBEDDER,    CHROMA_ONLY, "NAME", "local | voyage | openai (default: voyage if VOYAGE_API_KEY is set, "
                                                       "else openai if OPENAI_API_KEY is set, else local)" },
-    { "embed-url",       O_EMBED_URL,   ALL,  "URL",  "embedding API base URL (voyage/openai; e.g. http://localhost:11434/v1)" },
-    { "embed-model",     O_EMBED_MODEL, ALL,  "NAME", "embedding model (voyage default voyage-4, openai text-embedding-3-small)" },
-    { "model-dir",       O_MODEL_DIR,   ALL,  "DIR",  "local model directory (env CW_MODEL_DIR; default ~/.local/share/cluster-whisperer/all-MiniLM-L6-v2)" },
+    { "embed-url",       O_EMBED_URL,   CHROMA_ONLY, "URL",  "embedding API base URL (voyage/openai; e.g. http://localhost:11434/v1)" },
+    { "embed-model",     O_EMBED_MODEL, CHROMA_ONLY, "NAME", "embedding model (voyage default voyage-4, openai text-embedding-3-small)" },
+    { "model-dir",       O_MODEL_DIR,   CHROMA_ONLY, "DIR",  "local model directory (env CW_MODEL_DIR; default ~/.local/share/cluster-whisperer/all-MiniLM-L6-v2)" },
     { "batch-max",       O_BATCH_MAX,   PIPE, "N",    "texts per embedding batch (default 64)" },
     { "batch-linger-ms", O_LINGER,      PIPE, "MS",   "wait this long to coalesce concurrent requests (default 5)" },
     { "workers",         O_WORKERS,     PIPE, "N",    "embedding worker threads (default 2)" },
     { "queue-max",       O_QUEUE_MAX,   PIPE, "N",    "queued requests before answering 503 (default 256)" },
     { "log-format",      O_LOG_FORMAT,  ALL,  "FMT",  "text | json (default text); serve logs one line per request" },
     { "log-probes",      O_LOG_PROBES,  CW_CMD_SERVE, NULL, "also log /healthz, /readyz and /metrics requests (default: not logged)" },
+    { "cluster",         O_CLUSTER,     CW_CMD_SERVE, "NAME", "the cluster of sync requests whose URL names none (a DNS-1123 label; "
+                                                              "default none: ids and documents exactly as the single-cluster reference's)" },
+    { "cluster",         O_CLUSTER,     CW_CMD_SYNC,  "NAME", "the cluster whose data the payload is (a DNS-1123 label; default none)" },
+    { "cluster",         O_CLUSTER,     CW_CMD_SEARCH, "NAME", "only instances of this cluster (default: every cluster)" },
+    { "dry-run",         O_DRY_RUN,     CW_CMD_FORGET, NULL,   "count the cluster's documents, delete nothing" },
+    { "batch-max",       O_FORGET_BATCH, CW_CMD_FORGET, "N",   "ids per Chroma get and delete call (default: Chroma's max batch size)" },
     { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
     { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
     { "json",            O_JSON,        CW_CMD_SEARCH, NULL,   "print one JSON document: the query and every result with its stored text" },
@@ -83,6 +92,7 @@ static const char *command_name(unsigned command)
     case CW_CMD_SYNC:   return "sync";
     case CW_CMD_SEARCH: return "search";
     case CW_CMD_MCP:    return "mcp";
+    case CW_CMD_FORGET: return "forget-cluster";
     }
     return "?";
 }
@@ -180,7 +190,8 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
      * every non-option comes back as code 1, in order, so options may come
      * before or after the positional argument; "--" ends the options. */
     const char *shortopts = command == CW_CMD_SEARCH ? "-:n:h" : "-:h";
-    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
+    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC ||
+                          command == CW_CMD_FORGET;
 
     optind = 1;
     opterr = 0;
@@ -285,6 +296,19 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
                 return 2;
             }
             o->ready_on = optarg; break;
+        case O_CLUSTER: {
+            cw_error cerr;
+            cw_error_clear(&cerr);
+            if (cw_cluster_name_check(optarg, strlen(optarg), &cerr) != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --cluster: %s\n", cmd, cerr.msg);
+                return 2;
+            }
+            o->cluster = optarg; break;
+        }
+        case O_DRY_RUN: o->dry_run = 1; break;
+        case O_FORGET_BATCH:
+            if (parse_num(cmd, flag_name, optarg, 1, 100000, &v) != 0) return 2;
+            o->forget_batch = (size_t)v; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
         case O_SERVER:
@@ -319,7 +343,7 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
     if (want_positional) {
         if (o->positional == NULL) {
             fprintf(stderr, "cluster-whisperer %s: missing %s (see --help)\n", cmd,
-                    command == CW_CMD_SEARCH ? "QUERY" : "FILE");
+                    command == CW_CMD_SEARCH ? "QUERY" : command == CW_CMD_FORGET ? "NAME" : "FILE");
             return 2;
         }
     }

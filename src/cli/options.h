@@ -19,6 +19,7 @@ enum {
     CW_CMD_SYNC   = 1u << 1,
     CW_CMD_SEARCH = 1u << 2,
     CW_CMD_MCP    = 1u << 3,
+    CW_CMD_FORGET = 1u << 4,      /* forget-cluster */
 };
 
 typedef struct cw_options {
@@ -66,9 +67,14 @@ typedef struct cw_options {
     int json;                     /* --json: one JSON document on stdout */
     int explain;                  /* --explain: each signal's contribution */
     const char *ranking;          /* "hybrid" (default), "vector", "lexical" */
+    /* clusters (issue 14) */
+    const char *cluster;          /* serve/sync: the cluster of requests that name none;
+                                     search: only this cluster's instances (checked) */
+    int dry_run;                  /* forget-cluster --dry-run: count only */
+    size_t forget_batch;          /* forget-cluster --batch-max: ids per call (0: Chroma's) */
     /* mcp */
     const char *server;           /* --server URL: a running serve's search API; NULL = Chroma directly */
-    /* the positional argument (search QUERY, sync FILE), before or after
+    /* the positional argument (search QUERY, sync FILE, forget-cluster NAME), before or after
      * the options; after "--" it may start with '-' */
     const char *positional;
 } cw_options;

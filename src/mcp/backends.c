@@ -162,6 +162,8 @@ static int remote_search(void *ctx, const cw_search_request *req, char **json_ou
         json_object_object_add(o, "kind", json_object_new_string(req->kind));
     if (req->ns != NULL)
         json_object_object_add(o, "namespace", json_object_new_string(req->ns));
+    if (req->cluster != NULL)
+        json_object_object_add(o, "cluster", json_object_new_string(req->cluster));
     json_object_object_add(o, "ranking", json_object_new_string(cw_search_mode_name(req->mode)));
     json_object_object_add(o, "explain", json_object_new_boolean(req->explain));
     const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);

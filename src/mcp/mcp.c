@@ -172,14 +172,17 @@ static const char TOOLS_JSON[] =
     "\"description\":\"Find the Kubernetes resources (Deployments, StatefulSets, Services, Ingresses, CronJobs, "
     "ConfigMaps, CRDs...) that best match a question in plain words, e.g. 'which databases are running' or "
     "'cron jobs of the payments team'. Ranking fuses semantic similarity, keyword matching on names and text, "
-    "and the kind or namespace/team the question names. Returns ranked results with id, namespace, kind, name, "
-    "score and the stored text.\","
+    "and the kind or namespace/team/cluster the question names. Returns ranked results with id, cluster (null "
+    "when the resource was pushed without one), namespace, kind, name, score and the stored text.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024,\"description\":\"The question or keywords.\"},"
     "\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"default\":10,\"description\":\"How many results.\"},"
     "\"kind\":{\"type\":\"string\",\"description\":\"Only resources of this exact kind, e.g. StatefulSet.\"},"
     "\"namespace\":{\"type\":\"string\",\"description\":\"Only resources in this namespace (_cluster for "
     "cluster-scoped ones).\"},"
+    "\"cluster\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":63,\"pattern\":\"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\","
+    "\"description\":\"Only resources of this Kubernetes cluster (the name its controller's endpoint gives); "
+    "omit it to search every cluster.\"},"
     "\"ranking\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"vector\",\"lexical\"],\"default\":\"hybrid\","
     "\"description\":\"hybrid (default), vector only, or keywords only.\"},"
     "\"explain\":{\"type\":\"boolean\",\"default\":false,\"description\":\"Also show each ranking signal's "
@@ -187,10 +190,11 @@ static const char TOOLS_JSON[] =
     "\"required\":[\"query\"],\"additionalProperties\":false},"
     "\"annotations\":{\"readOnlyHint\":true,\"openWorldHint\":false}},"
     "{\"name\":\"get_instance\",\"title\":\"Get one cluster resource\","
-    "\"description\":\"Return one stored Kubernetes resource by its id (namespace/apiVersion/Kind/name, as "
-    "search_instances returns it): its metadata, labels and stored text.\","
+    "\"description\":\"Return one stored Kubernetes resource by its id (namespace/apiVersion/Kind/name, or "
+    "CLUSTER:namespace/apiVersion/Kind/name for a named cluster's, exactly as search_instances returns it): "
+    "its metadata, labels and stored text.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
-    "\"id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":2048,\"description\":\"The resource id, e.g. "
+    "\"id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":2112,\"description\":\"The resource id, e.g. "
     "default/apps/v1/Deployment/nginx.\"}},"
     "\"required\":[\"id\"],\"additionalProperties\":false},"
     "\"annotations\":{\"readOnlyHint\":true,\"openWorldHint\":false}}"
@@ -255,6 +259,8 @@ static char *call_search(cw_mcp *m, json_object *id, json_object *args)
     return out;
 }
 
+_Static_assert(CW_SEARCH_MAX_ID == 2112, "the id bound in TOOLS_JSON and call_get's message");
+
 static char *call_get(cw_mcp *m, json_object *id, json_object *args)
 {
     if (!json_object_is_type(args, json_type_object))
@@ -271,7 +277,7 @@ static char *call_get(cw_mcp *m, json_object *id, json_object *args)
         return answer_error(id, E_PARAMS, "id: missing");
     size_t n = strlen(key_id);
     if (n == 0 || n > CW_SEARCH_MAX_ID)
-        return answer_error(id, E_PARAMS, "id: wants 1 to 2048 bytes");
+        return answer_error(id, E_PARAMS, "id: wants 1 to 2112 bytes");
     char *json = NULL;
     cw_error err;
     cw_error_clear(&err);

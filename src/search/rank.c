@@ -211,7 +211,7 @@ static int vocab_build(vocab *v, const entry *e, size_t n, cw_error *err)
     memset(v, 0, sizeof *v);
     v->kinds = calloc(n + 1, sizeof *v->kinds);
     v->kind_keys = calloc(n + 1, sizeof *v->kind_keys);
-    v->scopes = calloc(2 * n + 1, sizeof *v->scopes);
+    v->scopes = calloc(3 * n + 1, sizeof *v->scopes);
     if (v->kinds == NULL || v->kind_keys == NULL || v->scopes == NULL)
         goto nomem;
     size_t k = 0;
@@ -228,11 +228,13 @@ static int vocab_build(vocab *v, const entry *e, size_t n, cw_error *err)
         v->kinds[v->nkinds++] = v->kinds[i];
     }
     for (size_t i = 0; i < n; i++) {
-        for (int which = 0; which < 2; which++) {
+        for (int which = 0; which < 3; which++) {
             if (which == 0)
                 key_of(e[i].namespace, key, sizeof key);
-            else if (team_of(e[i].labels, team, sizeof team))
+            else if (which == 1 && team_of(e[i].labels, team, sizeof team))
                 key_of(team, key, sizeof key);
+            else if (which == 2 && e[i].cluster != NULL)
+                key_of(e[i].cluster, key, sizeof key);
             else
                 continue;
             if (key[0] == '\0' || cw_terms_is_stopword(key))
@@ -279,13 +281,19 @@ static int scope_named(const vocab *v, const char *k)
     return bsearch(&key, v->scopes, v->nscopes, sizeof *v->scopes, cmp_str) != NULL;
 }
 
-/* 1 when record e is in the scope named by key `k` (namespace or team). */
+/* 1 when record e is in the scope named by key `k` (namespace, team or
+ * cluster). */
 static int in_scope(const entry *e, const char *k)
 {
     char key[128], team[128];
     key_of(e->namespace, key, sizeof key);
     if (key[0] != '\0' && strcmp(key, k) == 0)
         return 1;
+    if (e->cluster != NULL) {
+        key_of(e->cluster, key, sizeof key);
+        if (key[0] != '\0' && strcmp(key, k) == 0)
+            return 1;
+    }
     if (team_of(e->labels, team, sizeof team)) {
         key_of(team, key, sizeof key);
         if (key[0] != '\0' && strcmp(key, k) == 0)

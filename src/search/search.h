@@ -15,8 +15,9 @@
  *             occurrence counting CW_SEARCH_W_RELATED of the word itself
  *   kind      the query names a kind ("which StatefulSets", "cron jobs",
  *             "PDB", "ingresses"): records of that kind get CW_SEARCH_W_KIND
- *   scope     the query names a namespace or a team (label team/owner):
- *             records in it get CW_SEARCH_W_SCOPE
+ *   scope     the query names a namespace, a team (label team/owner) or a
+ *             cluster (metadata cluster, issue 14): records in it get
+ *             CW_SEARCH_W_SCOPE
  *   workload  the query names no kind: records that run something
  *             (Deployment, StatefulSet, DaemonSet, CronJob, Job) get
  *             CW_SEARCH_W_WORKLOAD, ahead of their own Service, ConfigMap
@@ -33,6 +34,7 @@
 #include <stddef.h>
 
 #include "chroma.h"
+#include "cluster.h"
 #include "cw_error.h"
 #include "embedder.h"
 
@@ -98,6 +100,8 @@ typedef struct cw_search_request {
     size_t n;              /* 1..CW_SEARCH_MAX_N */
     const char *kind;      /* equality filter or NULL */
     const char *ns;        /* equality filter or NULL */
+    const char *cluster;   /* equality filter on the metadata cluster (a DNS-1123
+                              label) or NULL: every cluster, and the records of none */
     cw_search_mode mode;
     int explain;           /* the answer shows each signal's contribution */
 } cw_search_request;
@@ -106,7 +110,7 @@ typedef struct cw_search_request {
 void cw_search_request_init(cw_search_request *req);
 
 /* One parameter of a URL query string, decoded: `key` is q (or query), n,
- * kind, namespace, ranking or explain (true/false/1/0; empty = true);
+ * kind, namespace, cluster, ranking or explain (true/false/1/0; empty = true);
  * `value[0..value_len)` must be UTF-8 without NUL (value_len is the
  * decoded length, so an embedded NUL is seen). `seen` (0 at first) catches
  * a parameter given twice. Strings are borrowed. 0, or -1 with
@@ -116,7 +120,7 @@ CW_MUST_CHECK int cw_search_request_param(cw_search_request *req, unsigned *seen
                                           const char *value, size_t value_len, cw_error *err);
 
 /* The request a JSON object asks for: {"query":S (or "q"), "n":INT,
- * "kind":S, "namespace":S, "ranking":S, "explain":BOOL}; only "query" is
+ * "kind":S, "namespace":S, "cluster":S, "ranking":S, "explain":BOOL}; only "query" is
  * required, null reads as absent, any other key is an error. Strings are
  * borrowed from `obj`. Runs cw_search_request_check(). 0, or -1 with
  * CW_E_INVALID and one line naming the parameter. */
@@ -125,7 +129,8 @@ CW_MUST_CHECK int cw_search_request_from_json(cw_search_request *req, struct jso
                                               cw_error *err);
 
 /* Check a request's bounds: 0, or -1 with CW_E_INVALID and a one-line
- * message naming the parameter ("q", "n", "kind", "namespace"). */
+ * message naming the parameter ("q", "n", "kind", "namespace", "cluster
+ * name ..."). */
 CW_MUST_CHECK int cw_search_request_check(const cw_search_request *req, cw_error *err);
 
 /* Scan the collection (lexical), embed the query and ask Chroma for its
@@ -147,9 +152,12 @@ char *cw_search_results_json(const char *query, cw_search_mode mode, const cw_se
 
 void cw_search_results_free(cw_search_results *r);
 
-#define CW_SEARCH_MAX_ID 2048   /* bytes of an instance id (the payload's own bound) */
+/* Bytes of a stored instance id: the payload's own bound (2048) and, for a
+ * cluster's, its name and ':' before it. */
+#define CW_SEARCH_MAX_ID CW_CLUSTER_ID_MAX
 
-/* The stored record of instance `id` (one Chroma get): on success out->len
+/* The stored record of instance `id` — the stored id, so a cluster's
+ * instance is "CLUSTER:namespace/apiVersion/Kind/name" (one Chroma get): on success out->len
  * is 0 (not stored) or at least 1 with out->items[0] the record; free with
  * cw_chroma_records_free. -1 with err: CW_E_INVALID for an empty, too long
  * or non-UTF-8 id, else Chroma's error. */

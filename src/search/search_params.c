@@ -11,7 +11,7 @@
 #include "schema_rt.h"
 #include "search.h"
 
-#define PARAM_NAMES "query (or q), n, kind, namespace, ranking, explain"
+#define PARAM_NAMES "query (or q), n, kind, namespace, cluster, ranking, explain"
 
 enum {
     SEEN_QUERY = 1u << 0,
@@ -20,6 +20,7 @@ enum {
     SEEN_NS = 1u << 3,
     SEEN_RANKING = 1u << 4,
     SEEN_EXPLAIN = 1u << 5,
+    SEEN_CLUSTER = 1u << 6,
 };
 
 int cw_search_request_check(const cw_search_request *req, cw_error *err)
@@ -34,6 +35,8 @@ int cw_search_request_check(const cw_search_request *req, cw_error *err)
         return cw_error_set(err, CW_E_INVALID, "kind: wants 1 to 256 bytes");
     if (req->ns != NULL && (req->ns[0] == '\0' || strlen(req->ns) > 256))
         return cw_error_set(err, CW_E_INVALID, "namespace: wants 1 to 256 bytes");
+    if (req->cluster != NULL && cw_cluster_name_check(req->cluster, strlen(req->cluster), err) != 0)
+        return -1;
     return 0;
 }
 
@@ -59,6 +62,8 @@ static unsigned param_bit(const char *key)
         return SEEN_RANKING;
     if (strcmp(key, "explain") == 0)
         return SEEN_EXPLAIN;
+    if (strcmp(key, "cluster") == 0)
+        return SEEN_CLUSTER;
     return 0;
 }
 
@@ -120,6 +125,9 @@ int cw_search_request_param(cw_search_request *req, unsigned *seen, const char *
         return 0;
     case SEEN_NS:
         req->ns = value;
+        return 0;
+    case SEEN_CLUSTER:
+        req->cluster = value;
         return 0;
     case SEEN_RANKING:
         return set_mode(req, value, err);
@@ -184,6 +192,10 @@ int cw_search_request_from_json(cw_search_request *req, struct json_object *obj,
             break;
         case SEEN_NS:
             if (json_str(v, "namespace", &req->ns, err) != 0)
+                return -1;
+            break;
+        case SEEN_CLUSTER:
+            if (json_str(v, "cluster", &req->cluster, err) != 0)
                 return -1;
             break;
         case SEEN_RANKING:

@@ -21,8 +21,9 @@ int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_request *req,
 
     if (cw_search_request_check(req, err) != 0)
         goto out;
+    cw_chroma_filter f = { .kind = req->kind, .ns = req->ns, .cluster = req->cluster };
     if (req->mode != CW_SEARCH_VECTOR &&
-        cw_chroma_scan(c, req->kind, req->ns, CW_SEARCH_MAX_CORPUS, &corpus, err) != 0)
+        cw_chroma_scan_where(c, &f, CW_SEARCH_MAX_CORPUS, &corpus, err) != 0)
         goto out;
     if (req->mode != CW_SEARCH_LEXICAL) {
         if (e->dim == 0) {
@@ -43,7 +44,7 @@ int cw_search_run(cw_chroma *c, cw_embedder *e, const cw_search_request *req,
         if (pool < req->n)
             pool = req->n;
         if (cw_embedder_embed(e, texts, 1, CW_EMBED_QUERY, vec, err) != 0 ||
-            cw_chroma_query(c, vec, e->dim, pool, req->kind, req->ns, &hits, err) != 0)
+            cw_chroma_query_where(c, vec, e->dim, pool, &f, &hits, err) != 0)
             goto out;
     }
     rc = cw_search_rank(&corpus, &hits, req->query, req->mode, req->n, out, err);

@@ -355,7 +355,7 @@ static void test_malformed_messages(void)
                   "\"arguments\":{\"query\":\"x\",\"n\":0}}}", ERR("9", -32602, "n: wants a number from 1 to 100"));
     roundtrip(&c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"search_instances\","
                   "\"arguments\":{\"query\":\"x\",\"limit\":3}}}",
-              ERR("9", -32602, "unknown parameter 'limit' (expected query (or q), n, kind, namespace, ranking, explain)"));
+              ERR("9", -32602, "unknown parameter 'limit' (expected query (or q), n, kind, namespace, cluster, ranking, explain)"));
     roundtrip(&c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"get_instance\","
                   "\"arguments\":{\"id\":5}}}", ERR("9", -32602, "id: wants a string"));
     roundtrip(&c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"get_instance\","

@@ -159,7 +159,7 @@ static void test_bad_parameters(void)
     expect_get("/api/v1/instances/search?q=a%00b", 400, BAD("NUL in the request line (raw, or %00 in the target)"));
     expect_get("/api/v1/instances/search?q=%C0%AF", 400, BAD("q: not valid UTF-8, or holds a NUL byte"));
     expect_get("/api/v1/instances/search?q=a&namespac=x", 400,
-               BAD("unknown parameter 'namespac' (expected query (or q), n, kind, namespace, ranking, explain)"));
+               BAD("unknown parameter 'namespac' (expected query (or q), n, kind, namespace, cluster, ranking, explain)"));
     expect_get("/api/v1/instances/search?q=a&a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&o=14&p=15&r=16",
                400, BAD("more than 16 query parameters"));
 

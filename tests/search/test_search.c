@@ -210,7 +210,7 @@ static void test_params_query_string(void)
     static const struct { const char *key, *value; size_t len; const char *msg; } bad[] = {
         { "q", "again", 5, "q: given more than once" },
         { "query", "again", 5, "q: given more than once" },
-        { "nn", "1", 1, "unknown parameter 'nn' (expected query (or q), n, kind, namespace, ranking, explain)" },
+        { "nn", "1", 1, "unknown parameter 'nn' (expected query (or q), n, kind, namespace, cluster, ranking, explain)" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cw_error_clear(&err);
@@ -264,7 +264,7 @@ static void test_params_json(void)
         { "{\"query\":\"x\",\"explain\":1}", "explain: wants true or false" },
         { "{\"query\":\"x\",\"kind\":[]}", "kind: wants a string" },
         { "{\"query\":\"x\",\"kind\":\"\"}", "kind: wants 1 to 256 bytes" },
-        { "{\"query\":\"x\",\"extra\":1}", "unknown parameter 'extra' (expected query (or q), n, kind, namespace, ranking, explain)" },
+        { "{\"query\":\"x\",\"extra\":1}", "unknown parameter 'extra' (expected query (or q), n, kind, namespace, cluster, ranking, explain)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_object *o = json_tokener_parse(cases[i].json);

@@ -1,0 +1,185 @@
+/* cluster-whisperer forget-cluster NAME: delete every document of one
+ * cluster (issue 14) from the collection.
+ *
+ * With one collection and cluster-qualified ids (src/document/cluster.h)
+ * a cluster is not a collection to drop but the records whose metadata
+ * `cluster` is NAME. They go in batches: get a page of those ids (ids
+ * only, at most --batch-max or Chroma's max batch), delete exactly those,
+ * and again until a page comes back empty. Each batch is final on its own,
+ * so a run cut short (Ctrl-C, Chroma gone) is finished by running it
+ * again; a delete is never aborted midway (Chroma 1.0 wedges when a client
+ * hangs up on a write), only the next batch is not started. Records of no
+ * cluster and of other clusters are never listed, so never deleted.
+ * --dry-run pages through the same ids and prints their count.
+ *
+ * Run it after the cluster's controller stopped pushing (or points
+ * elsewhere) and the server's journal holds nothing more for it (`journal
+ * status`): what is still applied for NAME afterwards comes back. */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "commands.h"
+#include "cw_log.h"
+#include "options.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cluster-whisperer forget-cluster [OPTIONS] NAME\n\n"
+                 "Delete every document of cluster NAME (metadata cluster = NAME) from the\n"
+                 "collection, in batches: a page of its ids, then a delete of those, until none\n"
+                 "is left. Each batch stands on its own: an interrupted run is finished by\n"
+                 "running it again. Documents of other clusters, and of none, are not touched.\n"
+                 "Stop the cluster's controller first and let serve's journal drain\n"
+                 "(`cluster-whisperer journal status`), or what it still applies comes back.\n\n"
+                 "options:\n");
+    cw_options_help(out, CW_CMD_FORGET);
+}
+
+/* Count the ids of `f`, page by page. 0 or -1. */
+static int count_ids(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size_t *n,
+                     cw_error *err)
+{
+    *n = 0;
+    for (;;) {
+        cw_chroma_records page;
+        if (cw_chroma_ids_where(c, f, *n, batch, &page, err) != 0)
+            return -1;
+        size_t got = page.len;
+        cw_chroma_records_free(&page);
+        *n += got;
+        if (got == 0 || (batch != 0 && got < batch) || g_stop)
+            return 0;
+    }
+}
+
+int cw_cmd_forget_cluster(int argc, char **argv)
+{
+    cw_options o;
+    int early = cw_options_begin(&o, CW_CMD_FORGET, argc, argv, usage, CW_LOG_WARN);
+    if (early >= 0)
+        return early;
+    const char *name = o.positional;
+    cw_error err;
+    cw_error_clear(&err);
+    if (cw_cluster_name_check(name, strlen(name), &err) != 0) {
+        fprintf(stderr, "cluster-whisperer forget-cluster: %s\n", err.msg);
+        return 2;
+    }
+
+    int rc = 1, curl_ready = 0;
+    cw_chroma *c = NULL;
+    char **ids = NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "cluster-whisperer forget-cluster: libcurl could not be initialised\n");
+        return 1;
+    }
+    curl_ready = 1;
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    c = cw_options_make_chroma(&o, &err);
+    if (c == NULL || cw_chroma_ensure_collection(c, &err) != 0) {
+        fprintf(stderr, "cluster-whisperer forget-cluster: %s\n", err.msg);
+        goto out;
+    }
+    const char *coll = cw_chroma_collection_name(c);
+    size_t batch = o.forget_batch != 0 ? o.forget_batch : cw_chroma_max_batch(c);
+    cw_chroma_filter f = { .cluster = name };
+
+    if (o.dry_run) {
+        size_t n = 0;
+        if (count_ids(c, &f, batch, &n, &err) != 0) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: %s\n", err.msg);
+            goto out;
+        }
+        printf("cluster %s: %zu documents in collection %s (dry run: nothing deleted)\n", name, n,
+               coll);
+        rc = 0;
+        goto out;
+    }
+
+    size_t total = 0, batches = 0;
+    char *last_first = NULL;          /* the first id of the page before: seen again = stuck */
+    for (;;) {
+        if (g_stop) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: interrupted after %zu batches "
+                    "(%zu documents deleted); run it again to delete the rest\n", batches, total);
+            free(last_first);
+            goto out;
+        }
+        cw_chroma_records page;
+        if (cw_chroma_ids_where(c, &f, 0, batch, &page, &err) != 0) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: %s (after %zu documents deleted; run "
+                    "it again to delete the rest)\n", err.msg, total);
+            free(last_first);
+            goto out;
+        }
+        if (page.len == 0) {
+            cw_chroma_records_free(&page);
+            break;
+        }
+        if (last_first != NULL && strcmp(last_first, page.items[0].id) == 0) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: Chroma still lists %s after "
+                    "deleting it; stopping after %zu documents\n", last_first, total);
+            cw_chroma_records_free(&page);
+            free(last_first);
+            goto out;
+        }
+        free(last_first);
+        last_first = strdup(page.items[0].id);
+        ids = calloc(page.len, sizeof *ids);
+        if (ids == NULL || last_first == NULL) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: out of memory\n");
+            cw_chroma_records_free(&page);
+            free(last_first);
+            goto out;
+        }
+        for (size_t i = 0; i < page.len; i++)
+            ids[i] = page.items[i].id;
+        int deleted = cw_chroma_delete(c, (const char *const *)ids, page.len, &err);
+        free(ids);
+        ids = NULL;
+        size_t n = page.len;
+        cw_chroma_records_free(&page);
+        if (deleted != 0) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: %s (after %zu documents deleted; run "
+                    "it again to delete the rest)\n", err.msg, total);
+            free(last_first);
+            goto out;
+        }
+        total += n;
+        batches++;
+        printf("batch %zu: deleted %zu documents of cluster %s (%zu so far)\n", batches, n, name,
+               total);
+        fflush(stdout);
+    }
+    free(last_first);
+    if (total == 0)
+        printf("cluster %s: no documents in collection %s, nothing deleted\n", name, coll);
+    else
+        printf("forgot cluster %s: deleted %zu documents in %zu batches from collection %s\n", name,
+               total, batches, coll);
+    rc = 0;
+out:
+    free(ids);
+    cw_chroma_destroy(c);
+    if (curl_ready)
+        curl_global_cleanup();
+    return rc;
+}
