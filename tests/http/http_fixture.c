@@ -131,6 +131,7 @@ int fx_open(fx *f, const fx_opts *o)
     if (o->headers_timeout_ms > 0)
         hc.headers_timeout_ms = o->headers_timeout_ms;
     hc.admin_port = o->with_admin ? http_free_port() : 0;
+    hc.default_cluster = o->default_cluster;
     hc.search_chroma = f->chroma;
     hc.search_embedder = f->embedder;
     if (o->search_limit > 0)

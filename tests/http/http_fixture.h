@@ -32,6 +32,7 @@ typedef struct fx_opts {
     size_t max_inflight_bytes;  /* 0: the server default */
     unsigned search_limit;      /* 0: the server default */
     int headers_timeout_ms;     /* 0: the server default */
+    const char *default_cluster; /* NULL: none (serve --cluster) */
 } fx_opts;
 
 typedef struct fx {
