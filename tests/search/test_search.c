@@ -305,6 +305,66 @@ static void test_instance_json(void)
     free(j);
 }
 
+/* Issue 14: the cluster filter from a query string and JSON, its check,
+ * and a cluster the query names as a scope of the ranking. */
+static void test_cluster_parameter_and_scope(void)
+{
+    cw_search_request q;
+    cw_error err;
+    unsigned seen = 0;
+    cw_search_request_init(&q);
+    CU_ASSERT_PTR_NULL(q.cluster);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "q", "db", 2, NULL), 0);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "cluster", "prod-eu", 7, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(q.cluster, "prod-eu");
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, NULL), 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_param(&q, &seen, "cluster", "dev", 3, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "cluster: given more than once");
+    q.cluster = "Prod";
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "cluster name 'Prod' is not a DNS-1123 label: 1-63 characters of a-z, "
+                                    "0-9 and '-', starting and ending with a letter or digit ('P' at position 1)");
+    q.cluster = "";
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_check(&q, &err), -1);
+
+    json_object *o = json_tokener_parse("{\"query\":\"db\",\"cluster\":\"eu-1\"}");
+    CU_ASSERT_EQUAL(cw_search_request_from_json(&q, o, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(q.cluster, "eu-1");
+    json_object_put(o);
+    o = json_tokener_parse("{\"query\":\"db\",\"cluster\":null}");
+    CU_ASSERT_EQUAL(cw_search_request_from_json(&q, o, NULL), 0);
+    CU_ASSERT_PTR_NULL(q.cluster);
+    json_object_put(o);
+    o = json_tokener_parse("{\"query\":\"db\",\"cluster\":5}");
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_search_request_from_json(&q, o, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "cluster: wants a string");
+    json_object_put(o);
+
+    /* the same resource in two clusters; the query names one: its record first
+     * (intent is a signal of hybrid ranking, not of lexical alone) */
+    cw_chroma_record r2[2] = { rec("shop", "Deployment", "cart", "", " | cluster: prod-eu"),
+                               rec("shop", "Deployment", "cart", "", " | cluster: dev-eu") };
+    r2[0].id = "prod-eu:shop/x/Deployment/cart";
+    r2[0].cluster = "prod-eu";
+    r2[1].id = "dev-eu:shop/x/Deployment/cart";
+    r2[1].cluster = "dev-eu";
+    cw_chroma_records c = { .items = r2, .len = 2 };
+    cw_search_results res;
+    CU_ASSERT_EQUAL_FATAL(cw_search_rank(&c, NULL, "what runs in dev-eu", CW_SEARCH_HYBRID, 10, &res, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(res.len, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res.intent_scope);
+    CU_ASSERT_STRING_EQUAL(res.intent_scope, "deveu");
+    CU_ASSERT_STRING_EQUAL(res.items[0].id, "dev-eu:shop/x/Deployment/cart");
+    CU_ASSERT_STRING_EQUAL(res.items[0].cluster, "dev-eu");
+    CU_ASSERT(res.items[0].scope_part > 0);
+    CU_ASSERT_EQUAL(res.items[1].scope_part, 0);
+    cw_search_results_free(&res);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -317,6 +377,7 @@ int main(void)
         { "parameters from a query string", test_params_query_string },
         { "parameters from JSON", test_params_json },
         { "one instance as JSON", test_instance_json },
+        { "cluster: parameter, check, scope", test_cluster_parameter_and_scope },
         CU_TEST_INFO_NULL,
     };
     return cw_test_run("search", tests);
