@@ -48,7 +48,9 @@ type ClientStats struct {
 // PermanentError is a 4xx: the controller never retries it.
 type PermanentError struct{ Status int }
 
-func (e *PermanentError) Error() string { return fmt.Sprintf("server answered %d (not retried)", e.Status) }
+func (e *PermanentError) Error() string {
+	return fmt.Sprintf("server answered %d (not retried)", e.Status)
+}
 
 // RESTClient behaves like the controller's: JSON from the structs above,
 // Content-Type application/json, a timeout per attempt, MaxRetries
