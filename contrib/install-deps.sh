@@ -10,6 +10,7 @@ PACKAGES=(
   libcunit1-dev libopenblas-dev libsqlite3-dev sqlite3
   clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
   nodejs npm
+  golang-go                           # the Go contract client (tests/contract/go)
 )
 
 missing=()

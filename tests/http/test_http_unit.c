@@ -1,6 +1,6 @@
 /* Unit tests of the HTTP module's pure parts: header checks, routes,
  * answers and the /metrics text. The transport is tested over real HTTP in
- * test_http_contract.c. */
+ * tests/contract/test_contract.c and test_http_robustness.c. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -111,3 +111,9 @@ void rc_close(int fd)
     if (fd >= 0)
         close(fd);
 }
+
+int rc_answer_body_is(const char *answer, const char *body)
+{
+    const char *end = strstr(answer, "\r\n\r\n");
+    return end != NULL && strcmp(end + 4, body) == 0;
+}

@@ -28,6 +28,10 @@ long rc_wait_closed(int fd, int timeout_ms, size_t *extra);
 /* 1 when the peer has closed or reset the connection (without waiting). */
 int rc_is_closed(int fd);
 
+/* 1 when `answer` (a whole raw HTTP answer, as rc_read_answer gives it) has
+ * exactly `body` after its headers. */
+int rc_answer_body_is(const char *answer, const char *body);
+
 void rc_close(int fd);
 
 #endif

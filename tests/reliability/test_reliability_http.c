@@ -96,13 +96,6 @@ static unsigned short main_port(void)
     return cw_http_server_port(F.server);
 }
 
-/* 1 when the answer text has the exact JSON body `body` after its headers. */
-static int has_body(const char *answer, const char *body)
-{
-    const char *end = strstr(answer, "\r\n\r\n");
-    return end != NULL && strcmp(end + 4, body) == 0;
-}
-
 static void report(const char *what, int status, const char *answer)
 {
     fprintf(stderr, "\n  %s: status %d\n----\n%.2000s\n----\n", what, status, answer);
@@ -165,7 +158,7 @@ static void test_oversize_expect_100(void)
         CU_ASSERT_EQUAL(st, 413);
         CU_ASSERT(took < 50);
         CU_ASSERT(strncmp(out, "HTTP/1.1 413", 12) == 0);          /* no 100 Continue first */
-        CU_ASSERT(has_body(out, want));
+        CU_ASSERT(rc_answer_body_is(out, want));
         CU_ASSERT_PTR_NOT_NULL(strcasestr(out, "\r\nConnection: close\r\n"));
         CU_ASSERT_EQUAL(extra, 0);
         long closed = rc_wait_closed(fd, 3000, &extra);
@@ -284,7 +277,7 @@ static void test_oversize_chunked_memory(void)
             growth, control);
     CU_ASSERT(c.status == 413 || c.status == 0);
     if (c.status == 413) {
-        CU_ASSERT(has_body(c.out, "{\"error\":\"Payload too large\",\"message\":"
+        CU_ASSERT(rc_answer_body_is(c.out, "{\"error\":\"Payload too large\",\"message\":"
                                   "\"body is over the limit of 1048576 bytes\"}"));
     }
     CU_ASSERT(growth < 16 * 1024);
@@ -357,7 +350,7 @@ static void test_oversize_exact_limit(void)
     CU_ASSERT(rc_send(fd, body, limit) == 0);
     st = rc_read_answer(fd, 10000, out, sizeof out, NULL);
     CU_ASSERT_EQUAL(st, 200);
-    CU_ASSERT(has_body(out, ok));
+    CU_ASSERT(rc_answer_body_is(out, ok));
     rc_close(fd);
     free(body);
 
@@ -432,13 +425,13 @@ static void expect_refused_and_closed(const char *what, const char *req, int wan
     int st = raw_once(req, strlen(req), out, &closed, &extra);
     int ok = (st == want_a || st == want_b) && closed >= 0 && extra == 0
              && strcasestr(out, "\r\nConnection: close\r\n") != NULL
-             && (want_body == NULL || has_body(out, want_body));
+             && (want_body == NULL || rc_answer_body_is(out, want_body));
     CU_ASSERT(st == want_a || st == want_b);
     CU_ASSERT(closed >= 0);
     CU_ASSERT_EQUAL(extra, 0);
     CU_ASSERT_PTR_NOT_NULL(strcasestr(out, "\r\nConnection: close\r\n"));
     if (want_body != NULL)
-        CU_ASSERT(has_body(out, want_body));
+        CU_ASSERT(rc_answer_body_is(out, want_body));
     if (!ok) {
         report(what, st, out);
         fprintf(stderr, "  closed after %ld ms, %zu bytes after the answer\n", closed, extra);
@@ -530,7 +523,7 @@ static void test_cl_and_chunked(void)
                        "2\r\n{}\r\n0\r\n\r\n";
     int st = raw_once(good, strlen(good), out, &closed, &extra);
     CU_ASSERT_EQUAL(st, 200);
-    CU_ASSERT(has_body(out, "{\"status\":\"ok\",\"upserted\":0,\"deleted\":0}"));
+    CU_ASSERT(rc_answer_body_is(out, "{\"status\":\"ok\",\"upserted\":0,\"deleted\":0}"));
     fx_close(&F);
 }
 
@@ -625,7 +618,7 @@ static void test_drip_cut_at_deadline(void)
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT(rc_send(fd, head, strlen(head)) == 0 && rc_send(fd, body, strlen(body)) == 0);
     CU_ASSERT_EQUAL(rc_read_answer(fd, 10000, out, sizeof out, NULL), 200);
-    CU_ASSERT(has_body(out, "{\"status\":\"ok\",\"upserted\":0,\"deleted\":1}"));
+    CU_ASSERT(rc_answer_body_is(out, "{\"status\":\"ok\",\"upserted\":0,\"deleted\":1}"));
     rc_close(fd);
     free(head);
     fx_close(&F);

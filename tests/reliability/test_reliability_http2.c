@@ -90,12 +90,6 @@ static unsigned short main_port(void)
     return cw_http_server_port(F.server);
 }
 
-static int has_body(const char *answer, const char *body)
-{
-    const char *end = strstr(answer, "\r\n\r\n");
-    return end != NULL && strcmp(end + 4, body) == 0;
-}
-
 /* The value of `sample` (a full sample name with labels) in base/metrics. */
 static long metric(const char *base, const char *sample)
 {
@@ -200,11 +194,11 @@ static void test_smuggling(void)
         long closed = rc_wait_closed(fd, 10000, &more);
         char *want = fx_printf("{\"error\":\"Bad request\",\"message\":\"%s\"}", why);
         CU_ASSERT_EQUAL(st, 400);
-        CU_ASSERT(has_body(out, want));
+        CU_ASSERT(rc_answer_body_is(out, want));
         CU_ASSERT_PTR_NOT_NULL(strcasestr(out, "\r\nConnection: close\r\n"));
         CU_ASSERT_EQUAL(extra + more, 0);            /* no second answer */
         CU_ASSERT(closed >= 0);
-        if (st != 400 || !has_body(out, want) || extra + more != 0 || closed < 0)
+        if (st != 400 || !rc_answer_body_is(out, want) || extra + more != 0 || closed < 0)
             fprintf(stderr, "\n  case %zu: %d, extra %zu, closed %ld\n%s\n", i, st, extra + more,
                     closed, out);
         rc_close(fd);
@@ -271,7 +265,7 @@ static void test_early_413_read(void)
         char out[ANSWER_CAP];
         int st = rc_read_answer(fd, 10000, out, sizeof out, NULL);
         pthread_join(t, NULL);
-        if (st == 413 && has_body(out, want))
+        if (st == 413 && rc_answer_body_is(out, want))
             seen++;
         if (w.rc == 0)
             clean++;

@@ -1,7 +1,15 @@
-/* Contract tests over real HTTP: what the controller expects from
- * POST /api/v1/instances/sync (DESIGN §3, §6), against the real pipeline,
- * the real Chroma and the mock embedding server. Effects are read from
- * Chroma, never taken from our own answer. */
+/* contract_server — the server side of the controller's REST client tests
+ * (k8s-vectordb-sync internal/client/rest_test.go, listed in
+ * ../shared/CONTROLLER-TESTS.md): one test per controller test, named
+ * after it, asserting what the server must do so that the controller's
+ * expectation holds against us; then our own contract tests of
+ * POST /api/v1/instances/sync (DESIGN §3, §6). Over real HTTP, against the
+ * real pipeline, the real Chroma (behind the fault proxy) and the mock
+ * embedding server; without a journal, so a transient failure shows as
+ * the 5xx the controller retries (the journal's side is the Go client's,
+ * tests/contract/go). Effects are read from Chroma, never taken from our
+ * own answer. The README's "Contract tests" table maps every controller
+ * test. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "cw_test.h"
+#include "cw_time.h"
 #include "http_fixture.h"
 
 #define PRD_ID "default/apps/v1/Deployment/nginx"
@@ -403,6 +412,263 @@ static void test_invalid_payloads_are_400_and_touch_nothing(void)
     fx_close(&F);
 }
 
+
+/* ---- the controller's RESTClient tests, server side --------------------- */
+
+/* POST body to base+path with Content-Type ctype; the reply in *r. */
+static void post_to(const char *path, const char *ctype, const char *body, http_reply *r)
+{
+    char *u = fx_printf("%s%s", F.base, path);
+    http_request("POST", u, ctype, body, strlen(body), 0, r);
+    free(u);
+}
+
+/* 503 with a positive Retry-After: what the controller retries. */
+static int is_503_retry_after(const http_reply *r)
+{
+    char ra[32];
+    return r->status == 503 && http_reply_header(r, "Retry-After", ra, sizeof ra) == 1 && atoi(ra) > 0;
+}
+
+/* What encoding/json makes of the controller's structs: nil maps and the
+ * unused slice as null, fields in struct order; Content-Type
+ * application/json (parameters allowed). 200 with the counts, and Chroma
+ * holds exactly what was sent. */
+static void test_RESTClient_PostsPayloadAsJSON(void)
+{
+    CU_ASSERT_FATAL(open_default() == 0);
+    const char *upserts =
+        "{\"upserts\":[{\"id\":\"_cluster/v1/Namespace/shop\",\"namespace\":\"_cluster\","
+        "\"name\":\"shop\",\"kind\":\"Namespace\",\"apiVersion\":\"v1\",\"apiGroup\":\"\","
+        "\"labels\":null,\"annotations\":null,\"createdAt\":\"2026-02-20T10:00:00Z\"},"
+        "{\"id\":\"shop/apps/v1/Deployment/web\",\"namespace\":\"shop\",\"name\":\"web\","
+        "\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"apiGroup\":\"apps\","
+        "\"labels\":{\"app\":\"web\"},\"annotations\":{\"description\":\"Storefront\"},"
+        "\"createdAt\":\"2026-02-20T10:00:00Z\"}],\"deletes\":null}";
+    const char *ctypes[] = { "application/json", "application/json; charset=utf-8" };
+    for (size_t i = 0; i < 2; i++) {
+        http_reply r;
+        post_to("/api/v1/instances/sync", ctypes[i], upserts, &r);
+        CU_ASSERT_EQUAL(r.status, 200);
+        CU_ASSERT_STRING_EQUAL(r.body, "{\"status\":\"ok\",\"upserted\":2,\"deleted\":0}");
+        http_reply_free(&r);
+    }
+    char *text = fx_stored_text(&F, "_cluster/v1/Namespace/shop");
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text != NULL)
+        CU_ASSERT_STRING_EQUAL(text, "Namespace shop | namespace: _cluster | apiVersion: v1");
+    free(text);
+    text = fx_stored_text(&F, "shop/apps/v1/Deployment/web");
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text != NULL)
+        CU_ASSERT_STRING_EQUAL(text, "Deployment web | namespace: shop | apiVersion: apps/v1"
+                                     " | labels: app=web | Storefront");
+    free(text);
+    /* A delete as the controller sends it: alone, "upserts":null. */
+    http_reply r;
+    post_to("/api/v1/instances/sync", "application/json",
+            "{\"upserts\":null,\"deletes\":[\"shop/apps/v1/Deployment/web\"]}", &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"status\":\"ok\",\"upserted\":0,\"deleted\":1}");
+    http_reply_free(&r);
+    assert_stored("shop", "web", 0);
+    CU_ASSERT_EQUAL(fx_count(&F), 1);
+    fx_close(&F);
+}
+
+/* The controller retries a 5xx: a transient Chroma failure must be a 5xx
+ * (503 + Retry-After, nothing half-applied), and the same payload sent
+ * again once Chroma is back succeeds, and again (a retry whose answer was
+ * lost) changes nothing: every operation is idempotent. */
+static void test_RESTClient_RetriesOnServerError(void)
+{
+    CU_ASSERT_FATAL(open_default() == 0);
+    const char *names[] = { "a", "b" };
+    char *p = payload("retry", names, 2, NULL, 0);
+    cw_fault_proxy_fail(F.proxy, "/upsert", 500, -1);
+    for (int i = 0; i < 2; i++) {
+        http_reply r;
+        int64_t t0 = cw_now_ms();
+        http_post_sync(F.base, p, &r);
+        CU_ASSERT(is_503_retry_after(&r));
+        CU_ASSERT(cw_now_ms() - t0 < 25000);         /* inside the controller's 30 s */
+        if (!is_503_retry_after(&r))
+            fprintf(stderr, "\n  attempt %d while Chroma fails: %ld %s\n", i + 1, r.status, r.body);
+        http_reply_free(&r);
+        assert_stored("retry", "a", 0);
+    }
+    cw_fault_proxy_fail(F.proxy, NULL, 0, 0);
+    for (int i = 0; i < 2; i++)
+        post_expect(p, 200, "{\"status\":\"ok\",\"upserted\":2,\"deleted\":0}");
+    assert_stored("retry", "a", 1);
+    assert_stored("retry", "b", 1);
+    CU_ASSERT_EQUAL(fx_count(&F), 2);
+    free(p);
+    fx_close(&F);
+}
+
+/* The controller gives up after 1 + 3 attempts and drops the batch. Without
+ * a journal every one of them is a 5xx for as long as the failure lasts —
+ * never a 4xx, each well inside its 30 s timeout — and nothing of the
+ * payload is stored. (With the journal, the default, the outage is
+ * absorbed instead: contract_go_outage.) */
+static void test_RESTClient_ExhaustsRetriesAndFails(void)
+{
+    CU_ASSERT_FATAL(open_default() == 0);
+    cw_mock_embedder_fail(F.mock, 500, -1, 0);
+    char *inst = fx_instance("exhaust", "web");
+    char *p = fx_printf("{\"upserts\":[%s],\"deletes\":null}", inst);
+    int fivexx = 0;
+    for (int i = 0; i < 4; i++) {
+        http_reply r;
+        int64_t t0 = cw_now_ms();
+        http_post_sync(F.base, p, &r);
+        fivexx += is_503_retry_after(&r);
+        CU_ASSERT(cw_now_ms() - t0 < 25000);
+        http_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(fivexx, 4);
+    CU_ASSERT_EQUAL(fx_count(&F), 0);
+    free(p);
+    free(inst);
+    fx_close(&F);
+}
+
+/* A 4xx is final to the controller, so every refusal must be one that can
+ * never succeed: the same request gets the same 4xx every time, touches no
+ * embedder and no Chroma; and what is transient is never a 4xx (an
+ * embedding API's 429 or 401 is our 503 + Retry-After). */
+static void test_RESTClient_DoesNotRetryOn4xx(void)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_body = 4096;
+    CU_ASSERT_FATAL(fx_open(&F, &o) == 0);
+    char *big = calloc(1, 8192);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, ' ', 8190);
+    big[0] = '{';
+    big[8189] = '}';
+    struct {
+        const char *method, *path, *ctype, *body;
+        long status;
+    } cases[] = {
+        { "POST", "/api/v1/instances/sync", "application/json", "{\"upserts\": [", 400 },
+        { "POST", "/api/v1/instances/sync", "application/json", "[1,2]", 400 },
+        { "POST", "/api/v1/instances/sync", "application/json",
+          "{\"upserts\":[{\"id\":\"a\",\"namespace\":\"n\",\"name\":\"a\",\"kind\":\"K\","
+          "\"apiVersion\":\"v1\",\"apiGroup\":\"\",\"createdAt\":\"yesterday\"}]}", 400 },
+        { "POST", "/api/v1/instances/sync", "application/json", "{\"deletes\":[\"\"]}", 400 },
+        { "POST", "/api/v1/instances/sync", "application/json", big, 413 },
+        { "POST", "/api/v1/instances/sync", "text/plain", "{}", 415 },
+        { "GET", "/api/v1/instances/sync", NULL, "", 405 },
+        { "POST", "/api/v1/nothing/here", "application/json", "{}", 404 },
+    };
+    unsigned long calls = cw_mock_embedder_calls(F.mock);
+    unsigned long chroma_calls = cw_fault_proxy_calls(F.proxy, "");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *first = NULL;
+        for (int k = 0; k < 3; k++) {
+            char *u = fx_printf("%s%s", F.base, cases[i].path);
+            http_reply r;
+            http_request(cases[i].method, u, cases[i].ctype, cases[i].body, strlen(cases[i].body), 0, &r);
+            CU_ASSERT_EQUAL(r.status, cases[i].status);
+            if (r.status != cases[i].status)
+                fprintf(stderr, "\n  case %zu: %ld %s, want %ld\n", i, r.status, r.body, cases[i].status);
+            if (first == NULL)
+                first = strdup(r.body);
+            else
+                CU_ASSERT_STRING_EQUAL(r.body, first);      /* the same refusal every time */
+            http_reply_free(&r);
+            free(u);
+        }
+        free(first);
+    }
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(F.mock), calls);
+    CU_ASSERT_EQUAL(cw_fault_proxy_calls(F.proxy, ""), chroma_calls);
+
+    /* Transient: the embedding API's 429 / 401 are not passed on as 4xx. */
+    const int upstream[] = { 429, 401 };
+    char *inst = fx_instance("n4xx", "web");
+    char *p = fx_printf("{\"upserts\":[%s]}", inst);
+    for (size_t i = 0; i < 2; i++) {
+        cw_mock_embedder_fail(F.mock, upstream[i], -1, 1);
+        http_reply r;
+        http_post_sync(F.base, p, &r);
+        CU_ASSERT(is_503_retry_after(&r));
+        if (!is_503_retry_after(&r))
+            fprintf(stderr, "\n  embedder %d: got %ld %s\n", upstream[i], r.status, r.body);
+        http_reply_free(&r);
+        cw_mock_embedder_reset(F.mock);
+    }
+    post_expect(p, 200, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":0}");
+    free(p);
+    free(inst);
+    free(big);
+    fx_close(&F);
+}
+
+/* The controller retries an attempt that timed out. The server answers
+ * well inside the controller's 30 s: past its own request deadline a slow
+ * request gets 503 + Retry-After (here a 600 ms deadline and a 1.5 s
+ * embedder), and the retry that follows ends in exactly one stored
+ * record with the payload's text. */
+static void test_RESTClient_RetriesOnTimeout(void)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof o);
+    o.request_deadline_ms = 600;
+    CU_ASSERT_FATAL(fx_open(&F, &o) == 0);
+    cw_mock_embedder_set_latency(F.mock, 1500);
+    char *inst = fx_instance("slow", "web");
+    char *p = fx_printf("{\"upserts\":[%s],\"deletes\":null}", inst);
+    http_reply r;
+    int64_t t0 = cw_now_ms();
+    http_post_sync(F.base, p, &r);
+    int64_t took = cw_now_ms() - t0;
+    CU_ASSERT(is_503_retry_after(&r));
+    CU_ASSERT(took < 1500);
+    if (!is_503_retry_after(&r) || took >= 1500)
+        fprintf(stderr, "\n  slow request: %ld after %lld ms: %s\n", r.status, (long long)took, r.body);
+    http_reply_free(&r);
+    cw_mock_embedder_set_latency(F.mock, 0);
+    cw_sleep_ms(1200);                  /* the first attempt's work may still land: harmless */
+    post_expect(p, 200, "{\"status\":\"ok\",\"upserted\":1,\"deleted\":0}");
+    CU_ASSERT_EQUAL(fx_count(&F), 1);
+    char *text = fx_stored_text(&F, "slow/apps/v1/Deployment/web");
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text != NULL)
+        CU_ASSERT_STRING_EQUAL(text, "Deployment web | namespace: slow | apiVersion: apps/v1"
+                                     " | labels: app=web");
+    free(text);
+    free(p);
+    free(inst);
+    fx_close(&F);
+}
+
+/* The controller's CRD payload ({upserts:[names], deletes:[names]}) goes to
+ * CAPABILITIES_ENDPOINT, another service; it is off unless set. Sent to
+ * us by a misconfigured controller it must be refused for good (4xx,
+ * never retried): 400 at the instances endpoint (an upsert must be an
+ * object), 404 at a capabilities path; nothing touched. */
+static void test_RESTClient_SendsCrdSyncPayload(void)
+{
+    CU_ASSERT_FATAL(open_default() == 0);
+    unsigned long chroma_calls = cw_fault_proxy_calls(F.proxy, "");
+    const char *crd = "{\"upserts\":[\"certificates.cert-manager.io\",\"issuers.cert-manager.io\"],"
+                      "\"deletes\":[\"challenges.cert-manager.io\"]}";
+    expect_invalid(crd, "invalid_type", "[\"upserts\",0]");
+    http_reply r;
+    post_to("/api/v1/capabilities/sync", "application/json", crd, &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(cw_fault_proxy_calls(F.proxy, ""), chroma_calls);
+    CU_ASSERT_EQUAL(fx_count(&F), 0);
+    fx_close(&F);
+}
+
+/* ---- our own contract tests ---------------------------------------------- */
+
 /* ---- concurrency and ordering ------------------------------------------- */
 
 #define N_CLIENTS 32
@@ -482,6 +748,12 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CU_TestInfo tests[] = {
+        { "RESTClient_PostsPayloadAsJSON: encoding/json's nulls, 200, stored exactly", test_RESTClient_PostsPayloadAsJSON },
+        { "RESTClient_RetriesOnServerError: transient failure 503 + Retry-After, retry idempotent", test_RESTClient_RetriesOnServerError },
+        { "RESTClient_ExhaustsRetriesAndFails: 1 + 3 attempts all 5xx, never 4xx, nothing stored", test_RESTClient_ExhaustsRetriesAndFails },
+        { "RESTClient_DoesNotRetryOn4xx: every 4xx final and stable, transient never 4xx", test_RESTClient_DoesNotRetryOn4xx },
+        { "RESTClient_RetriesOnTimeout: 503 past our deadline, well inside 30 s; retry stores once", test_RESTClient_RetriesOnTimeout },
+        { "RESTClient_SendsCrdSyncPayload: CRD payload refused for good (400 / 404)", test_RESTClient_SendsCrdSyncPayload },
         { "PRD example: 200, stored text and metadata exact", test_prd_example_stored_exactly },
         { "empty payloads: 200, no embedder or Chroma call", test_empty_payloads_touch_nothing },
         { "multiple upserts stored", test_multiple_upserts },
@@ -495,7 +767,7 @@ int main(void)
         { "alternating upsert/delete ends in the last state", test_alternating_upsert_delete_ends_in_last_state },
         CU_TEST_INFO_NULL,
     };
-    int rc = cw_test_run("http_contract", tests);
+    int rc = cw_test_run("contract_server", tests);
     curl_global_cleanup();
     return rc;
 }

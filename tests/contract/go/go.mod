@@ -1,0 +1,3 @@
+module cwcontract
+
+go 1.19
