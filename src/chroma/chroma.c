@@ -393,6 +393,23 @@ int cw_chroma_delete(cw_chroma *c, const char *const *ids, size_t n, cw_error *e
     return 0;
 }
 
+/* POST `body` (owned; NULL: building it failed, err set) to the
+ * collection's get and append the records to `out`. 0, or -1 with err set
+ * (a reply that does not parse has released `out`, as
+ * cw_chroma_json_read_get says; the callers free it on -1 either way). */
+static int post_get(cw_chroma *c, char *body, cw_chroma_records *out, cw_error *err)
+{
+    if (body == NULL)
+        return -1;
+    cw_chroma_reply r = { 0 };
+    int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
+    free(body);
+    if (rc == 0)
+        rc = cw_chroma_json_read_get(r.body, out, err);
+    cw_chroma_reply_clear(&r);
+    return rc;
+}
+
 int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, int with_embeddings,
                   cw_chroma_records *out, cw_error *err)
 {
@@ -402,16 +419,7 @@ int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, int with_embed
         if (batch == 0)
             goto fail;
         m = n - at < batch ? n - at : batch;
-        cw_chroma_reply r = { 0 };
-        char *body = cw_chroma_json_get(ids + at, m, with_embeddings, err);
-        if (body == NULL)
-            goto fail;
-        int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
-        free(body);
-        if (rc == 0)
-            rc = cw_chroma_json_read_get(r.body, out, err);
-        cw_chroma_reply_clear(&r);
-        if (rc != 0)
+        if (post_get(c, cw_chroma_json_get(ids + at, m, with_embeddings, err), out, err) != 0)
             goto fail;
     }
     return 0;
@@ -436,16 +444,7 @@ int cw_chroma_ids_where(cw_chroma *c, const cw_chroma_filter *f, size_t offset, 
         return -1;
     if (limit == 0 || limit > batch)
         limit = batch;
-    cw_chroma_reply r = { 0 };
-    char *body = cw_chroma_json_scan_where(limit, offset, f, 0, err);
-    if (body == NULL)
-        return -1;
-    int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
-    free(body);
-    if (rc == 0)
-        rc = cw_chroma_json_read_get(r.body, out, err);
-    cw_chroma_reply_clear(&r);
-    return rc;
+    return post_get(c, cw_chroma_json_scan_where(limit, offset, f, 0, err), out, err);
 }
 
 int cw_chroma_scan_where(cw_chroma *c, const cw_chroma_filter *f, size_t max_records,
@@ -461,16 +460,7 @@ int cw_chroma_scan_where(cw_chroma *c, const cw_chroma_filter *f, size_t max_rec
         if (batch == 0)
             break;
         size_t before = out->len;
-        cw_chroma_reply r = { 0 };
-        char *body = cw_chroma_json_scan_where(batch, out->len, f, 1, err);
-        if (body == NULL)
-            goto fail;
-        int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
-        free(body);
-        if (rc == 0)
-            rc = cw_chroma_json_read_get(r.body, out, err);
-        cw_chroma_reply_clear(&r);
-        if (rc != 0)
+        if (post_get(c, cw_chroma_json_scan_where(batch, out->len, f, 1, err), out, err) != 0)
             goto fail;
         if (out->len - before < batch)
             break;
