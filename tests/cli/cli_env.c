@@ -40,6 +40,28 @@ void cli_env_close(cli_env *e)
     curl_global_cleanup();
 }
 
+char **cli_argv(const cli_env *e, const char *command, int mock, const char *const *extra)
+{
+    static char *argv[40];
+    size_t k = 0;
+    argv[k++] = getenv("CW_BIN");
+    argv[k++] = (char *)command;
+    argv[k++] = "--chroma-url";
+    argv[k++] = e->chroma_url;
+    argv[k++] = "--collection";
+    argv[k++] = (char *)e->collection;
+    if (mock) {
+        argv[k++] = "--embedder";
+        argv[k++] = "openai";
+        argv[k++] = "--embed-url";
+        argv[k++] = (char *)cw_mock_embedder_url(e->mock);
+    }
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 39; i++)
+        argv[k++] = (char *)extra[i];
+    argv[k] = NULL;
+    return argv;
+}
+
 long cli_call(unsigned short port, const char *method, const char *path, const char *body,
               char **resp)
 {

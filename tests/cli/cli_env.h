@@ -29,6 +29,12 @@ int cli_env_open(cli_env *e, const char *suite, const char *collection_prefix, s
 /* Stop the mock, free, clean up libcurl. */
 void cli_env_close(cli_env *e);
 
+/* argv for `command` of $CW_BIN against the env's Chroma and collection,
+ * with the mock embedder when `mock` is 1 (--embedder openai --embed-url),
+ * followed by `extra` (NULL-terminated; NULL: none). Static storage: valid
+ * until the next call. */
+char **cli_argv(const cli_env *e, const char *command, int mock, const char *const *extra);
+
 /* `method` http://127.0.0.1:port/path with `body` as application/json
  * (NULL: no body). The status, 0 on a network error; when `resp` is not
  * NULL, *resp receives the answer's body (malloc'd, "" when none). */

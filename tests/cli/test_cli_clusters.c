@@ -29,24 +29,7 @@ static cw_chroma *g_direct;       /* reads the collection straight from Chroma *
  * (NULL-terminated); with `mock`, the mock embedder too. Static storage. */
 static char **argv_of(const char *command, int mock, const char *const *extra)
 {
-    static char *argv[40];
-    size_t k = 0;
-    argv[k++] = getenv("CW_BIN");
-    argv[k++] = (char *)command;
-    argv[k++] = "--chroma-url";
-    argv[k++] = g_env.chroma_url;
-    argv[k++] = "--collection";
-    argv[k++] = g_env.collection;
-    if (mock) {
-        argv[k++] = "--embedder";
-        argv[k++] = "openai";
-        argv[k++] = "--embed-url";
-        argv[k++] = (char *)cw_mock_embedder_url(g_env.mock);
-    }
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 39; i++)
-        argv[k++] = (char *)extra[i];
-    argv[k] = NULL;
-    return argv;
+    return cli_argv(&g_env, command, mock, extra);
 }
 
 /* Five resources; `env` a label so that each cluster's texts differ. */

@@ -38,22 +38,7 @@ static cli_env g_env;
  * embedder, followed by `extra` (NULL-terminated). Static storage. */
 static char **cmd_argv(const char *command, const char *const *extra)
 {
-    static char *argv[32];
-    size_t k = 0;
-    argv[k++] = getenv("CW_BIN");
-    argv[k++] = (char *)command;
-    argv[k++] = "--chroma-url";
-    argv[k++] = g_env.chroma_url;
-    argv[k++] = "--collection";
-    argv[k++] = g_env.collection;
-    argv[k++] = "--embedder";
-    argv[k++] = "openai";
-    argv[k++] = "--embed-url";
-    argv[k++] = (char *)cw_mock_embedder_url(g_env.mock);
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 31; i++)
-        argv[k++] = (char *)extra[i];
-    argv[k] = NULL;
-    return argv;
+    return cli_argv(&g_env, command, 1, extra);
 }
 
 static pid_t start_server(unsigned short port)

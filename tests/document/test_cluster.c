@@ -4,6 +4,7 @@
 #include "cluster.h"
 #include "cw_test.h"
 #include "document.h"
+#include "nginx_instance.h"
 
 static void expect_bad(const char *name, size_t len, const char *msg)
 {
@@ -152,20 +153,6 @@ static void test_payload_issues(void)
         "as an id of cluster 'eu-1' (NAME:...): name the cluster in the URL (?cluster=NAME) or drop the "
         "prefix\"}]}");
     free(json);
-}
-
-static cw_str_pair nginx_labels[] = { { "app", "nginx" }, { "tier", "frontend" } };
-static cw_str_pair nginx_annotations[] = { { "description", "Main web server" } };
-
-static cw_resource_instance nginx(void)
-{
-    cw_resource_instance in = {
-        .id = "default/apps/v1/Deployment/nginx", .namespace = "default", .name = "nginx",
-        .kind = "Deployment", .api_version = "apps/v1", .api_group = "apps",
-        .labels = { nginx_labels, 2 }, .annotations = { nginx_annotations, 1 },
-        .created_at = "2026-01-01T00:00:00Z",
-    };
-    return in;
 }
 
 static void test_document_in_cluster(void)

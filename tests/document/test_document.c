@@ -2,25 +2,7 @@
  * of instanceToDocument() (DESIGN §4). */
 #include "cw_test.h"
 #include "document.h"
-
-static cw_str_pair nginx_labels[] = { { "app", "nginx" }, { "tier", "frontend" } };
-static cw_str_pair nginx_annotations[] = { { "description", "Main web server" } };
-
-static cw_resource_instance nginx(void)
-{
-    cw_resource_instance in = {
-        .id = "default/apps/v1/Deployment/nginx",
-        .namespace = "default",
-        .name = "nginx",
-        .kind = "Deployment",
-        .api_version = "apps/v1",
-        .api_group = "apps",
-        .labels = { nginx_labels, 2 },
-        .annotations = { nginx_annotations, 1 },
-        .created_at = "2026-01-01T00:00:00Z",
-    };
-    return in;
-}
+#include "nginx_instance.h"
 
 static void test_reference_deployment(void)
 {

@@ -178,6 +178,35 @@ void fx_close(fx *f)
     memset(f, 0, sizeof *f);
 }
 
+http_reply fx_get(fx *f, const char *path_and_query)
+{
+    char *url = fx_printf("%s%s", f->base, path_and_query);
+    http_reply r;
+    http_request("GET", url, NULL, NULL, 0, 0, &r);
+    free(url);
+    return r;
+}
+
+http_reply fx_post(fx *f, const char *path_and_query, const char *ctype, const char *body)
+{
+    char *url = fx_printf("%s%s", f->base, path_and_query);
+    http_reply r;
+    http_request("POST", url, ctype, body, body != NULL ? strlen(body) : 0, 0, &r);
+    free(url);
+    return r;
+}
+
+void fx_expect(http_reply *r, long status, const char *body)
+{
+    CU_ASSERT_EQUAL(r->status, status);
+    if (body != NULL)
+        CU_ASSERT_STRING_EQUAL(r->body, body);
+    if (r->status != status || (body != NULL && strcmp(r->body, body) != 0))
+        fprintf(stderr, "\n  got %ld %s\n  want %ld %s\n", r->status, r->body, status,
+                body != NULL ? body : "");
+    http_reply_free(r);
+}
+
 int fx_stored(fx *f, const char *id)
 {
     return cw_test_chroma_stored(f->direct, id, NULL);

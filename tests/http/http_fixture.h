@@ -68,6 +68,16 @@ char *fx_instance(const char *ns, const char *name);
 /* printf into a malloc'd string. */
 char *fx_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One request to the fixture's server: `path_and_query` after f->base;
+ * POST sends `body` (NULL: none) as `ctype` (NULL: no Content-Type). The
+ * reply is the caller's (http_reply_free). */
+http_reply fx_get(fx *f, const char *path_and_query);
+http_reply fx_post(fx *f, const char *path_and_query, const char *ctype, const char *body);
+
+/* Assert the reply's status and, when `body` is not NULL, its exact body;
+ * print both on a mismatch; free the reply. */
+void fx_expect(http_reply *r, long status, const char *body);
+
 /* 1 when `id` is stored in the fixture's collection, 0 when not, -1 on error. */
 int fx_stored(fx *f, const char *id);
 

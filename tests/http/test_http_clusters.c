@@ -30,31 +30,12 @@ static fx F;
 
 static http_reply post(const char *path_and_query, const char *body)
 {
-    char *url = fx_printf("%s%s", F.base, path_and_query);
-    http_reply r;
-    http_request("POST", url, "application/json", body, strlen(body), 0, &r);
-    free(url);
-    return r;
+    return fx_post(&F, path_and_query, "application/json", body);
 }
 
 static http_reply get(const char *path_and_query)
 {
-    char *url = fx_printf("%s%s", F.base, path_and_query);
-    http_reply r;
-    http_request("GET", url, NULL, NULL, 0, 0, &r);
-    free(url);
-    return r;
-}
-
-static void expect(http_reply *r, long status, const char *body)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (body != NULL)
-        CU_ASSERT_STRING_EQUAL(r->body, body);
-    if (r->status != status || (body != NULL && strcmp(r->body, body) != 0))
-        fprintf(stderr, "\n  got %ld %s\n  want %ld %s\n", r->status, r->body, status,
-                body != NULL ? body : "");
-    http_reply_free(r);
+    return fx_get(&F, path_and_query);
 }
 
 #define OK(u, d) "{\"status\":\"ok\",\"upserted\":" #u ",\"deleted\":" #d "}"
@@ -166,9 +147,9 @@ static void test_two_clusters_same_ids(void)
 {
     char *prod = three("prod"), *dev = three("dev");
     http_reply r = post("/api/v1/instances/sync?cluster=prod-eu", prod);
-    expect(&r, 200, OK(3, 0));
+    fx_expect(&r, 200, OK(3, 0));
     r = post("/api/v1/clusters/dev-us/instances/sync", dev);
-    expect(&r, 200, OK(3, 0));
+    fx_expect(&r, 200, OK(3, 0));
     free(prod);
     free(dev);
     CU_ASSERT_EQUAL(fx_count(&F), 6);
@@ -190,17 +171,17 @@ static void test_two_clusters_same_ids(void)
 
     /* found separately: by id, and by the search API's filter */
     r = get("/api/v1/instances/prod-eu:data/apps/v1/StatefulSet/postgres");
-    expect(&r, 200, "{\"id\":\"prod-eu:data/apps/v1/StatefulSet/postgres\",\"cluster\":\"prod-eu\","
-                    "\"namespace\":\"data\",\"kind\":\"StatefulSet\",\"name\":\"postgres\",\"apiVersion\":"
-                    "\"apps/v1\",\"apiGroup\":\"apps\",\"labels\":\"app=postgres,env=prod\",\"document\":"
-                    "\"StatefulSet postgres | namespace: data | cluster: prod-eu | apiVersion: apps/v1 | "
-                    "labels: app=postgres, env=prod\"}");
+    fx_expect(&r, 200, "{\"id\":\"prod-eu:data/apps/v1/StatefulSet/postgres\",\"cluster\":\"prod-eu\","
+                       "\"namespace\":\"data\",\"kind\":\"StatefulSet\",\"name\":\"postgres\",\"apiVersion\":"
+                       "\"apps/v1\",\"apiGroup\":\"apps\",\"labels\":\"app=postgres,env=prod\",\"document\":"
+                       "\"StatefulSet postgres | namespace: data | cluster: prod-eu | apiVersion: apps/v1 | "
+                       "labels: app=postgres, env=prod\"}");
     r = get("/api/v1/instances/search?q=postgres&ranking=lexical&n=5&cluster=dev-us");
-    expect(&r, 200, "{\"query\":\"postgres\",\"ranking\":\"lexical\",\"results\":[{\"rank\":1,\"id\":"
-                    "\"dev-us:data/apps/v1/StatefulSet/postgres\",\"cluster\":\"dev-us\",\"namespace\":\"data\","
-                    "\"kind\":\"StatefulSet\",\"name\":\"postgres\",\"distance\":null,\"score\":1.3161,"
-                    "\"document\":\"StatefulSet postgres | namespace: data | cluster: dev-us | apiVersion: "
-                    "apps/v1 | labels: app=postgres, env=dev\"}]}");
+    fx_expect(&r, 200, "{\"query\":\"postgres\",\"ranking\":\"lexical\",\"results\":[{\"rank\":1,\"id\":"
+                       "\"dev-us:data/apps/v1/StatefulSet/postgres\",\"cluster\":\"dev-us\",\"namespace\":\"data\","
+                       "\"kind\":\"StatefulSet\",\"name\":\"postgres\",\"distance\":null,\"score\":1.3161,"
+                       "\"document\":\"StatefulSet postgres | namespace: data | cluster: dev-us | apiVersion: "
+                       "apps/v1 | labels: app=postgres, env=dev\"}]}");
     /* every cluster: both, each showing its cluster */
     r = get("/api/v1/instances/search?q=postgres&ranking=lexical&n=5");
     CU_ASSERT_EQUAL(r.status, 200);
@@ -214,23 +195,23 @@ static void test_two_clusters_same_ids(void)
     CU_ASSERT_PTR_NULL(strstr(r.body, "dev-us"));
     http_reply_free(&r);
     r = get("/api/v1/instances/search?q=nginx&cluster=Prod");
-    expect(&r, 400, BAD("cluster name 'Prod' is not " RULE " ('P' at position 1)"));
+    fx_expect(&r, 400, BAD("cluster name 'Prod' is not " RULE " ('P' at position 1)"));
     r = get("/api/v1/instances/search?q=nginx&cluster=nobody-here&ranking=lexical");
-    expect(&r, 200, "{\"query\":\"nginx\",\"ranking\":\"lexical\",\"results\":[]}");
+    fx_expect(&r, 200, "{\"query\":\"nginx\",\"ranking\":\"lexical\",\"results\":[]}");
 }
 
 static void test_delete_in_one_cluster(void)
 {
     http_reply r = post("/api/v1/clusters/dev-us/instances/sync",
                         "{\"deletes\":[\"default/apps/v1/Deployment/nginx\"]}");
-    expect(&r, 200, OK(0, 1));
+    fx_expect(&r, 200, OK(0, 1));
     expect_absent("dev-us:default/apps/v1/Deployment/nginx");
     CU_ASSERT_EQUAL(fx_stored(&F, "prod-eu:default/apps/v1/Deployment/nginx"), 1);
     CU_ASSERT_EQUAL(cluster_count("dev-us"), 2);
     CU_ASSERT_EQUAL(cluster_count("prod-eu"), 3);
     /* a delete of no cluster touches neither cluster's */
     r = post("/api/v1/instances/sync", "{\"deletes\":[\"data/apps/v1/StatefulSet/postgres\"]}");
-    expect(&r, 200, OK(0, 1));
+    fx_expect(&r, 200, OK(0, 1));
     CU_ASSERT_EQUAL(fx_stored(&F, "prod-eu:data/apps/v1/StatefulSet/postgres"), 1);
     CU_ASSERT_EQUAL(fx_stored(&F, "dev-us:data/apps/v1/StatefulSet/postgres"), 1);
     CU_ASSERT_EQUAL(fx_count(&F), 5);
@@ -247,7 +228,7 @@ static void test_no_cluster_unchanged(void)
         "\"Main web server\"},\"createdAt\":\"2026-02-20T10:00:00Z\"}],"
         "\"deletes\":[\"default/apps/v1/Deployment/old-service\"]}";
     http_reply r = post("/api/v1/instances/sync", BODY);
-    expect(&r, 200, OK(1, 1));
+    fx_expect(&r, 200, OK(1, 1));
     expect_record("default/apps/v1/Deployment/nginx",
                   "Deployment nginx | namespace: default | apiVersion: apps/v1 | "
                   "labels: app=nginx, tier=frontend | Main web server",
@@ -255,7 +236,7 @@ static void test_no_cluster_unchanged(void)
     CU_ASSERT_EQUAL(fx_stored(&F, "prod-eu:default/apps/v1/Deployment/nginx"), 1);
     /* the trailing slash form is still the same route */
     r = post("/api/v1/instances/sync/", "{\"deletes\":[\"default/apps/v1/Deployment/nginx\"]}");
-    expect(&r, 200, OK(0, 1));
+    fx_expect(&r, 200, OK(0, 1));
     expect_absent("default/apps/v1/Deployment/nginx");
     CU_ASSERT_EQUAL(fx_stored(&F, "prod-eu:default/apps/v1/Deployment/nginx"), 1);
     CU_ASSERT_EQUAL(fx_count(&F), 5);
@@ -336,15 +317,15 @@ static void test_invalid_names_touch_nothing(void)
         char conn[64] = "";
         http_reply_header(&r, "Connection", conn, sizeof conn);
         CU_ASSERT_STRING_EQUAL(conn, "close");
-        expect(&r, 400, cases[i].want);
+        fx_expect(&r, 400, cases[i].want);
     }
     http_reply r = post(long_path, body);
-    expect(&r, 400, BAD("cluster name of 64 bytes is too long (at most 63: " RULE ")"));
+    fx_expect(&r, 400, BAD("cluster name of 64 bytes is too long (at most 63: " RULE ")"));
     /* of no cluster, an id that reads as a cluster's: 400 at its path */
     r = post("/api/v1/instances/sync", "{\"deletes\":[\"x\",\"prod-eu:default/apps/v1/Deployment/nginx\"]}");
-    expect(&r, 400, "{\"error\":\"Invalid payload\",\"details\":[{\"path\":[\"deletes\",1],\"code\":"
-                    "\"cluster_qualified_id\",\"message\":\"id 'prod-eu:...' reads as an id of cluster "
-                    "'prod-eu' (NAME:...): name the cluster in the URL (?cluster=NAME) or drop the prefix\"}]}");
+    fx_expect(&r, 400, "{\"error\":\"Invalid payload\",\"details\":[{\"path\":[\"deletes\",1],\"code\":"
+                       "\"cluster_qualified_id\",\"message\":\"id 'prod-eu:...' reads as an id of cluster "
+                       "'prod-eu' (NAME:...): name the cluster in the URL (?cluster=NAME) or drop the prefix\"}]}");
     /* a %2F in the name is a '/' once decoded: another path, 404 */
     r = post("/api/v1/clusters/a%2Fb/instances/sync", body);
     CU_ASSERT_EQUAL(r.status, 404);
@@ -533,11 +514,11 @@ static void test_default_cluster(void)
     char *url = fx_printf("%s/api/v1/instances/sync", G.base);
     http_reply r;
     http_request("POST", url, "application/json", body, strlen(body), 0, &r);
-    expect(&r, 200, OK(3, 0));
+    fx_expect(&r, 200, OK(3, 0));
     free(url);
     url = fx_printf("%s/api/v1/instances/sync?cluster=away", G.base);
     http_request("POST", url, "application/json", body, strlen(body), 0, &r);
-    expect(&r, 200, OK(3, 0));
+    fx_expect(&r, 200, OK(3, 0));
     free(url);
     CU_ASSERT_EQUAL(cw_test_chroma_count(G.direct), 6);
     CU_ASSERT_EQUAL(cw_test_chroma_stored(G.direct, "home:default/apps/v1/Deployment/nginx", NULL), 1);

@@ -35,36 +35,18 @@ static const char INVENTORY[] =
 /* GET base + path_and_query; the reply is the caller's to free. */
 static http_reply get(const char *path_and_query)
 {
-    char *url = fx_printf("%s%s", F.base, path_and_query);
-    http_reply r;
-    http_request("GET", url, NULL, NULL, 0, 0, &r);
-    free(url);
-    return r;
+    return fx_get(&F, path_and_query);
 }
 
 static http_reply post(const char *path_and_query, const char *ctype, const char *body)
 {
-    char *url = fx_printf("%s%s", F.base, path_and_query);
-    http_reply r;
-    http_request("POST", url, ctype, body, body != NULL ? strlen(body) : 0, 0, &r);
-    free(url);
-    return r;
-}
-
-static void expect(http_reply *r, long status, const char *body)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (body != NULL)
-        CU_ASSERT_STRING_EQUAL(r->body, body);
-    if (r->status != status || (body != NULL && strcmp(r->body, body) != 0))
-        fprintf(stderr, "\n  got %ld %s\n  want %ld %s\n", r->status, r->body, status, body != NULL ? body : "");
-    http_reply_free(r);
+    return fx_post(&F, path_and_query, ctype, body);
 }
 
 static void expect_get(const char *pq, long status, const char *body)
 {
     http_reply r = get(pq);
-    expect(&r, status, body);
+    fx_expect(&r, status, body);
 }
 
 #define BAD(msg) "{\"error\":\"Bad request\",\"message\":\"" msg "\"}"
@@ -179,17 +161,17 @@ static void test_bad_parameters(void)
 
     /* POST: JSON only, parameters in the body, at most 16 KiB */
     r = post("/api/v1/instances/search", "text/plain", "{\"query\":\"a\"}");
-    expect(&r, 415, "{\"error\":\"Unsupported media type\",\"message\":\"Content-Type must be application/json\"}");
+    fx_expect(&r, 415, "{\"error\":\"Unsupported media type\",\"message\":\"Content-Type must be application/json\"}");
     r = post("/api/v1/instances/search", "application/json", "{\"query\":");
-    expect(&r, 400, NULL);
+    fx_expect(&r, 400, NULL);
     r = post("/api/v1/instances/search", "application/json", "[\"a\"]");
-    expect(&r, 400, BAD("the body is not a JSON object: expected a JSON object, got array"));
+    fx_expect(&r, 400, BAD("the body is not a JSON object: expected a JSON object, got array"));
     r = post("/api/v1/instances/search", "application/json", "{\"n\":3}");
-    expect(&r, 400, BAD("query: missing"));
+    fx_expect(&r, 400, BAD("query: missing"));
     r = post("/api/v1/instances/search", "application/json", "{\"query\":\"a\",\"n\":\"3\"}");
-    expect(&r, 400, BAD("n: wants a number from 1 to 100"));
+    fx_expect(&r, 400, BAD("n: wants a number from 1 to 100"));
     r = post("/api/v1/instances/search?q=a", "application/json", "{\"query\":\"a\"}");
-    expect(&r, 400, BAD("POST takes its parameters in the JSON body, not in the query string"));
+    fx_expect(&r, 400, BAD("POST takes its parameters in the JSON body, not in the query string"));
     char *big = malloc(CW_HTTP_SEARCH_MAX_BODY + 64);
     CU_ASSERT_PTR_NOT_NULL_FATAL(big);
     strcpy(big, "{\"query\":\"a\",\"kind\":\"");
