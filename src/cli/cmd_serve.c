@@ -163,7 +163,7 @@ static void usage(FILE *out)
                  "Receive the k8s-vectordb-sync controller's POST /api/v1/instances/sync,\n"
                  "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
                  "Prometheus metrics: GET /metrics. Search (main port only):\n"
-                 "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&ranking=&explain=,\n"
+                 "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&cluster=&ranking=&explain=,\n"
                  "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n"
                  "Many clusters: POST /api/v1/instances/sync?cluster=NAME or\n"
                  "/api/v1/clusters/NAME/instances/sync (set in each controller's INSTANCES_ENDPOINT).\n\noptions:\n");
