@@ -158,6 +158,9 @@ typedef struct cw_http_config {
     size_t max_handling_bytes;     /* estimated memory of the sync requests being parsed and
                                       answered at once (CW_HTTP_HANDLING_COST × body),
                                       default 128 MiB */
+    const char *auth_token_file;   /* NULL: no auth; else sync, search and instance
+                                      requests need "Authorization: Bearer <token>"
+                                      (auth.h); probes and /metrics stay open */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */
@@ -189,6 +192,10 @@ CW_MUST_CHECK cw_http_server *cw_http_server_start(const cw_http_config *cfg,
                                                    cw_pipeline *pipeline,
                                                    cw_http_ready_fn ready, void *ready_ctx,
                                                    cw_error *err);
+
+/* Read --auth-token-file again before the next request (SIGHUP). No-op
+ * without one. */
+void cw_http_server_reload_auth(cw_http_server *s);
 
 /* The real bound port of the main / admin listener (0: no admin listener). */
 unsigned short cw_http_server_port(const cw_http_server *s);

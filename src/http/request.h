@@ -47,6 +47,7 @@ typedef struct cw_http_head {
     const char *transfer_encoding; /* first one, or NULL */
     size_t transfer_encoding_count;
     const char *content_type;      /* first one, or NULL */
+    const char *authorization;     /* first one, or NULL */
 } cw_http_head;
 
 typedef enum cw_http_body_state {

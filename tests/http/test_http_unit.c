@@ -361,6 +361,7 @@ static void test_metrics_text(void)
         "cw_http_protections_total{reason=\"body_budget\"} 0\n"
         "cw_http_protections_total{reason=\"memory_budget\"} 0\n"
         "cw_http_protections_total{reason=\"linger\"} 1\n"
+        "cw_http_protections_total{reason=\"unauthorized\"} 0\n"
         "# HELP cw_http_requests_in_flight Requests received and not yet answered.\n"
         "# TYPE cw_http_requests_in_flight gauge\n"
         "cw_http_requests_in_flight 3\n"
