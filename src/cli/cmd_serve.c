@@ -189,6 +189,9 @@ int cw_cmd_serve(int argc, char **argv)
      * VmHWM 46 -> 34 MB) at no measured cost; pinned thresholds give a big
      * request's memory back once it is freed. */
     cw_http_tune_malloc();
+    unsigned long fds_before = 0, fds = cw_http_raise_fd_limit(&fds_before);
+    if (fds > fds_before)
+        cw_log_debug("open-file limit raised from %lu to %lu", fds_before, fds);
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;

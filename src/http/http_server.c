@@ -29,9 +29,11 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,6 +134,41 @@ void cw_http_tune_malloc(void)
     if (mallopt(M_ARENA_MAX, 2) != 1 || mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1
         || mallopt(M_TRIM_THRESHOLD, 128 * 1024) != 1)
         cw_log_debug("http: mallopt refused a setting (not glibc's allocator?)");
+}
+
+unsigned long cw_http_raise_fd_limit(unsigned long *before)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (before != NULL)
+        *before = (unsigned long)rl.rlim_cur;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+}
+
+/* Descriptors besides the listeners' connections: Chroma and embedder
+ * pools, the journal, logs, the listening sockets themselves. */
+#define FD_HEADROOM 64
+
+/* One line when the listeners could hold more connections than the process
+ * may open files: accept() would fail before our own limits answer. */
+static void warn_if_fds_short(const cw_http_server *s)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    unsigned long need = s->main.limit + (s->admin.daemon != NULL ? s->admin.limit : 0) + FD_HEADROOM;
+    if ((unsigned long)rl.rlim_cur < need)
+        cw_log_warn("http: the open-file limit (%lu) is below the %lu descriptors the listeners "
+                    "may need: raise the nofile limit (ulimit -n, the container runtime's) or "
+                    "lower --connection-limit", (unsigned long)rl.rlim_cur, need);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1010,6 +1047,7 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
         goto fail;
     if (cfg->admin_port != 0 && start_listener(s, &s->admin, cfg->admin_port, 1, err) != 0)
         goto fail;
+    warn_if_fds_short(s);
     cw_log_debug("http: listening on %s:%u%s", s->host, (unsigned)s->main.port,
                 s->admin.daemon != NULL ? " (admin listener on its own port)" : "");
     return s;

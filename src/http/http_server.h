@@ -176,6 +176,14 @@ void cw_http_config_defaults(cw_http_config *cfg);
  * concurrent 5 MiB bodies left RSS at 98 MiB (idle 16) unpinned, 17 pinned. */
 void cw_http_tune_malloc(void);
 
+/* Raise this process's soft open-file limit (RLIMIT_NOFILE) to its hard
+ * limit, as Go's runtime and redis do: each connection is a descriptor,
+ * and a container's soft limit of 1024 lets an idle flood starve accept()
+ * ("Too many open files") and with it /healthz. Process-wide; call once
+ * from main before listening. Returns the soft limit now in force, and the
+ * one before in *before (may be NULL). */
+unsigned long cw_http_raise_fd_limit(unsigned long *before);
+
 /* Readiness callback for /readyz: return 1 if ready; 2 if ready with a
  * one-line warning in `why` (200 {"status":"degraded","warning":...});
  * else 0 and a one-line reason in `why` (NUL-terminated, at most `cap`
