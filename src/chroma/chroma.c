@@ -13,6 +13,7 @@
 #include "chroma_http.h"
 #include "chroma_json.h"
 #include "cw_log.h"
+#include "cw_secret.h"
 
 #define CW_CHROMA_DEFAULT_BATCH 1000
 #define CW_CHROMA_ID_MAX 128
@@ -49,7 +50,7 @@ static char *escape_dup(const char *s)
 cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err)
 {
     cw_chroma *c = NULL;
-    char *tenant = NULL, *database = NULL;
+    char *tenant = NULL, *database = NULL, *auth_line = NULL;
     if (cfg == NULL || cfg->url == NULL || cfg->url[0] == '\0') {
         cw_error_set(err, CW_E_CONFIG, "chroma: no URL configured");
         return NULL;
@@ -77,20 +78,35 @@ cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err)
     c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 15000;
     c->write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : 120000;
     long connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
-    c->ops = cw_chroma_http_create(connect_ms, err);
+    if (cfg->token != NULL && cfg->token[0] != '\0') {
+        if (strpbrk(cfg->token, "\r\n") != NULL) {
+            cw_error_set(err, CW_E_CONFIG, "chroma: the auth token holds a line break");
+            goto fail;
+        }
+        size_t cap = strlen(cfg->token) + 32;
+        auth_line = malloc(cap);
+        if (auth_line == NULL)
+            goto nomem;
+        snprintf(auth_line, cap, "%s%s", cfg->token_as_bearer ? "Authorization: Bearer "
+                                                              : "x-chroma-token: ", cfg->token);
+    }
+    cw_chroma_http_auth auth = { .auth_line = auth_line, .ca_file = cfg->ca_file };
+    c->ops = cw_chroma_http_create(connect_ms, &auth, err);
     if (c->ops == NULL)
         goto fail;
-    c->probe = cw_chroma_http_create(connect_ms, err);
+    c->probe = cw_chroma_http_create(connect_ms, &auth, err);
     if (c->probe == NULL)
         goto fail;
     free(tenant);
     free(database);
+    cw_secret_free(auth_line);
     return c;
 nomem:
     cw_error_set(err, CW_E_NOMEM, "chroma: out of memory creating the client");
 fail:
     free(tenant);
     free(database);
+    cw_secret_free(auth_line);
     cw_chroma_destroy(c);
     return NULL;
 }
@@ -107,6 +123,12 @@ void cw_chroma_destroy(cw_chroma *c)
     if (c->lock_ready)
         pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+long cw_chroma_auth_refused(cw_chroma *c)
+{
+    long st = cw_chroma_http_auth_refused(c->ops);
+    return st != 0 ? st : cw_chroma_http_auth_refused(c->probe);
 }
 
 const char *cw_chroma_collection_name(const cw_chroma *c)
@@ -161,9 +183,10 @@ static int reply_error(cw_chroma *c, const char *what, const cw_chroma_reply *r,
         return cw_error_set(err, CW_E_CONFIG, "collection '%s' holds %zu-d vectors but got %zu-d ones",
                             c->collection, want, got);
     if (r->status == 401 || r->status == 403)
-        return cw_error_set(err, CW_E_CONFIG,
-                            "chroma %s: HTTP %ld: %s (does this Chroma need credentials?)", what,
-                            r->status, line);
+        return cw_error_set_retry(err, CW_E_UNAVAILABLE, 5,
+                                  "chroma %s: HTTP %ld: Chroma refuses our credentials (%s): check "
+                                  "--chroma-token / CHROMA_TOKEN and --chroma-auth-header", what,
+                                  r->status, line);
     if (r->status >= 500 || r->status == 429 || r->status == 408)
         return cw_error_set_retry(err, CW_E_UNAVAILABLE, 5, "chroma %s: HTTP %ld: %s", what,
                                   r->status, line);

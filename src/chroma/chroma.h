@@ -22,11 +22,14 @@
  * Thread-safety: every function may be called concurrently on one cw_chroma.
  *
  * Errors (cw_error, first error wins):
- *   CW_E_UNAVAILABLE  connection refused, timeout, Chroma 5xx (retry_after_s set)
+ *   CW_E_UNAVAILABLE  connection refused, timeout, Chroma 5xx (retry_after_s
+ *                     set); Chroma answers 401/403 (it refuses our
+ *                     credentials: nothing a request did, so nothing is
+ *                     dead-lettered — cw_chroma_auth_refused() tells
+ *                     readiness, and the work waits for a right token)
  *   CW_E_CONFIG       the collection holds vectors of another dimension;
  *                     the tenant/database is missing or the collection name
- *                     is refused by Chroma; Chroma answers 401/403 (it wants
- *                     credentials we do not have)
+ *                     is refused by Chroma
  *   CW_E_INTERNAL     Chroma refused our request (4xx) — its message in one line;
  *                     an answer we cannot read
  *   CW_E_NOMEM        allocation failure
@@ -65,6 +68,9 @@ typedef struct cw_chroma_config {
     long connect_timeout_ms;  /* default 2000 when <= 0 */
     long read_timeout_ms;     /* total timeout for create/get/query/count, default 15000 */
     long write_timeout_ms;    /* total timeout for upsert/delete, default 120000 */
+    const char *token;        /* Chroma's auth token, NULL/"" for none; copied, never logged */
+    int token_as_bearer;      /* 1: send it as "Authorization: Bearer T", 0: as "x-chroma-token: T" */
+    const char *ca_file;      /* PEM CA bundle for an https:// url, NULL = the system's */
 } cw_chroma_config;
 
 /* Copy the config; no network I/O. NULL with `err` set (CW_E_CONFIG for a
@@ -73,6 +79,10 @@ CW_MUST_CHECK cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error 
 
 /* Free everything. NULL is fine. No call may be in flight. */
 void cw_chroma_destroy(cw_chroma *c);
+
+/* Chroma's last answer to us was 401 or 403 and no success came after it:
+ * that status, else 0. Any thread; no I/O. */
+long cw_chroma_auth_refused(cw_chroma *c);
 
 /* The collection name in use (owned by `c`). */
 const char *cw_chroma_collection_name(const cw_chroma *c);

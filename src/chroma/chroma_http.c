@@ -1,6 +1,7 @@
 /* cw_chroma_http — Chroma calls over a cw_httpc pool; see chroma_http.h. */
 #include "chroma_http.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,20 +15,30 @@
 
 struct cw_chroma_http {
     long connect_timeout_ms;
-    struct curl_slist *headers;       /* read-only after create; shared by handles */
+    struct curl_slist *headers;       /* read-only after create; shared by handles;
+                                       * holds the token: never logged */
+    char *ca_file;                    /* NULL: the system's CA bundle */
     cw_httpc_pool *pool;
+    atomic_long auth_refused;         /* last 401/403 status, 0 after a 2xx */
 };
 
-cw_chroma_http *cw_chroma_http_create(long connect_timeout_ms, cw_error *err)
+cw_chroma_http *cw_chroma_http_create(long connect_timeout_ms, const cw_chroma_http_auth *auth,
+                                      cw_error *err)
 {
     cw_chroma_http *h = calloc(1, sizeof(*h));
     if (h == NULL)
         goto fail;
     h->connect_timeout_ms = connect_timeout_ms;
+    atomic_init(&h->auth_refused, 0);
     h->pool = cw_httpc_pool_create(CW_CHROMA_HTTP_POOL_MAX);
-    h->headers = cw_httpc_json_headers(NULL);
+    h->headers = cw_httpc_json_headers(auth != NULL ? auth->auth_line : NULL);
     if (h->pool == NULL || h->headers == NULL)
         goto fail;
+    if (auth != NULL && auth->ca_file != NULL) {
+        h->ca_file = strdup(auth->ca_file);
+        if (h->ca_file == NULL)
+            goto fail;
+    }
     return h;
 fail:
     cw_chroma_http_destroy(h);
@@ -41,7 +52,13 @@ void cw_chroma_http_destroy(cw_chroma_http *h)
         return;
     cw_httpc_pool_destroy(h->pool);
     curl_slist_free_all(h->headers);
+    free(h->ca_file);
     free(h);
+}
+
+long cw_chroma_http_auth_refused(cw_chroma_http *h)
+{
+    return atomic_load(&h->auth_refused);
 }
 
 void cw_chroma_reply_clear(cw_chroma_reply *r)
@@ -66,6 +83,8 @@ int cw_chroma_http_call(cw_chroma_http *h, const char *method, const char *url,
         goto out;
     }
     cw_httpc_prepare(e, url, h->headers, h->connect_timeout_ms, timeout_ms, &buf);
+    if (h->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (strcmp(method, "POST") == 0)
         cw_httpc_post(e, body, body_len);
     else if (strcmp(method, "GET") != 0)
@@ -86,6 +105,10 @@ int cw_chroma_http_call(cw_chroma_http *h, const char *method, const char *url,
         goto out;
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
+    if (out->status == 401 || out->status == 403)
+        atomic_store(&h->auth_refused, out->status);
+    else if (out->status >= 200 && out->status <= 299)
+        atomic_store(&h->auth_refused, 0);
     if (buf.data == NULL) {
         buf.data = calloc(1, 1);
         if (buf.data == NULL) {

@@ -27,8 +27,24 @@ typedef struct cw_chroma_reply {
     size_t len;
 } cw_chroma_reply;
 
-/* A pool whose handles use `connect_timeout_ms`. NULL on CW_E_NOMEM. */
-CW_MUST_CHECK cw_chroma_http *cw_chroma_http_create(long connect_timeout_ms, cw_error *err);
+/* How every call authenticates: `auth_line` is a whole header line sent
+ * with each request ("x-chroma-token: T" or "Authorization: Bearer T"),
+ * NULL for none; `ca_file` a PEM bundle that verifies an https:// Chroma
+ * instead of the system's, NULL for the system's. Both are copied. */
+typedef struct cw_chroma_http_auth {
+    const char *auth_line;
+    const char *ca_file;
+} cw_chroma_http_auth;
+
+/* A pool whose handles use `connect_timeout_ms` and `auth` (NULL: none).
+ * NULL on CW_E_NOMEM. */
+CW_MUST_CHECK cw_chroma_http *cw_chroma_http_create(long connect_timeout_ms,
+                                                    const cw_chroma_http_auth *auth,
+                                                    cw_error *err);
+
+/* The last answer of this pool was 401/403 (Chroma refused our credentials)
+ * and no 2xx came after it: that status, else 0. Any thread. */
+long cw_chroma_http_auth_refused(cw_chroma_http *h);
 
 /* Free the idle handles. NULL is fine. No call may be in flight. */
 void cw_chroma_http_destroy(cw_chroma_http *h);

@@ -66,6 +66,15 @@ static int ready_cb(void *ctx, char *why, size_t cap)
     readiness *r = ctx;
     cw_error err;
     cw_error_clear(&err);
+    /* Wrong credentials are a rollout's mistake, not an outage: unready in
+     * either mode, so a rolling update stops here and the pods still
+     * running the right token keep taking the controller's batches. */
+    long refused = cw_chroma_auth_refused(r->app->chroma);
+    if (refused != 0) {
+        snprintf(why, cap, "chroma refuses our credentials (HTTP %ld): check --chroma-token / "
+                 "CHROMA_TOKEN / --chroma-token-file and --chroma-auth-header", refused);
+        return 0;
+    }
     if (r->on_journal)
         return ready_journal(r, why, cap);
     if (cw_chroma_heartbeat(r->app->chroma, 1000, &err) != 0) {
@@ -182,12 +191,16 @@ int cw_cmd_serve(int argc, char **argv)
      * VmHWM 46 -> 34 MB) at no measured cost; pinned thresholds give a big
      * request's memory back once it is freed. */
     cw_http_tune_malloc();
+    unsigned long fds_before = 0, fds = cw_http_raise_fd_limit(&fds_before);
+    if (fds > fds_before)
+        cw_log_debug("open-file limit raised from %lu to %lu", fds_before, fds);
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -228,6 +241,7 @@ int cw_cmd_serve(int argc, char **argv)
     hc.search_chroma = app.chroma;
     hc.search_embedder = app.embedder;
     hc.default_cluster = o.cluster;
+    hc.auth_token_file = o.auth_token_file;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
@@ -244,8 +258,14 @@ int cw_cmd_serve(int argc, char **argv)
                     cw_http_server_port(server), o.chroma_url,
                     o.collection != NULL ? o.collection : "instances");
 
+    if (o.auth_token_file != NULL)
+        cw_log_info("auth: sync and search want a bearer token (%s; re-read on change or SIGHUP)",
+                    o.auth_token_file);
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        cw_log_info("SIGHUP: reading the token file again");
+        cw_http_server_reload_auth(server);
+    }
     cw_log_info("%s: draining (up to %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", o.drain_ms);
     drain(&app, server, o.drain_ms);
     cw_log_info("stopped");

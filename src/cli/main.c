@@ -36,8 +36,14 @@ int main(int argc, char **argv)
 {
     const char *self = strrchr(argv[0], '/');
     self = self != NULL ? self + 1 : argv[0];
-    if (strcmp(self, "cw-serve") == 0)
+    if (strcmp(self, "cw-serve") == 0) {
+        /* The image's ENTRYPOINT: `docker run IMAGE --version` asks this. */
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+            printf("cluster-whisperer %s\n", CW_VERSION);
+            return 0;
+        }
         return cw_cmd_serve(argc, argv);
+    }
 
     if (argc < 2) {
         usage(stderr);

@@ -5,9 +5,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster.h"
 #include "cw_log.h"
+#include "cw_secret.h"
 #include "embed_http.h"
 #include "embed_local.h"
 
@@ -23,7 +25,8 @@ typedef enum {
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
     O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_CLUSTER, O_DRY_RUN,
-    O_FORGET_BATCH, O_N = 'n', O_HELP = 'h'
+    O_FORGET_BATCH, O_CHROMA_TOKEN, O_CHROMA_TOKEN_FILE, O_CHROMA_AUTH_HEADER, O_CHROMA_CA_FILE,
+    O_AUTH_TOKEN_FILE, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -58,6 +61,12 @@ static const flag FLAGS[] = {
     { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
     { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
     { "collection",      O_COLLECTION,  ALL,  "NAME", "Chroma collection (default instances)" },
+    { "chroma-token",    O_CHROMA_TOKEN, ALL, "TOKEN", "Chroma auth token (env CHROMA_TOKEN, which ps cannot show; default none)" },
+    { "chroma-token-file", O_CHROMA_TOKEN_FILE, ALL, "FILE", "read the Chroma auth token from FILE (e.g. a mounted Secret)" },
+    { "chroma-auth-header", O_CHROMA_AUTH_HEADER, ALL, "NAME", "x-chroma-token | authorization (Bearer) (default x-chroma-token)" },
+    { "chroma-ca-file",  O_CHROMA_CA_FILE, ALL, "FILE", "PEM CA bundle that verifies an https:// Chroma (default: the system's)" },
+    { "auth-token-file", O_AUTH_TOKEN_FILE, CW_CMD_SERVE, "FILE", "sync and search require \"Authorization: Bearer <the token in FILE>\"; "
+                                                              "FILE is re-read when it changes or on SIGHUP; probes and /metrics stay open (default: no auth)" },
     { "embedder",        O_EMBEDDER,    CHROMA_ONLY, "NAME", "local | voyage | openai (default: voyage if VOYAGE_API_KEY is set, "
                                                       "else openai if OPENAI_API_KEY is set, else local)" },
     { "embed-url",       O_EMBED_URL,   CHROMA_ONLY, "URL",  "embedding API base URL (voyage/openai; e.g. http://localhost:11434/v1)" },
@@ -146,6 +155,9 @@ static void defaults(cw_options *o)
     env = getenv("CHROMA_URL");
     if (env != NULL && *env != '\0')
         o->chroma_url = env;
+    env = getenv("CHROMA_TOKEN");
+    if (env != NULL && *env != '\0')
+        o->chroma_token = env;
     env = getenv("CW_JOURNAL");
     if (env != NULL && *env != '\0')
         o->journal = env;
@@ -255,6 +267,16 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_TENANT: o->chroma_tenant = optarg; break;
         case O_DATABASE: o->chroma_database = optarg; break;
         case O_COLLECTION: o->collection = optarg; break;
+        case O_CHROMA_TOKEN: o->chroma_token = optarg; break;
+        case O_CHROMA_TOKEN_FILE: o->chroma_token_file = optarg; break;
+        case O_CHROMA_AUTH_HEADER:
+            if (strcmp(optarg, "x-chroma-token") != 0 && strcmp(optarg, "authorization") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --chroma-auth-header must be x-chroma-token or authorization, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->chroma_auth_header = optarg; break;
+        case O_CHROMA_CA_FILE: o->chroma_ca_file = optarg; break;
+        case O_AUTH_TOKEN_FILE: o->auth_token_file = optarg; break;
         case O_EMBEDDER:
             if (strcmp(optarg, "local") != 0 && strcmp(optarg, "voyage") != 0 && strcmp(optarg, "openai") != 0) {
                 fprintf(stderr, "cluster-whisperer %s: --embedder must be local, voyage or openai, got '%s'\n", cmd, optarg);
@@ -351,6 +373,19 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);
         return 2;
     }
+    /* Files named on the command line: unreadable ones stop us before
+     * anything starts, in one line. */
+    const struct { const char *flag, *path; } files[] = {
+        { "chroma-ca-file", o->chroma_ca_file },
+        { "chroma-token-file", o->chroma_token_file },
+        { "auth-token-file", o->auth_token_file },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (files[i].path != NULL && access(files[i].path, R_OK) != 0) {
+            fprintf(stderr, "cluster-whisperer %s: --%s %s: %s\n", cmd, files[i].flag,
+                    files[i].path, strerror(errno));
+            return 2;
+        }
 
     if (o->embedder == NULL) {
         const char *vk = getenv("VOYAGE_API_KEY"), *ok = getenv("OPENAI_API_KEY");
@@ -413,11 +448,25 @@ cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)
 
 cw_chroma *cw_options_make_chroma(const cw_options *o, cw_error *err)
 {
+    cw_chroma *c = NULL;
+    char *from_file = NULL;
     cw_chroma_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.url = o->chroma_url;
     cfg.tenant = o->chroma_tenant;
     cfg.database = o->chroma_database;
     cfg.collection = o->collection;
-    return cw_chroma_create(&cfg, err);
+    cfg.token = o->chroma_token;
+    if (o->chroma_token_file != NULL) {
+        from_file = cw_secret_read_file(o->chroma_token_file, err);
+        if (from_file == NULL)
+            goto out;
+        cfg.token = from_file;
+    }
+    cfg.token_as_bearer = o->chroma_auth_header != NULL && strcmp(o->chroma_auth_header, "authorization") == 0;
+    cfg.ca_file = o->chroma_ca_file;
+    c = cw_chroma_create(&cfg, err);
+out:
+    cw_secret_free(from_file);
+    return c;
 }

@@ -42,6 +42,12 @@ typedef struct cw_options {
     const char *chroma_tenant;
     const char *chroma_database;
     const char *collection;
+    const char *chroma_token;     /* env CHROMA_TOKEN; secret: never printed */
+    const char *chroma_token_file;
+    const char *chroma_auth_header; /* "x-chroma-token" (default) or "authorization" */
+    const char *chroma_ca_file;
+    /* our own endpoint (serve) */
+    const char *auth_token_file;  /* sync and search want "Authorization: Bearer <its token>" */
     /* embedder */
     const char *embedder;         /* "local", "voyage", "openai" */
     const char *embed_url;        /* NULL = the backend's default */

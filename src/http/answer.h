@@ -35,6 +35,7 @@ typedef struct cw_http_answer {
     const char *static_body;   /* static string, used when body is NULL */
     const char *content_type;  /* static string */
     const char *allow;         /* static string or NULL: the Allow header */
+    const char *www_authenticate; /* static string or NULL: the WWW-Authenticate header */
     int retry_after_s;         /* > 0: send Retry-After */
     int close;                 /* 1: send Connection: close */
     cw_http_answer_note note;  /* for the log line; set after the answer is built

@@ -29,9 +29,11 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@
 #include "cw_time.h"
 #include "metrics.h"
 #include "request.h"
+#include "auth.h"
 #include "routes.h"
 
 #define RETRY_BUSY_S 1               /* Retry-After when every sync slot is busy */
@@ -89,6 +92,7 @@ struct cw_http_server {
     cw_http_ready_fn ready;
     void *ready_ctx;             /* borrowed */
     cw_http_metrics *metrics;
+    cw_http_auth *auth;          /* NULL: no --auth-token-file */
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
@@ -135,6 +139,41 @@ void cw_http_tune_malloc(void)
         cw_log_debug("http: mallopt refused a setting (not glibc's allocator?)");
 }
 
+unsigned long cw_http_raise_fd_limit(unsigned long *before)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (before != NULL)
+        *before = (unsigned long)rl.rlim_cur;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+}
+
+/* Descriptors besides the listeners' connections: Chroma and embedder
+ * pools, the journal, logs, the listening sockets themselves. */
+#define FD_HEADROOM 64
+
+/* One line when the listeners could hold more connections than the process
+ * may open files: accept() would fail before our own limits answer. */
+static void warn_if_fds_short(const cw_http_server *s)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    unsigned long need = s->main.limit + (s->admin.daemon != NULL ? s->admin.limit : 0) + FD_HEADROOM;
+    if ((unsigned long)rl.rlim_cur < need)
+        cw_log_warn("http: the open-file limit (%lu) is below the %lu descriptors the listeners "
+                    "may need: raise the nofile limit (ulimit -n, the container runtime's) or "
+                    "lower --connection-limit", (unsigned long)rl.rlim_cur, need);
+}
+
 /* ---- small helpers ------------------------------------------------------ */
 
 static int is_shutting_down(cw_http_server *s)
@@ -171,6 +210,9 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     } else if (strcasecmp(key, "Content-Type") == 0) {
         if (h->content_type == NULL)
             h->content_type = value;
+    } else if (strcasecmp(key, "Authorization") == 0) {
+        if (h->authorization == NULL)
+            h->authorization = value;
     }
     return MHD_YES;
 }
@@ -227,6 +269,9 @@ static enum MHD_Result send_answer(listener *l, struct MHD_Connection *conn,
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type) != MHD_YES)
         ok = MHD_NO;
     if (a->allow != NULL && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow) != MHD_YES)
+        ok = MHD_NO;
+    if (a->www_authenticate != NULL &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, a->www_authenticate) != MHD_YES)
         ok = MHD_NO;
     if (a->retry_after_s > 0) {
         char secs[16];
@@ -586,6 +631,12 @@ static int has_body(const cw_http_head *h)
     return h->transfer_encoding != NULL;
 }
 
+/* Routes behind --auth-token-file: what writes or reads the inventory. */
+static int needs_auth(cw_http_route route)
+{
+    return route == CW_ROUTE_SYNC || route == CW_ROUTE_SEARCH || route == CW_ROUTE_INSTANCE;
+}
+
 /* First call: headers only. Create the context and run the header checks. */
 static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, void **req_cls)
@@ -637,6 +688,16 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     }
     if (cw_http_request_check_head(r, &h, &a)) {
         r->linger = a.close && has_body(&h);
+        return send_answer(l, conn, r, &a);
+    }
+    if (s->auth != NULL && needs_auth(r->route) && !cw_http_auth_check(s->auth, h.authorization)) {
+        cw_http_metrics_guard(s->metrics, CW_GUARD_UNAUTHORIZED, 1);
+        cw_http_answer_error(&a, 401, "Unauthorized", h.authorization == NULL
+                             ? "this server wants \"Authorization: Bearer <token>\" (--auth-token-file)"
+                             : "the bearer token is not the one this server wants");
+        a.www_authenticate = "Bearer realm=\"cluster-whisperer\"";
+        a.close = has_body(&h);            /* the body is not read: read and dropped */
+        r->linger = a.close;
         return send_answer(l, conn, r, &a);
     }
     char msg[160];
@@ -982,6 +1043,12 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
         cw_error_set(err, CW_E_CONFIG, "default cluster: %s", name_err.msg);
         goto fail;
     }
+    s->cfg.auth_token_file = NULL;             /* not kept: the auth has its own copy */
+    if (cfg->auth_token_file != NULL) {
+        s->auth = cw_http_auth_open(cfg->auth_token_file, err);
+        if (s->auth == NULL)
+            goto fail;
+    }
     if (s->cfg.max_body == 0 || s->cfg.connection_limit == 0 || s->cfg.request_deadline_ms <= 0
         || s->cfg.max_inflight_bytes == 0) {
         cw_error_set(err, CW_E_CONFIG, "HTTP limits must be positive");
@@ -1012,6 +1079,7 @@ cw_http_server *cw_http_server_start(const cw_http_config *cfg, cw_pipeline *pip
         goto fail;
     if (cfg->admin_port != 0 && start_listener(s, &s->admin, cfg->admin_port, 1, err) != 0)
         goto fail;
+    warn_if_fds_short(s);
     cw_log_debug("http: listening on %s:%u%s", s->host, (unsigned)s->main.port,
                 s->admin.daemon != NULL ? " (admin listener on its own port)" : "");
     return s;
@@ -1103,7 +1171,13 @@ void cw_http_server_stop(cw_http_server *s)
         pthread_mutex_destroy(&s->lock);
     }
     cw_http_metrics_destroy(s->metrics);
+    cw_http_auth_close(s->auth);
     free(s->host);
     free(s->default_cluster);
     free(s);
+}
+
+void cw_http_server_reload_auth(cw_http_server *s)
+{
+    cw_http_auth_reload(s->auth);
 }

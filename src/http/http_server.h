@@ -167,6 +167,9 @@ typedef struct cw_http_config {
                                       default 128 MiB */
     const char *default_cluster;   /* the cluster of sync requests that name none (a DNS-1123
                                       label; copied); NULL = none: the single-cluster ids */
+    const char *auth_token_file;   /* NULL: no auth; else sync, search and instance
+                                      requests need "Authorization: Bearer <token>"
+                                      (auth.h); probes and /metrics stay open */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */
@@ -181,6 +184,14 @@ void cw_http_config_defaults(cw_http_config *cfg);
  * stay resident. Measured by reliability_http2's memory test: 40
  * concurrent 5 MiB bodies left RSS at 98 MiB (idle 16) unpinned, 17 pinned. */
 void cw_http_tune_malloc(void);
+
+/* Raise this process's soft open-file limit (RLIMIT_NOFILE) to its hard
+ * limit, as Go's runtime and redis do: each connection is a descriptor,
+ * and a container's soft limit of 1024 lets an idle flood starve accept()
+ * ("Too many open files") and with it /healthz. Process-wide; call once
+ * from main before listening. Returns the soft limit now in force, and the
+ * one before in *before (may be NULL). */
+unsigned long cw_http_raise_fd_limit(unsigned long *before);
 
 /* Readiness callback for /readyz: return 1 if ready; 2 if ready with a
  * one-line warning in `why` (200 {"status":"degraded","warning":...});
@@ -198,6 +209,10 @@ CW_MUST_CHECK cw_http_server *cw_http_server_start(const cw_http_config *cfg,
                                                    cw_pipeline *pipeline,
                                                    cw_http_ready_fn ready, void *ready_ctx,
                                                    cw_error *err);
+
+/* Read --auth-token-file again before the next request (SIGHUP). No-op
+ * without one. */
+void cw_http_server_reload_auth(cw_http_server *s);
 
 /* The real bound port of the main / admin listener (0: no admin listener). */
 unsigned short cw_http_server_port(const cw_http_server *s);

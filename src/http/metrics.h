@@ -41,7 +41,8 @@
     X(IDLE_EVICTED, "idle_evicted")           /* listener nearly full: oldest idle cut */ \
     X(BODY_BUDGET, "body_budget")             /* in-flight body bytes spent: 503 */ \
     X(MEMORY_BUDGET, "memory_budget")         /* handling memory spent: 503 */ \
-    X(LINGER, "linger")                       /* early answer: rest of the body discarded */
+    X(LINGER, "linger")                       /* early answer: rest of the body discarded */ \
+    X(UNAUTHORIZED, "unauthorized")           /* --auth-token-file: no or a wrong bearer token: 401 */
 
 typedef enum cw_http_guard {
 #define CW_HTTP_GUARD_ENUM(name, label) CW_GUARD_##name,

@@ -55,6 +55,7 @@ typedef struct cw_http_head {
     size_t cluster_arg_count;      /* "cluster" query parameters seen (sync) */
     const char *cluster_arg;       /* the first one's decoded value, or NULL (no value) */
     size_t cluster_arg_len;        /* its decoded length (an embedded NUL counts) */
+    const char *authorization;     /* first one, or NULL */
 } cw_http_head;
 
 typedef enum cw_http_body_state {

@@ -1101,10 +1101,11 @@ static void test_fake_slow_write_completes(void)
     fake_chroma_stop(f);
 }
 
-/* Regression: Chroma refusing us for lack of credentials (401/403) is our
- * configuration problem: CW_E_CONFIG (503 to the controller, like every
- * other misconfiguration), not CW_E_INTERNAL. */
-static void test_fake_401_is_config(void)
+/* Chroma refusing our credentials (401/403) is nothing a request did:
+ * CW_E_UNAVAILABLE (503 to the controller, journaled work waits; never a
+ * dead letter, never a 4xx), and cw_chroma_auth_refused() says so until a
+ * call succeeds. */
+static void test_fake_401_is_unavailable(void)
 {
     fake_chroma *f = fake_chroma_start();
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -1113,10 +1114,17 @@ static void test_fake_401_is_config(void)
     cw_error err = { 0 };
     cw_document d = mkdoc("ns", "Pod", "p", "");
     float v[2] = { 1, 2 };
+    CU_ASSERT_EQUAL(cw_chroma_auth_refused(c), 0);
     CU_ASSERT_EQUAL(cw_chroma_upsert(c, &d, v, 1, 2, &err), -1);
-    CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
-    CU_ASSERT_STRING_EQUAL(err.msg, "chroma upsert: HTTP 401: AuthError: Unauthorized "
-                                    "(does this Chroma need credentials?)");
+    CU_ASSERT_EQUAL(err.code, CW_E_UNAVAILABLE);
+    CU_ASSERT_STRING_EQUAL(err.msg, "chroma upsert: HTTP 401: Chroma refuses our credentials "
+                                    "(AuthError: Unauthorized): check --chroma-token / "
+                                    "CHROMA_TOKEN and --chroma-auth-header");
+    CU_ASSERT_EQUAL(cw_chroma_auth_refused(c), 401);
+    fake_chroma_set(f, FAKE_OK, 0);
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_chroma_upsert(c, &d, v, 1, 2, &err), 0);
+    CU_ASSERT_EQUAL(cw_chroma_auth_refused(c), 0);
     cw_document_clear(&d);
     cw_chroma_destroy(c);
     fake_chroma_stop(f);
@@ -1253,7 +1261,7 @@ static CU_TestInfo tests[] = {
     { "store_chroma get/remove/upsert", test_store_chroma },
     { "store_chroma get unreachable", test_store_chroma_get_unreachable },
     { "fake: 5xx is unavailable", test_fake_5xx_is_unavailable },
-    { "fake: 401 is a config error", test_fake_401_is_config },
+    { "fake: 401 is unavailable, and remembered until a success", test_fake_401_is_unavailable },
     { "fake: slow write completes", test_fake_slow_write_completes },
     { "fake: hung read times out", test_fake_hung_read_times_out },
     { "fake: connection reuse and server batch", test_fake_reuse_and_server_batch },

@@ -132,6 +132,11 @@ static void test_cw_serve_link_means_serve(void)
     CU_ASSERT_EQUAL(proc_run(argv, &out, NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "usage: cluster-whisperer serve [OPTIONS]"));
     free(out);
+    /* The image's ENTRYPOINT is cw-serve: `docker run IMAGE --version`. */
+    char *version[] = { path, "--version", NULL };
+    CU_ASSERT_EQUAL(proc_run(version, &out, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(out, "cluster-whisperer " CW_VERSION "\n");
+    free(out);
 }
 
 static void test_unreachable_model_dir_one_line(void)

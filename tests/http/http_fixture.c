@@ -57,6 +57,7 @@ int fx_open(fx *f, const fx_opts *o)
     cw_error err;
     cw_error_clear(&err);
     memset(f, 0, sizeof *f);
+    cw_http_raise_fd_limit(NULL);      /* as serve does: the floods need descriptors */
     snprintf(f->collection, sizeof f->collection, "t_http_%d_%d", (int)getpid(), ++g_serial);
 
     f->chroma_url = o->chroma_url != NULL ? strdup(o->chroma_url) : cw_test_chroma_url();

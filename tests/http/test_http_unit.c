@@ -3,6 +3,7 @@
  * tests/contract/test_contract.c and test_http_robustness.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "answer.h"
 #include "cw_test.h"
@@ -361,6 +362,7 @@ static void test_metrics_text(void)
         "cw_http_protections_total{reason=\"body_budget\"} 0\n"
         "cw_http_protections_total{reason=\"memory_budget\"} 0\n"
         "cw_http_protections_total{reason=\"linger\"} 1\n"
+        "cw_http_protections_total{reason=\"unauthorized\"} 0\n"
         "# HELP cw_http_requests_in_flight Requests received and not yet answered.\n"
         "# TYPE cw_http_requests_in_flight gauge\n"
         "cw_http_requests_in_flight 3\n"
@@ -575,6 +577,24 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg.max_handling_bytes, 128u * 1024u * 1024u);
 }
 
+/* The soft open-file limit goes up to the hard one (what CI's 1024 broke). */
+static void test_fd_limit_raised(void)
+{
+    struct rlimit rl;
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rlim_t hard = rl.rlim_max;
+    rl.rlim_cur = hard != RLIM_INFINITY && hard < 512 ? hard : 512;
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    unsigned long before = 0;
+    unsigned long now = cw_http_raise_fd_limit(&before);
+    CU_ASSERT_EQUAL(before, (unsigned long)rl.rlim_cur);
+    CU_ASSERT_EQUAL(now, hard == RLIM_INFINITY ? 1ul << 20 : (unsigned long)hard);
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    CU_ASSERT_EQUAL((unsigned long)rl.rlim_cur, now);
+    CU_ASSERT_EQUAL(cw_http_raise_fd_limit(&before), now);      /* again: nothing to do */
+    CU_ASSERT_EQUAL(before, now);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -588,6 +608,7 @@ int main(void)
         { "metrics text", test_metrics_text },
         { "header block: names, CR/NUL, obs-fold", test_head_block },
         { "config defaults", test_config_defaults },
+        { "open-file limit raised to the hard limit", test_fd_limit_raised },
         CU_TEST_INFO_NULL,
     };
     return cw_test_run("http_unit", tests);

@@ -33,6 +33,9 @@ struct cw_fault_proxy {
     int delay_ms;
     int delay_count;               /* -1: forever */
     unsigned long cut_off;         /* requests not answered to the end */
+    char *gate_header;             /* NULL: no auth gate */
+    char *gate_value;
+    unsigned long refused;         /* requests the gate answered 401 */
     path_count paths[MAX_PATHS];
     size_t n_paths;
 };
@@ -198,6 +201,22 @@ static enum MHD_Result forward(cw_fault_proxy *p, struct MHD_Connection *conn, c
     return ok;
 }
 
+/* 1 when no gate is up or the request carries its header and value;
+ * else counts the refusal and returns 0. */
+static int gate_passes(cw_fault_proxy *p, struct MHD_Connection *conn)
+{
+    pthread_mutex_lock(&p->lock);
+    int ok = 1;
+    if (p->gate_header != NULL) {
+        const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, p->gate_header);
+        ok = v != NULL && strcmp(v, p->gate_value) == 0;
+        if (!ok)
+            p->refused++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -217,6 +236,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         buf_add(body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (!gate_passes(p, conn)) {
+        static const char denied[] = "{\"error\":\"AuthError\",\"message\":\"Unauthorized\"}";
+        return answer(conn, 401, "application/json", denied, strlen(denied));
     }
     int delay_ms = 0;
     int status = note_call(p, url, &delay_ms);
@@ -251,7 +274,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+static cw_fault_proxy *start(const char *upstream, const char *cert_pem, const char *key_pem);
+
 cw_fault_proxy *cw_fault_proxy_start(const char *upstream)
+{
+    return start(upstream, NULL, NULL);
+}
+
+cw_fault_proxy *cw_fault_proxy_start_tls(const char *upstream, const char *cert_pem,
+                                         const char *key_pem)
+{
+    return start(upstream, cert_pem, key_pem);
+}
+
+static cw_fault_proxy *start(const char *upstream, const char *cert_pem, const char *key_pem)
 {
     cw_fault_proxy *p = calloc(1, sizeof *p);
     if (p == NULL)
@@ -270,16 +306,24 @@ cw_fault_proxy *cw_fault_proxy_start(const char *upstream)
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    p->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
-        NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, p, MHD_OPTION_END);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (cert_pem != NULL)
+        p->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, p,
+                                     MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                                     MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+                                     MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_END);
+    else
+        p->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
+                                     MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, p, MHD_OPTION_END);
     if (p->daemon == NULL)
         goto fail;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(p->daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (info == NULL)
         goto fail;
-    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u", (unsigned)info->port);
+    snprintf(p->url, sizeof p->url, "%s://127.0.0.1:%u", cert_pem != NULL ? "https" : "http",
+             (unsigned)info->port);
     return p;
 fail:
     cw_fault_proxy_stop(p);
@@ -296,6 +340,8 @@ void cw_fault_proxy_stop(cw_fault_proxy *p)
         free(p->paths[i].path);
     free(p->fail_suffix);
     free(p->delay_suffix);
+    free(p->gate_header);
+    free(p->gate_value);
     free(p->upstream);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -315,6 +361,30 @@ void cw_fault_proxy_fail(cw_fault_proxy *p, const char *suffix, int status, int 
     p->fail_status = status;
     p->fail_count = copy != NULL ? count : 0;
     pthread_mutex_unlock(&p->lock);
+}
+
+void cw_fault_proxy_require(cw_fault_proxy *p, const char *header, const char *value)
+{
+    char *h = header != NULL ? strdup(header) : NULL;
+    char *v = header != NULL ? strdup(value) : NULL;
+    pthread_mutex_lock(&p->lock);
+    free(p->gate_header);
+    free(p->gate_value);
+    p->gate_header = h != NULL && v != NULL ? h : NULL;
+    p->gate_value = h != NULL && v != NULL ? v : NULL;
+    if (p->gate_header == NULL) {
+        free(h);
+        free(v);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+unsigned long cw_fault_proxy_refused(cw_fault_proxy *p)
+{
+    pthread_mutex_lock(&p->lock);
+    unsigned long n = p->refused;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 unsigned long cw_fault_proxy_calls(cw_fault_proxy *p, const char *suffix)

@@ -22,6 +22,11 @@ typedef struct cw_fault_proxy cw_fault_proxy;
  * failure (bind, out of memory). */
 cw_fault_proxy *cw_fault_proxy_start(const char *upstream);
 
+/* The same, serving HTTPS with the PEM certificate and key given (the
+ * text, not file names); its url is then "https://127.0.0.1:PORT". */
+cw_fault_proxy *cw_fault_proxy_start_tls(const char *upstream, const char *cert_pem,
+                                         const char *key_pem);
+
 /* Stop (waits for calls in flight) and free. NULL is a no-op. */
 void cw_fault_proxy_stop(cw_fault_proxy *p);
 
@@ -39,6 +44,15 @@ void cw_fault_proxy_delay(cw_fault_proxy *p, const char *suffix, int ms, int cou
 /* Requests whose client went away (or that libmicrohttpd ended) before
  * their answer was sent — e.g. a Chroma write the server hung up on. */
 unsigned long cw_fault_proxy_cut_off(cw_fault_proxy *p);
+
+/* Act as the auth gate operators put in front of Chroma: from now on a
+ * request whose `header` is not exactly `value` gets 401
+ * {"error":"AuthError","message":"Unauthorized"} and is not forwarded.
+ * A NULL header lifts the gate. */
+void cw_fault_proxy_require(cw_fault_proxy *p, const char *header, const char *value);
+
+/* Requests the gate refused (401). */
+unsigned long cw_fault_proxy_refused(cw_fault_proxy *p);
 
 /* Requests received (forwarded or failed) whose path ends with `suffix`. */
 unsigned long cw_fault_proxy_calls(cw_fault_proxy *p, const char *suffix);

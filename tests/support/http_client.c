@@ -48,6 +48,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 int http_request(const char *method, const char *url, const char *ctype, const char *body,
                  size_t len, int chunked, http_reply *out)
 {
+    return http_request_with(method, url, ctype, NULL, body, len, chunked, out);
+}
+
+int http_request_with(const char *method, const char *url, const char *ctype, const char *extra,
+                      const char *body, size_t len, int chunked, http_reply *out)
+{
     memset(out, 0, sizeof *out);
     CURL *curl = curl_easy_init();
     if (curl == NULL)
@@ -63,6 +69,8 @@ int http_request(const char *method, const char *url, const char *ctype, const c
     }
     if (chunked)
         headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    if (extra != NULL)
+        headers = curl_slist_append(headers, extra);
     headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(curl, CURLOPT_URL, url);
     if (strcmp(method, "HEAD") == 0)

@@ -23,6 +23,11 @@ typedef struct http_reply {
 int http_request(const char *method, const char *url, const char *ctype, const char *body,
                  size_t len, int chunked, http_reply *out);
 
+/* http_request with one more header line `extra` (e.g. "Authorization:
+ * Bearer T"; NULL: none). */
+int http_request_with(const char *method, const char *url, const char *ctype, const char *extra,
+                      const char *body, size_t len, int chunked, http_reply *out);
+
 /* POST `json` to `base` + the sync path as application/json. */
 int http_post_sync(const char *base, const char *json, http_reply *out);
 
