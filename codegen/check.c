@@ -61,7 +61,7 @@ static int is_c_keyword(const char *name)
         "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline",
         "int", "long", "register", "restrict", "return", "short", "signed",
         "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
-        "void", "volatile", "while", "json_root_", NULL,
+        "void", "volatile", "while", "arena_", NULL,
     };
     for (size_t i = 0; words[i] != NULL; i++) {
         if (strcmp(words[i], name) == 0)
@@ -151,6 +151,15 @@ static int check_record(const source *src, schema *s, record *r)
 
     if (r->fields == NULL) {
         source_error(src, r->line, r->col, "record '%s' has no fields", r->name);
+        errors++;
+    }
+    size_t nfields = 0;
+    for (field *f = r->fields; f != NULL; f = f->next)
+        nfields++;
+    if (nfields > 64) {
+        /* the generated parser keeps the fields seen in one 64-bit mask */
+        source_error(src, r->line, r->col, "record '%s' has %zu fields (at most 64)", r->name,
+                     nfields);
         errors++;
     }
     for (field *f = r->fields; f != NULL; f = f->next) {

@@ -11,7 +11,7 @@
 #include "schemac.h"
 
 /* Must match CW_SCHEMA_RT_VERSION in src/schema_rt/schema_rt.h. */
-#define RUNTIME_VERSION 1
+#define RUNTIME_VERSION 2
 
 typedef struct emitter {
     FILE *out;
@@ -148,8 +148,7 @@ static void emit_struct(emitter *e, const record *r)
         println(e, "%-32s /* %s */", member, decl);
     }
     if (r->is_root)
-        println(e, "%-32s /* owns every borrowed string above */",
-                "struct json_object *json_root_;");
+        println(e, "%-32s /* owns every string and array above */", "cw_rt_arena *arena_;");
     unindent(e);
     println(e, "} %s;", name);
     blank(e);
@@ -190,11 +189,12 @@ static void emit_header(emitter *e)
 
     emit_banner(e);
     blank(e);
-    println(e, "/* Ownership: %s_parse() keeps the json-c tree of the body in", root);
-    println(e, " * `json_root_`. Every `const char *` below, and every key and value of a");
-    println(e, " * cw_str_map or cw_str_list, is borrowed from that tree and stays valid");
-    println(e, " * until %s_free(). The `items` arrays are owned by the struct.", root);
-    println(e, " * Strings are never NULL: an absent optional or a null nullable string");
+    println(e, "/* Ownership: %s_parse() reads the body itself (no DOM) and", root);
+    println(e, " * copies what it keeps into one arena, `arena_`: every `const char *`");
+    println(e, " * below, every key and value of a cw_str_map or cw_str_list, and every");
+    println(e, " * `items` array lives there until %s_free(); the body may be", root);
+    println(e, " * freed as soon as the parse returns. Strings are NUL-terminated UTF-8");
+    println(e, " * and never NULL: an absent optional or a null nullable string");
     println(e, " * reads as \"\", an absent or null map or list as empty. */");
     println(e, "#ifndef %s", guard);
     println(e, "#define %s", guard);
@@ -232,27 +232,18 @@ static void emit_prototypes(emitter *e)
 
     for (const record *r = e->s->records; r != NULL; r = r->next) {
         rec_name(e, r, "", name, sizeof name);
-        if (r->is_root) {
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, struct json_object *obj, %s *out);",
-                    name, name);
-        } else {
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,",
-                    name);
-            println(e, "%*sunsigned flags, %s *out);", (int)strlen(name) + 18, "", name);
-            println(e, "static void %s_free_(%s *p);", name, name);
-        }
+        println(e, "static void %s_init_(%s *out);", name, name);
+        println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out);", name, name);
         if (r->used_in_list) {
             rec_name(e, r, "_list", list, sizeof list);
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,",
+            println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out);", list,
                     list);
-            println(e, "%*sunsigned flags, %s *out);", (int)strlen(list) + 18, "", list);
-            println(e, "static void %s_free_(%s *p);", list, list);
         }
     }
     blank(e);
 }
 
-/* The read of one field: look it up, push its name, read, pop. */
+/* The read of one field's value, the path already naming it: into `st`. */
 static void emit_field_read(emitter *e, const field *f)
 {
     char flags[128], name[256];
@@ -260,131 +251,112 @@ static void emit_field_read(emitter *e, const field *f)
     const char *fmt = f->format_kind == FORMAT_DATETIME ? "CW_RT_FMT_DATETIME" : "CW_RT_FMT_NONE";
 
     flags_text(f, flags, sizeof flags);
-    println(e, "present = cw_rt_lookup(obj, \"%s\", &v);", f->json_name);
-    println(e, "cw_rt_push_key(ctx, \"%s\");", f->json_name);
     switch (t->kind) {
     case TYPE_STRING:
-        println(e, "ok &= cw_rt_read_string(ctx, present, v, %s, %lu, %s, &out->%s);",
+        println(e, "st = cw_rt_read_string(ctx, %s, %lu, %s, &out->%s);",
                 flags, f->maxlen_value, fmt, f->c_name);
         break;
     case TYPE_MAP:
-        println(e, "ok &= cw_rt_read_str_map(ctx, present, v, %s, %lu, %s, &out->%s);",
+        println(e, "st = cw_rt_read_str_map(ctx, %s, %lu, %s, &out->%s);",
                 flags, f->maxlen_value, fmt, f->c_name);
         break;
     case TYPE_LIST:
         if (t->elem->kind == TYPE_STRING)
-            println(e, "ok &= cw_rt_read_str_list(ctx, present, v, %s, %lu, %s, &out->%s);",
+            println(e, "st = cw_rt_read_str_list(ctx, %s, %lu, %s, &out->%s);",
                     flags, f->maxlen_value, fmt, f->c_name);
         else
-            println(e, "ok &= %s_read_(ctx, present, v, %s, &out->%s);",
+            println(e, "st = %s_read_(ctx, %s, &out->%s);",
                     rec_name(e, t->elem->record, "_list", name, sizeof name), flags, f->c_name);
         break;
     case TYPE_RECORD:
-        println(e, "ok &= %s_read_(ctx, present, v, %s, &out->%s);",
+        println(e, "st = %s_read_(ctx, %s, &out->%s);",
                 rec_name(e, t->record, "", name, sizeof name), flags, f->c_name);
         break;
     }
-    println(e, "cw_rt_pop(ctx);");
 }
 
-/* The frees of a record's fields; returns the number of lines written. */
-static int emit_field_frees(emitter *e, const record *r)
+/* The values of an absent record or field: strings "" (never NULL, the
+ * header's promise), maps and lists empty, nested records the same. */
+static void emit_init(emitter *e, const record *r)
 {
     char name[256];
-    int lines = 0;
 
-    for (const field *f = r->fields; f != NULL; f = f->next) {
-        const type_ref *t = f->type;
-        if (t->kind == TYPE_MAP || (t->kind == TYPE_LIST && t->elem->kind == TYPE_STRING)) {
-            println(e, "free(p->%s.items);", f->c_name);
-            lines++;
-        } else if (t->kind == TYPE_LIST) {
-            println(e, "%s_free_(&p->%s);",
-                    rec_name(e, t->elem->record, "_list", name, sizeof name), f->c_name);
-            lines++;
-        } else if (t->kind == TYPE_RECORD) {
-            println(e, "%s_free_(&p->%s);", rec_name(e, t->record, "", name, sizeof name),
-                    f->c_name);
-            lines++;
-        }
-    }
-    return lines;
-}
-
-/* An absent (optional or null) record: its strings read as "" too, never
- * NULL (the header's promise); maps and lists stay empty. */
-static void emit_absent_record(emitter *e, const record *r)
-{
-    char name[256];
-    int lines = 0;
-
-    for (const field *f = r->fields; f != NULL; f = f->next) {
-        if (f->type->kind == TYPE_STRING || f->type->kind == TYPE_RECORD)
-            lines++;
-    }
-    if (lines == 0) {
-        println(e, "if (!has)");
-        println(e, "    return 1;");
-        return;
-    }
-    println(e, "if (!has) {");
+    rec_name(e, r, "", name, sizeof name);
+    println(e, "static void %s_init_(%s *out)", name, name);
+    println(e, "{");
     indent(e);
+    println(e, "memset(out, 0, sizeof *out);");
     for (const field *f = r->fields; f != NULL; f = f->next) {
         if (f->type->kind == TYPE_STRING)
             println(e, "out->%s = \"\";", f->c_name);
         else if (f->type->kind == TYPE_RECORD)
-            println(e, "(void)%s_read_(ctx, 0, NULL, 0, &out->%s);",
+            println(e, "%s_init_(&out->%s);",
                     rec_name(e, f->type->record, "", name, sizeof name), f->c_name);
     }
-    println(e, "return 1;");
     unindent(e);
     println(e, "}");
+    blank(e);
 }
 
 static void emit_record_functions(emitter *e, const record *r)
 {
     char name[256];
+    unsigned n = 0;
 
     rec_name(e, r, "", name, sizeof name);
     println(e, "/* record %s (%s:%d) */", r->name, e->file, r->line);
-    if (r->is_root) {
-        println(e, "static int %s_read_(cw_rt_ctx *ctx, struct json_object *obj, %s *out)",
-                name, name);
-        println(e, "{");
+    emit_init(e, r);
+    println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out)", name, name);
+    println(e, "{");
+    indent(e);
+    println(e, "cw_rt_key key = { 0 };");
+    println(e, "unsigned long long seen = 0;");
+    println(e, "int st;");
+    blank(e);
+    println(e, "%s_init_(out);", name);
+    println(e, "st = cw_rt_object_begin(ctx, flags);");
+    println(e, "if (st != 1)");
+    println(e, "    return st == 2;");
+    println(e, "for (;;) {");
+    indent(e);
+    println(e, "st = cw_rt_object_next(ctx, &key);");
+    println(e, "if (st != 1)");
+    println(e, "    break;");
+    n = 0;
+    for (const field *f = r->fields; f != NULL; f = f->next, n++) {
+        size_t len = strlen(f->json_name);
+        println(e, "%sif (cw_rt_key_is(&key, \"%s\", %zu)) {", n == 0 ? "" : "} else ",
+                f->json_name, len);
         indent(e);
-        println(e, "struct json_object *v;");
-        println(e, "int present, ok = 1;");
-        blank(e);
-    } else {
-        println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,",
-                name);
-        println(e, "%*sunsigned flags, %s *out)", (int)strlen(name) + 18, "", name);
-        println(e, "{");
-        indent(e);
-        println(e, "struct json_object *v;");
-        println(e, "int has, ok = 1;");
-        blank(e);
-        println(e, "if (!cw_rt_read_record(ctx, present, obj, flags, &has))");
-        println(e, "    return 0;");
-        emit_absent_record(e, r);
-    }
-    for (const field *f = r->fields; f != NULL; f = f->next)
+        println(e, "cw_rt_field(ctx, &seen, 0x%llxull, \"%s\", %zu);", 1ull << n, f->json_name,
+                len);
         emit_field_read(e, f);
-    println(e, "return ok;");
+        unindent(e);
+    }
+    println(e, "} else {");
+    indent(e);
+    println(e, "if (!cw_rt_skip_field(ctx, &key))");
+    println(e, "    return 0;");
+    println(e, "continue;");
+    unindent(e);
+    println(e, "}");
+    println(e, "cw_rt_pop(ctx);");
+    println(e, "if (!st)");
+    println(e, "    return 0;");
+    unindent(e);
+    println(e, "}");
+    println(e, "if (st == 0)");
+    println(e, "    return 0;");
+    n = 0;
+    for (const field *f = r->fields; f != NULL; f = f->next, n++) {
+        if (f->optional.line == 0)
+            println(e, "cw_rt_required(ctx, seen, 0x%llxull, \"%s\", %zu);", 1ull << n,
+                    f->json_name, strlen(f->json_name));
+    }
+    println(e, "return 1;");
     unindent(e);
     println(e, "}");
     blank(e);
-
-    if (!r->is_root) {
-        println(e, "static void %s_free_(%s *p)", name, name);
-        println(e, "{");
-        indent(e);
-        if (emit_field_frees(e, r) == 0)
-            println(e, "(void)p;");
-        unindent(e);
-        println(e, "}");
-        blank(e);
-    }
 }
 
 static void emit_list_functions(emitter *e, const record *r)
@@ -394,43 +366,38 @@ static void emit_list_functions(emitter *e, const record *r)
     rec_name(e, r, "", name, sizeof name);
     rec_name(e, r, "_list", list, sizeof list);
     println(e, "/* list<%s> */", r->name);
-    println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,", list);
-    println(e, "%*sunsigned flags, %s *out)", (int)strlen(list) + 18, "", list);
+    println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out)", list, list);
     println(e, "{");
     indent(e);
-    println(e, "size_t n;");
-    println(e, "int ok = 1;");
+    println(e, "size_t mark = cw_rt_scratch_mark(ctx);");
+    println(e, "void *items;");
+    println(e, "int st;");
     blank(e);
-    println(e, "if (!cw_rt_read_array(ctx, present, arr, flags, &n))");
-    println(e, "    return 0;");
-    println(e, "if (n == 0)");
-    println(e, "    return 1;");
-    println(e, "out->items = calloc(n, sizeof *out->items);");
-    println(e, "if (out->items == NULL)");
-    println(e, "    goto fail;");
-    println(e, "out->len = n;");
-    println(e, "for (size_t i = 0; i < n; i++) {");
+    println(e, "out->items = NULL;");
+    println(e, "out->len = 0;");
+    println(e, "st = cw_rt_array_begin(ctx, flags);");
+    println(e, "if (st != 1)");
+    println(e, "    return st == 2;");
+    println(e, "for (size_t i = 0;; i++) {");
     indent(e);
+    println(e, "%s item;", name);
+    blank(e);
+    println(e, "st = cw_rt_array_next(ctx, i);");
+    println(e, "if (st != 1)");
+    println(e, "    break;");
     println(e, "cw_rt_push_index(ctx, i);");
-    println(e, "ok &= %s_read_(ctx, 1, json_object_array_get_idx(arr, i), CW_RT_REQUIRED,", name);
-    println(e, "%*s&out->items[i]);", (int)strlen(name) + 13, "");
+    println(e, "st = %s_read_(ctx, CW_RT_REQUIRED, &item);", name);
     println(e, "cw_rt_pop(ctx);");
+    println(e, "if (!st || !cw_rt_scratch_push(ctx, &item, sizeof item))");
+    println(e, "    return 0;");
     unindent(e);
     println(e, "}");
-    println(e, "return ok;");
-    unindent(e);
-    println(e, "fail:");
-    indent(e);
-    println(e, "return cw_rt_oom(ctx);");
-    unindent(e);
-    println(e, "}");
-    blank(e);
-    println(e, "static void %s_free_(%s *p)", list, list);
-    println(e, "{");
-    indent(e);
-    println(e, "for (size_t i = 0; i < p->len; i++)");
-    println(e, "    %s_free_(&p->items[i]);", name);
-    println(e, "free(p->items);");
+    println(e, "if (st == 0)");
+    println(e, "    return 0;");
+    println(e, "if (!cw_rt_scratch_take(ctx, mark, sizeof(%s), &items, &out->len))", name);
+    println(e, "    return 0;");
+    println(e, "out->items = items;");
+    println(e, "return 1;");
     unindent(e);
     println(e, "}");
     blank(e);
@@ -450,17 +417,22 @@ static void emit_entry_points(emitter *e)
     blank(e);
     println(e, "memset(out, 0, sizeof *out);");
     println(e, "cw_issues_init(issues);");
-    println(e, "cw_rt_ctx_init(&ctx, issues);");
-    println(e, "out->json_root_ = cw_rt_parse_document(&ctx, bytes, len);");
-    println(e, "if (out->json_root_ == NULL)");
+    println(e, "cw_rt_ctx_init(&ctx, issues, bytes, len);");
+    println(e, "if (!cw_rt_document_begin(&ctx))");
     println(e, "    goto fail;");
-    println(e, "if (!%s_read_(&ctx, out->json_root_, out))", root);
+    println(e, "if (!%s_read_(&ctx, CW_RT_REQUIRED, out))", root);
     println(e, "    goto fail;");
+    println(e, "if (!cw_rt_document_end(&ctx) || issues->total != 0)");
+    println(e, "    goto fail;");
+    println(e, "out->arena_ = ctx.arena;");
+    println(e, "ctx.arena = NULL;");
+    println(e, "cw_rt_ctx_done(&ctx);");
     println(e, "return 0;");
     unindent(e);
     println(e, "fail:");
     indent(e);
-    println(e, "%s_free(out);", root);
+    println(e, "cw_rt_ctx_done(&ctx);");
+    println(e, "memset(out, 0, sizeof *out);");
     println(e, "return -1;");
     unindent(e);
     println(e, "}");
@@ -470,8 +442,7 @@ static void emit_entry_points(emitter *e)
     indent(e);
     println(e, "if (p == NULL)");
     println(e, "    return;");
-    emit_field_frees(e, rt);
-    println(e, "json_object_put(p->json_root_);");
+    println(e, "cw_rt_arena_free(p->arena_);");
     println(e, "memset(p, 0, sizeof *p);");
     unindent(e);
     println(e, "}");

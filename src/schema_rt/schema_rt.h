@@ -5,11 +5,15 @@
  *  - every user of a generated parser: the value types (cw_str_map,
  *    cw_str_list), the issue list (cw_issues) and its JSON rendering;
  *  - the generated code only: the cw_rt_* helpers below (parse context,
- *    error path, json-c front end, field readers).
+ *    error path, the JSON scanner and the field readers it drives).
  *
- * Ownership: strings in cw_str_map / cw_str_list are borrowed from the
- * json-c tree the generated root struct owns (see the generated header);
- * the `items` arrays are malloc'd and freed by the generated *_free().
+ * The generated parsers read the bytes themselves (no DOM), the way
+ * flatcc's generated JSON parsers drive flatcc_json_parser.h: strict
+ * RFC 8259, validating while scanning, one pass.
+ *
+ * Ownership: every string, and every `items` array, of a parsed value
+ * lives in one arena (cw_rt_arena) that the generated root struct owns;
+ * the generated *_free() releases it with one cw_rt_arena_free().
  *
  * Issues: the first CW_ISSUES_MAX issues are stored in document order;
  * later ones are only counted (`total`). Issue codes are static strings.
@@ -19,13 +23,11 @@
 
 #include <stddef.h>
 
-#include <json-c/json.h>
-
 #include "cw_error.h"   /* CW_MUST_CHECK */
 
 /* Bumped whenever the interface between generated code and this runtime
  * changes; generated files refuse to compile against another version. */
-#define CW_SCHEMA_RT_VERSION 1
+#define CW_SCHEMA_RT_VERSION 2
 
 typedef struct cw_str_pair { const char *key; const char *value; } cw_str_pair;
 /* Payload order; duplicate keys: last value wins (as JSON.parse), at the
@@ -56,7 +58,7 @@ typedef struct cw_issues {
 #define CW_ISSUE_REQUIRED         "required"          /* required key absent */
 #define CW_ISSUE_EMPTY            "empty"             /* nonempty string is "" */
 #define CW_ISSUE_TOO_LONG         "too_long"          /* string longer than maxlen bytes */
-#define CW_ISSUE_INVALID_UTF8     "invalid_utf8"      /* string or key not RFC 3629 UTF-8, or has NUL */
+#define CW_ISSUE_INVALID_UTF8     "invalid_utf8"      /* string or key not RFC 3629 UTF-8, has NUL, or a lone \\uD800-DFFF escape */
 #define CW_ISSUE_INVALID_DATETIME "invalid_datetime"  /* not YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z */
 #define CW_ISSUE_INVALID_NUMBER   "invalid_number"    /* NaN, Infinity, out of range */
 #define CW_ISSUE_OUT_OF_MEMORY    "out_of_memory"     /* not the payload's fault: answer 5xx */
@@ -85,7 +87,8 @@ int cw_rt_datetime_valid(const char *s, size_t len);
 
 /* ---- for generated code only ------------------------------------------- */
 
-/* json-c tokener depth limit: the sync payload needs 4 levels. */
+/* Nesting limit of objects and arrays, the root object included: the
+ * sync payload needs 4 levels. */
 #define CW_RT_MAX_DEPTH 8
 #define CW_RT_PATH_MAX  (CW_RT_MAX_DEPTH + 2)
 
@@ -98,79 +101,158 @@ int cw_rt_datetime_valid(const char *s, size_t len);
 #define CW_RT_FMT_NONE     0
 #define CW_RT_FMT_DATETIME 1
 
+/* The arena: a chain of blocks, bump-allocated, freed as one. */
+typedef struct cw_rt_arena cw_rt_arena;
+
+/* Free every block. NULL is fine. */
+void cw_rt_arena_free(cw_rt_arena *arena);
+
 typedef struct cw_rt_path_seg {
     const char *key;   /* NULL: an array index */
+    size_t len;        /* key bytes */
+    int raw;           /* key is JSON text between the quotes (escapes not decoded) */
     size_t index;
 } cw_rt_path_seg;
 
-/* Per-parse state: the issue list and the JSON path of the value being
- * read. Lives on the stack of the generated *_parse(). */
+/* An object key as read: `s`/`len` decoded (for matching; `len` is
+ * (size_t)-1 when it was too long to keep, so it matches no field),
+ * `raw`/`raw_len` the text between the quotes (for error paths). */
+typedef struct cw_rt_key {
+    const char *s;
+    size_t len;
+    const char *raw;
+    size_t raw_len;
+    size_t count;      /* members read so far: start the loop with a zeroed key */
+} cw_rt_key;
+
+#define CW_RT_KEY_BUF 128
+
+/* Per-parse state: the input cursor, the issue list, the JSON path of the
+ * value being read, the arena being filled and a scratch stack where lists
+ * and maps grow before they are copied, at their final size, into the
+ * arena. Lives on the stack of the generated *_parse().
+ *
+ * Issue tiers: a syntax error (tier 2, which stops the parse) replaces
+ * every issue before it; a bad value anywhere (invalid UTF-8, a number out
+ * of range: tier 1) replaces the schema issues (tier 0) and stops their
+ * recording — so the answer is what a parse-then-validate would give. */
 typedef struct cw_rt_ctx {
+    const char *p;             /* next byte */
+    const char *start, *end;
     cw_issues *issues;
+    int tier;                  /* of the issues held */
+    int fatal;                 /* a syntax error, too deep or out of memory: stop */
+    size_t nest;               /* objects and arrays open */
     cw_rt_path_seg path[CW_RT_PATH_MAX];
-    size_t depth;      /* may exceed CW_RT_PATH_MAX: deeper segments are not kept */
+    size_t depth;              /* may exceed CW_RT_PATH_MAX: deeper segments are not kept */
+    cw_rt_arena *arena;
+    char *scratch;
+    size_t scratch_len, scratch_cap;
+    char keybuf[CW_RT_KEY_BUF];
 } cw_rt_ctx;
 
-void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues);
-void cw_rt_push_key(cw_rt_ctx *ctx, const char *key);   /* `key` borrowed until the pop */
+void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues, const char *bytes, size_t len);
+/* Release the scratch stack and, unless it was handed out (set to NULL),
+ * the arena. */
+void cw_rt_ctx_done(cw_rt_ctx *ctx);
+
+void cw_rt_push_key(cw_rt_ctx *ctx, const char *key, size_t len);   /* `key` borrowed until the pop */
 void cw_rt_push_index(cw_rt_ctx *ctx, size_t index);
 void cw_rt_pop(cw_rt_ctx *ctx);
 
-/* Record an issue at the current path. */
-void cw_rt_issue(cw_rt_ctx *ctx, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Record an issue of `tier` at the current path (see cw_rt_ctx). */
+void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A schema issue (tier 0) at the current path. */
+#define cw_rt_issue(ctx, ...) cw_rt_issue_tier((ctx), 0, __VA_ARGS__)
 
-/* Record an out_of_memory issue at the current path. Returns 0. */
+/* Withdraw the stored issues at or under the current path (the earlier
+ * value of a duplicate key: the last one wins). */
+void cw_rt_withdraw(cw_rt_ctx *ctx);
+
+/* Record out_of_memory and stop the parse. Returns 0. */
 int cw_rt_oom(cw_rt_ctx *ctx);
 
-/* Parse `bytes` with json-c (strict, depth CW_RT_MAX_DEPTH), require the
- * whole body to be one JSON object (trailing whitespace allowed), refuse
- * what strict mode still takes against RFC 8259 (raw control characters
- * in strings, numbers like `1.` or `00`), and check every string value and
- * object key at every depth (cw_rt_utf8_valid) and every number (finite;
- * integers within [-2^63, 2^64-1], which json-c reads exactly). Returns
- * the tree (caller owns: json_object_put), or NULL with issues recorded. */
-CW_MUST_CHECK struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size_t len);
+/* Bump-allocate `n` bytes (8-aligned) from the arena; NULL after
+ * cw_rt_oom(). */
+CW_MUST_CHECK void *cw_rt_alloc(cw_rt_ctx *ctx, size_t n);
 
-/* "null", "boolean", "number", "string", "array" or "object" (NULL → "null"). */
-const char *cw_rt_type_name(struct json_object *v);
+/* The document: leading whitespace, "body is empty", and a top level that
+ * is not an object (read whole, then not_object). Returns 1 with the
+ * cursor on '{', or 0 with issues. */
+CW_MUST_CHECK int cw_rt_document_begin(cw_rt_ctx *ctx);
+/* After the root object: only whitespace may follow. Returns 1, or 0. */
+CW_MUST_CHECK int cw_rt_document_end(cw_rt_ctx *ctx);
 
-/* Look up `key` in the object `obj`: 1 when present (*v is NULL for a
- * JSON null), 0 when absent (*v = NULL). */
-int cw_rt_lookup(struct json_object *obj, const char *key, struct json_object **v);
+/* The readers below all return 0 when the parse must stop (syntax error,
+ * too deep, out of memory) and 1 otherwise — a value of the wrong type is
+ * recorded as an issue and skipped, and the parse goes on. */
 
-/* 1 when `v` is an object, else records invalid_type ("expected object,
- * got array") and returns 0. */
-CW_MUST_CHECK int cw_rt_expect_object(cw_rt_ctx *ctx, struct json_object *v);
+/* Start of a record: returns 1 with '{' consumed (then loop on
+ * cw_rt_object_next), 2 when there is nothing to read (a null nullable,
+ * or a wrong type, recorded and skipped), 0 to stop. */
+CW_MUST_CHECK int cw_rt_object_begin(cw_rt_ctx *ctx, unsigned flags);
 
-/* The readers below take whether the key was present and its value `v`
- * (NULL for JSON null), the current path already naming the field. Each
- * returns 1 when the value is acceptable, or 0 with issues recorded.
- * An absent optional or a null nullable value reads as empty: "" for a
- * string (never NULL), no items for a map or list. `maxlen` is in bytes
- * (0: unlimited); for maps and lists the string modifiers apply to each
- * value / element. Outputs are filled even on failure, so the generated
- * *_free() can release them. */
-CW_MUST_CHECK int cw_rt_read_string(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                      size_t maxlen, int format, const char **out);
+/* The next key of an open object: 1 with *key read and ':' consumed (the
+ * value follows), 2 at the closing '}' (consumed), 0 to stop. A key that
+ * is not valid UTF-8 is recorded and its value skipped (the loop goes on
+ * to the next key by itself). */
+CW_MUST_CHECK int cw_rt_object_next(cw_rt_ctx *ctx, cw_rt_key *key);
 
-/* Map of string values. `out->items` is malloc'd (NULL when empty); keys
- * and values are borrowed from the tree. */
-CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                       size_t maxlen, int format, cw_str_map *out);
+/* 1 when the key is `name` (n bytes). */
+static inline int cw_rt_key_is(const cw_rt_key *key, const char *name, size_t n)
+{
+    return key->len == n && __builtin_memcmp(key->s, name, n) == 0;
+}
 
-/* List of strings. `out->items` is malloc'd (NULL when empty). */
-CW_MUST_CHECK int cw_rt_read_str_list(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                        size_t maxlen, int format, cw_str_list *out);
+/* Push the field's name on the path; when the field was already seen
+ * (`*seen` has `bit`), a duplicate key: the issues of the earlier value
+ * are withdrawn (last one wins). */
+void cw_rt_field(cw_rt_ctx *ctx, unsigned long long *seen, unsigned long long bit,
+                 const char *name, size_t n);
 
-/* Start of a list of records: presence, null, type. Returns 1 with *len
- * set (0 for an absent or null optional list), or 0 with issues. */
-CW_MUST_CHECK int cw_rt_read_array(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                     size_t *len);
+/* An unknown key: its value is checked (syntax, UTF-8, numbers, depth)
+ * and skipped. */
+CW_MUST_CHECK int cw_rt_skip_field(cw_rt_ctx *ctx, const cw_rt_key *key);
 
-/* Start of a nested record: presence, null, type. Returns 1 with *has set
- * (0 for an absent or null optional record), or 0 with issues. */
-CW_MUST_CHECK int cw_rt_read_record(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                      int *has);
+/* Record "required field is missing" for `name` unless `*seen` has `bit`. */
+void cw_rt_required(cw_rt_ctx *ctx, unsigned long long seen, unsigned long long bit,
+                    const char *name, size_t n);
+
+/* A string value (the path names it). null on a nullable field reads as
+ * "". `maxlen` in bytes (0: none). *out is "" or an arena string. */
+CW_MUST_CHECK int cw_rt_read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                    const char **out);
+
+/* A map of strings: payload order, duplicate keys last-wins at the first
+ * position. `items` in the arena (NULL when empty). */
+CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                     cw_str_map *out);
+
+/* A list of strings; `items` in the arena (NULL when empty). */
+CW_MUST_CHECK int cw_rt_read_str_list(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                      cw_str_list *out);
+
+/* Start of a list: 1 with '[' consumed (then loop on cw_rt_array_next),
+ * 2 when there is nothing to read (null nullable, or a wrong type recorded
+ * and skipped), 0 to stop. */
+CW_MUST_CHECK int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags);
+
+/* Before element `index` of an open array: 1 when an element follows, 2
+ * at the closing ']' (consumed), 0 to stop. */
+CW_MUST_CHECK int cw_rt_array_next(cw_rt_ctx *ctx, size_t index);
+
+/* The scratch stack: lists grow there (elements copied in by value), and
+ * cw_rt_scratch_take() moves the elements pushed since `mark` into the
+ * arena at their final size. */
+static inline size_t cw_rt_scratch_mark(const cw_rt_ctx *ctx)
+{
+    return ctx->scratch_len;
+}
+CW_MUST_CHECK int cw_rt_scratch_push(cw_rt_ctx *ctx, const void *elem, size_t size);
+/* *items = the arena copy (NULL when none), *len = their count; the
+ * scratch is popped back to `mark`. Returns 1, or 0 (out of memory). */
+CW_MUST_CHECK int cw_rt_scratch_take(cw_rt_ctx *ctx, size_t mark, size_t size, void **items,
+                                     size_t *len);
 
 #endif

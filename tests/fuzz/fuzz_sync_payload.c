@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cw_sync_payload_free(&p);
     } else {
         must(issues.len >= 1 && issues.total >= issues.len);
-        must(p.json_root_ == NULL && p.upserts.items == NULL && p.deletes.items == NULL);
+        must(p.arena_ == NULL && p.upserts.items == NULL && p.deletes.items == NULL);
         char *json = cw_issues_to_json(&issues);
         must(json != NULL);
         struct json_object *parsed = json_tokener_parse(json);

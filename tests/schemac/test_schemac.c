@@ -616,7 +616,7 @@ static void test_successful_compile(void)
     CU_ASSERT_PTR_NULL(strstr(h, g_dir));
     CU_ASSERT_PTR_NULL(strstr(c, g_dir));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "#ifndef DEMO_T_H\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#if CW_SCHEMA_RT_VERSION != 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#if CW_SCHEMA_RT_VERSION != 2\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h,
         "typedef struct demo_item {\n"
         "    const char *format;              /* format: string nonempty maxlen(8) */\n"
@@ -632,30 +632,31 @@ static void test_successful_compile(void)
         "    demo_item_list items;            /* items: list<item> */\n"
         "    cw_str_list names;               /* names: list<string> nullable */\n"
         "    demo_item first;                 /* first: item optional */\n"
-        "    struct json_object *json_root_;  /* owns every borrowed string above */\n"
+        "    cw_rt_arena *arena_;             /* owns every string and array above */\n"
         "} demo_t;\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h,
         "int demo_t_parse(const char *bytes, size_t len, demo_t *out, cw_issues *issues);\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "void demo_t_free(demo_t *p);\n"));
+    /* One straight-line match per field: push the name, read the value. */
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "    present = cw_rt_lookup(obj, \"whenSeen\", &v);\n"
-        "    cw_rt_push_key(ctx, \"whenSeen\");\n"
-        "    ok &= cw_rt_read_string(ctx, present, v, 0, 0, CW_RT_FMT_DATETIME, &out->when_seen);\n"
-        "    cw_rt_pop(ctx);\n"));
+        "        } else if (cw_rt_key_is(&key, \"whenSeen\", 8)) {\n"
+        "            cw_rt_field(ctx, &seen, 0x2ull, \"whenSeen\", 8);\n"
+        "            st = cw_rt_read_string(ctx, 0, 0, CW_RT_FMT_DATETIME, &out->when_seen);\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "ok &= cw_rt_read_str_list(ctx, present, v, CW_RT_REQUIRED | CW_RT_NULLABLE, 0, CW_RT_FMT_NONE, &out->names);\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(c, "ok &= demo_item_read_(ctx, present, v, 0, &out->first);\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    demo_item_free_(&p->first);\n"));
+        "st = cw_rt_read_str_list(ctx, CW_RT_REQUIRED | CW_RT_NULLABLE, 0, CW_RT_FMT_NONE, &out->names);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "st = demo_item_read_(ctx, 0, &out->first);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    cw_rt_required(ctx, seen, 0x1ull, \"format\", 6);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    cw_rt_arena_free(p->arena_);\n"));
     /* An absent optional record still has "" strings (never NULL, as the
      * header promises). */
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "    if (!has) {\n"
-        "        out->format = \"\";\n"
-        "        out->when_seen = \"\";\n"
-        "        out->pod_ip = \"\";\n"
-        "        out->http_port = \"\";\n"
-        "        return 1;\n"
-        "    }\n"));
+        "    memset(out, 0, sizeof *out);\n"
+        "    out->format = \"\";\n"
+        "    out->when_seen = \"\";\n"
+        "    out->pod_ip = \"\";\n"
+        "    out->http_port = \"\";\n"
+        "}\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    demo_item_init_(&out->first);\n"));
     CU_ASSERT_PTR_NULL(strstr(c, " \n"));   /* no trailing blanks */
 
     /* The generated code is valid, warning-free C against the runtime header. */
