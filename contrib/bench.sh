@@ -16,7 +16,10 @@
 #   - deletes-only at c=64 (one id per request, ids that exist);
 #   - an initial sync of 5,000 instances in batches of 50, first time and
 #     re-sent unchanged (with the re-send's embedding calls);
-#   - the generated parse+validate MB/s on a 1000-instance payload.
+#   - the generated parse+validate MB/s on a 1000-instance payload;
+#   - 64 controllers x 100-instance batches with the embedded local model
+#     and the journal: answers by status, the journal's backlog peak, the
+#     time until Chroma holds every instance sent.
 # Each scenario gets a fresh server and a fresh collection (deleted after).
 #
 #   contrib/bench.sh [--quick] [--seconds S] [--build DIR]
@@ -30,6 +33,7 @@
 #   CW_BENCH_LATENCIES    mock embedder ms per call     (default "0 50")
 #   CW_BENCH_SYNC         initial-sync instances        (default 5000)
 #   CW_BENCH_DIM          vector size                   (default 384)
+#   CW_BENCH_LOCAL_CLIENTS clients of the local-model fan-in (default 64)
 #   CW_BENCH_SERVER_ARGS  extra `serve` flags (e.g. "--workers 4 --batch-max 128")
 # Progress goes to stderr; server logs and each server's last /metrics stay
 # in BUILD/bench-state/ (Chroma's data is removed at exit); the table is also written to BUILD/bench-table.md.
@@ -72,6 +76,8 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- dependencies and build ---------------------------------------------------
 "$top/contrib/install-deps.sh" >&2
 "$top/contrib/install-node-deps.sh" >&2
+local_model=1
+"$top/contrib/install-model.sh" >&2 || local_model=0
 say "building (Release) in $build"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
@@ -114,24 +120,27 @@ first_lat=${latencies%% *}
 # --- one server per scenario ----------------------------------------------------
 # server_start NAME LATENCY: a fresh collection bench_NAME; sets server_url.
 peak_threads_file=""
+# LATENCY "local": the embedded MiniLM model (serve's defaults), no mock.
 server_start() {
-  local name=$1 lat=$2 port
+  local name=$1 lat=$2 port embed_args
   server_lat=$lat server_name=$name
   starts[$lat]=$(( ${starts[$lat]:-0} + 1 ))
   port=$(free_port)
   coll="bench_${name}"
+  if [ "$lat" = local ]; then embed_args=()
+  else embed_args=(--embedder openai --embed-url "${mock_url[$lat]}" --embed-model mock); fi
   # shellcheck disable=SC2086
   "$build/cluster-whisperer" serve --host 127.0.0.1 --port "$port" --chroma-url "$chroma_url" \
-      --collection "$coll" --embedder openai --embed-url "${mock_url[$lat]}" --embed-model mock \
+      --collection "$coll" "${embed_args[@]}" --journal "$state/journal-$name" \
       $server_args >"$state/server-$name.log" 2>&1 &
   server_pid=$!
   server_url="http://127.0.0.1:$port"
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     curl -fsS -m 1 "$server_url/readyz" >/dev/null 2>&1 && break
     kill -0 "$server_pid" 2>/dev/null || { say "the server exited; log:"; cat "$state/server-$name.log" >&2; exit 1; }
     sleep 0.05
   done
-  curl -fsS -m 1 "$server_url/readyz" >/dev/null || { say "the server is not ready after 10 s"; exit 1; }
+  curl -fsS -m 1 "$server_url/readyz" >/dev/null || { say "the server is not ready after 30 s"; exit 1; }
   peak_threads_file="$state/threads-$name"
   echo 0 >"$peak_threads_file"
   ( max=0
@@ -290,6 +299,52 @@ say "generated parse+validate on a 1000-instance payload"
 pline=$("$build/cw-parse-bench" --instances 1000 | grep '^result ')
 row "parse+validate, 1000-instance payload" - - 1000 - - - - - - - - - - \
     "**$(kv parse_mb_per_s "$pline") MB/s** (json-c strict tokenizer alone: $(kv tokener_mb_per_s "$pline") MB/s; $(kv bytes "$pline") bytes, best of 7)"
+
+# --- 6. many controllers with the default local embedder (issue 10) ----------------
+# 64 controller-like clients x 100-instance batches against the embedded
+# MiniLM: every answer should be 2xx (202 once the backlog outgrows the ack
+# wait), and the journal drains at the embedder's rate after the load stops.
+if [ "$local_model" = 1 ]; then
+  lc=${CW_BENCH_LOCAL_CLIENTS:-64}
+  name="local_${lc}_100"
+  say "fan-in with the local model: c=$lc, B=100, ${seconds} s, then until Chroma holds everything"
+  server_start "$name" local
+  ( peak=0
+    while kill -0 "$server_pid" 2>/dev/null; do
+      v=$(metric cw_journal_backlog_operations); v=${v:-0}
+      (( v > peak )) && { peak=$v; echo "$peak" >"$state/backlog-peak"; }
+      sleep 0.5
+    done ) &
+  backlog_pid=$!
+  echo 0 >"$state/backlog-peak"
+  t0=$(date +%s.%N)
+  line=$("$build/cw-loadgen" --url "$server_url" --clients "$lc" --batch 100 --duration "$seconds" \
+           --run-id "local${lc}" 2>&1 | grep '^result ' || true)
+  [ -n "$line" ] || { say "cw-loadgen printed no result"; exit 1; }
+  t_load=$(date +%s.%N)
+  inst=$(kv instances "$line")
+  coll_id=$(curl -fsS -m 10 "$chroma_url/api/v2/tenants/default_tenant/databases/default_database/collections/$coll" \
+              | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+  held=0 drained=""
+  for _ in $(seq 1 1200); do
+    held=$(curl -fsS -m 10 "$chroma_url/api/v2/tenants/default_tenant/databases/default_database/collections/$coll_id/count" 2>/dev/null || echo 0)
+    [ "$held" -ge "$inst" ] 2>/dev/null && { drained=$(date +%s.%N); break; }
+    sleep 0.5
+  done
+  calls=$(calls_since_start)
+  kill "$backlog_pid" 2>/dev/null || true; wait "$backlog_pid" 2>/dev/null || true
+  server_stop
+  drain_s=$(awk -v a="$t_load" -v b="${drained:-0}" 'BEGIN { if (b > 0) printf "%.1f", b - a; else print "n/a" }')
+  total_s=$(awk -v a="$t0" -v b="${drained:-0}" 'BEGIN { if (b > 0) printf "%.1f", b - a; else print "n/a" }')
+  rate=$(awk -v n="$inst" -v a="$t0" -v b="${drained:-0}" 'BEGIN { if (b > a) printf "%.0f", n / (b - a); else print "-" }')
+  codes=$(grep -o 'status_[0-9]*=[0-9]*' <<<"$line" | sed 's/status_//' | tr '\n' ' ')
+  row "fan-in, local model, journal" local "$lc" 100 "$(kv req_per_s "$line")" "$rate" \
+      "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
+      "$(per_instance "$calls" "$inst")" - "$(errors_of "$line")" "$rss_mb" "$threads" \
+      "answers ${codes% }; **Chroma held all $inst after ${total_s} s** (${drain_s} s after the load stopped; $held counted); backlog peak $(cat "$state/backlog-peak") ops; inst/s = stored / total time"
+else
+  row "fan-in, local model, journal" local 64 100 - - - - - - - - - - "the model is not installed (contrib/install-model.sh)"
+fi
 
 # --- cross-check: the mocks' own call counters against the server's /metrics ---
 check=""

@@ -5,7 +5,8 @@
 #
 #   TARGET   payload   the generated payload parser (fuzz_sync_payload)
 #            schemac   the schema compiler: lexer, parser, checker, emitter
-#            all       both, one after the other (default)
+#            mcp       the MCP server's JSON-RPC message handler (fuzz_mcp)
+#            all       all three, one after the other (default)
 #   SECONDS  how long each target runs (default 300; 0 = until Ctrl-C)
 #
 # Builds build/fuzz (CC=clang, -DCW_FUZZ=ON). The corpus grows in
@@ -14,7 +15,7 @@
 # build/fuzz-crashes/<target>/ (crash-*, leak-*, timeout-*, oom-*) and the
 # script exits 1 naming the files; reproduce one with
 #   build/fuzz/tests/fuzz/<target> FILE
-# then add it as a regression test (tests/payload or tests/schemac).
+# then add it as a regression test (tests/payload, tests/schemac or tests/cli/test_cli_mcp.c).
 # Environment: CW_FUZZ_JOBS=N runs N fuzzing processes per target (default 1).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,9 +27,10 @@ build=$top/build/fuzz
 case $target in
   payload|fuzz_sync_payload) targets=(fuzz_sync_payload) ;;
   schemac|fuzz_schemac)      targets=(fuzz_schemac) ;;
-  all)                       targets=(fuzz_sync_payload fuzz_schemac) ;;
+  mcp|fuzz_mcp)              targets=(fuzz_mcp) ;;
+  all)                       targets=(fuzz_sync_payload fuzz_schemac fuzz_mcp) ;;
   -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "fuzz.sh: unknown target '$target' (payload, schemac or all)" >&2; exit 2 ;;
+  *) echo "fuzz.sh: unknown target '$target' (payload, schemac, mcp or all)" >&2; exit 2 ;;
 esac
 if ! [[ $seconds =~ ^[0-9]+$ ]]; then
   echo "fuzz.sh: SECONDS must be a whole number, got '$seconds'" >&2
@@ -48,6 +50,7 @@ for t in "${targets[@]}"; do
     fuzz_sync_payload) dict=$top/tests/fuzz/sync_payload.dict; seeds=("$top/tests/fuzz/corpus"); extra=() ;;
     fuzz_schemac)      dict=$top/tests/fuzz/schemac.dict; seeds=("$top/schema" "$top/tests/fuzz/schemac_corpus")
                        extra=(-close_fd_mask=2) ;;   # the compiler's diagnostics
+    fuzz_mcp)          dict=$top/tests/fuzz/mcp.dict; seeds=("$top/tests/fuzz/mcp_corpus"); extra=() ;;
   esac
   marker=$(mktemp); trap 'rm -f "$marker"' EXIT
   echo "=== $t: ${seconds}s (0 = until Ctrl-C), corpus $corpus, findings $crashes"

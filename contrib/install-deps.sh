@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl
   re2c wrk
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
-  libcunit1-dev libopenblas-dev
+  libcunit1-dev libopenblas-dev libsqlite3-dev sqlite3
   clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
   nodejs npm
 )

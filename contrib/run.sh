@@ -37,6 +37,7 @@ if [ -z "${CHROMA_URL:-}" ]; then
 fi
 
 echo "run: serving on :${PORT:-3000} (Ctrl-C to stop); try: curl localhost:${PORT:-3000}/readyz"
-"$top/build/release/cluster-whisperer" serve "$@" &
+# The journal (accepted requests not yet in Chroma) lives beside Chroma's data.
+"$top/build/release/cluster-whisperer" serve --journal "${CW_JOURNAL:-$top/.cache/journal}" "$@" &
 server=$!
 wait "$server" || true

@@ -66,7 +66,7 @@ port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=
 collection="soak_$$"
 "$build/cluster-whisperer" serve --host 127.0.0.1 --port "$port" --chroma-url "$chroma_url" \
     --collection "$collection" --embedder openai --embed-url "$embed_url" --embed-model mock \
-    --workers 4 >"$state/server.log" 2>&1 &
+    --workers 4 --journal "$state/journal" >"$state/server.log" 2>&1 &
 server_pid=$!
 # The server learns the vector size from a first embedding call before it
 # listens; that call may be one of the stalls (20 s), so wait up to 60 s.

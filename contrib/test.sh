@@ -10,8 +10,9 @@
 #   asan      build/test-asan, Debug + AddressSanitizer/UBSan: every ctest test
 #   fuzz      build/test-fuzz, clang + libFuzzer/ASan/UBSan (-DCW_FUZZ=ON):
 #             ctest label `fuzz` — fuzz_sync_payload_run (the generated
-#             payload parser) and fuzz_schemac_run (the schema compiler),
-#             CW_FUZZ_SECONDS each (default 60), both at once; fails on any
+#             payload parser), fuzz_schemac_run (the schema compiler) and
+#             fuzz_mcp_run (the MCP message handler), CW_FUZZ_SECONDS each
+#             (default 60), all at once; fails on any
 #             finding, written to build/test-fuzz/fuzz-crashes/<target>/
 #   valgrind  build/test-normal (the normal build): ctest label `unit` under
 #             valgrind memcheck (ctest -T memcheck), failing on any invalid
@@ -42,7 +43,7 @@ for cfg in $configs; do
     asan)   dir=build/test-asan;   flags=(-DCW_WERROR=ON -DCW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;
     fuzz)   dir=build/test-fuzz;   cc=clang
             flags=(-DCW_WERROR=ON -DCW_FUZZ=ON -DCW_FUZZ_SECONDS="$fuzz_seconds" -DCMAKE_BUILD_TYPE=Debug)
-            targets=(--target fuzz_sync_payload fuzz_schemac)
+            targets=(--target fuzz_sync_payload fuzz_schemac fuzz_mcp)
             ctest_args+=(-L fuzz) ;;
     valgrind)
             dir=build/test-normal; flags=(-DCW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)

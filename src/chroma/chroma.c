@@ -420,6 +420,39 @@ fail:
     return -1;
 }
 
+int cw_chroma_scan(cw_chroma *c, const char *kind, const char *ns, size_t max_records,
+                   cw_chroma_records *out, cw_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    for (;;) {
+        size_t batch = next_batch(c, err);
+        if (batch == 0)
+            goto fail;
+        if (max_records - out->len < batch)
+            batch = max_records - out->len;
+        if (batch == 0)
+            break;
+        size_t before = out->len;
+        cw_chroma_reply r = { 0 };
+        char *body = cw_chroma_json_scan(batch, out->len, kind, ns, err);
+        if (body == NULL)
+            goto fail;
+        int rc = collection_call(c, "POST", "get", body, c->read_timeout_ms, &r, err);
+        free(body);
+        if (rc == 0)
+            rc = cw_chroma_json_read_get(r.body, out, err);
+        cw_chroma_reply_clear(&r);
+        if (rc != 0)
+            goto fail;
+        if (out->len - before < batch)
+            break;
+    }
+    return 0;
+fail:
+    cw_chroma_records_free(out);
+    return -1;
+}
+
 int cw_chroma_query(cw_chroma *c, const float *vec, size_t dim, size_t n_results,
                     const char *kind, const char *ns, cw_chroma_hits *out, cw_error *err)
 {

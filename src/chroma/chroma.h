@@ -123,6 +123,7 @@ typedef struct cw_chroma_record {
     char *api_group;
     char *labels;
     char *source;
+    char *cluster;         /* metadata "cluster" when the writer stored one */
 } cw_chroma_record;
 
 typedef struct cw_chroma_records {
@@ -143,6 +144,13 @@ CW_MUST_CHECK int cw_chroma_get(cw_chroma *c, const char *const *ids, size_t n, 
 /* Free the records and zero the struct. NULL and a zeroed struct are fine. */
 void cw_chroma_records_free(cw_chroma_records *r);
 
+/* Every stored record (documents and metadata, no embeddings), at most
+ * `max_records`, filtered like cw_chroma_query when `kind`/`ns` are not
+ * NULL: pages of cw_chroma_max_batch() records by limit/offset, in
+ * Chroma's order. Ownership of `out` as for cw_chroma_get. */
+CW_MUST_CHECK int cw_chroma_scan(cw_chroma *c, const char *kind, const char *ns, size_t max_records,
+                                 cw_chroma_records *out, cw_error *err);
+
 typedef struct cw_chroma_hit {
     char *id;
     double distance;       /* cosine distance: 0 = same direction */
@@ -150,6 +158,7 @@ typedef struct cw_chroma_hit {
     char *kind;
     char *namespace;
     char *name;
+    char *cluster;         /* metadata "cluster" when the writer stored one */
 } cw_chroma_hit;
 
 typedef struct cw_chroma_hits {
@@ -185,7 +194,7 @@ CW_MUST_CHECK int cw_chroma_delete_collection(cw_chroma *c, cw_error *err);
  * unreachable). One GET on the probe pool, bounded by 2 s: fit for /readyz. */
 int cw_chroma_check_dimension(cw_chroma *c, size_t embedder_dim, char *msg, size_t cap);
 
-/* A cw_store (src/document/store.h) over `c`, which it borrows: `c` must
+/* A cw_store (src/pipeline/store.h) over `c`, which it borrows: `c` must
  * outlive the store. get = one cw_chroma_get with embeddings; a record
  * whose vector is not `dim` floats or which has no document counts as not
  * found. NULL with `err` set (CW_E_NOMEM). */

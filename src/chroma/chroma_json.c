@@ -273,6 +273,22 @@ static json_object *where_clause(const char *kind, const char *ns)
     return kind != NULL ? eq_filter("kind", kind) : eq_filter("namespace", ns);
 }
 
+char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const char *ns, cw_error *err)
+{
+    json_object *root = json_object_new_object();
+    int ok = root != NULL &&
+             obj_add(root, "limit", json_object_new_int64((int64_t)limit)) == 0 &&
+             obj_add(root, "offset", json_object_new_int64((int64_t)offset)) == 0 &&
+             obj_add(root, "include", include_list(0, 0)) == 0;
+    if (ok && (kind != NULL || ns != NULL))
+        ok = obj_add(root, "where", where_clause(kind, ns)) == 0;
+    if (!ok) {
+        json_object_put(root);
+        root = NULL;
+    }
+    return finish(root, "scan", err);
+}
+
 char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const char *kind,
                            const char *ns, cw_error *err)
 {
@@ -358,6 +374,7 @@ static void record_clear(cw_chroma_record *r)
     free(r->api_group);
     free(r->labels);
     free(r->source);
+    free(r->cluster);
     memset(r, 0, sizeof(*r));
 }
 
@@ -381,6 +398,7 @@ void cw_chroma_hits_free(cw_chroma_hits *h)
         free(h->items[i].kind);
         free(h->items[i].namespace);
         free(h->items[i].name);
+        free(h->items[i].cluster);
     }
     free(h->items);
     memset(h, 0, sizeof(*h));
@@ -459,6 +477,7 @@ int cw_chroma_json_read_get(const char *body, cw_chroma_records *out, cw_error *
         r->api_group = member_str(m, "apiGroup", &oom);
         r->labels = member_str(m, "labels", &oom);
         r->source = member_str(m, "source", &oom);
+        r->cluster = member_str(m, "cluster", &oom);
         json_object *e = nth(embs, i);
         size_t len = 0;
         /* Chroma answers null values for a vector it cannot return (e.g.
@@ -541,6 +560,7 @@ int cw_chroma_json_read_query(const char *body, cw_chroma_hits *out, cw_error *e
         h->kind = member_str(m, "kind", &oom);
         h->namespace = member_str(m, "namespace", &oom);
         h->name = member_str(m, "name", &oom);
+        h->cluster = member_str(m, "cluster", &oom);
         if (oom)
             goto out;
     }

@@ -33,6 +33,10 @@ CW_MUST_CHECK char *cw_chroma_json_ids(const char *const *ids, size_t n, cw_erro
 /* {"ids":[...], "include":["documents","metadatas"(,"embeddings")]} */
 CW_MUST_CHECK char *cw_chroma_json_get(const char *const *ids, size_t n, int with_embeddings, cw_error *err);
 
+/* {"limit":L, "offset":O, "include":["documents","metadatas"], "where":...} */
+CW_MUST_CHECK char *cw_chroma_json_scan(size_t limit, size_t offset, const char *kind, const char *ns,
+                                        cw_error *err);
+
 /* {"query_embeddings":[[...]], "n_results":N, "include":[...], "where":...} */
 CW_MUST_CHECK char *cw_chroma_json_query(const float *vec, size_t dim, size_t n_results, const char *kind,
                            const char *ns, cw_error *err);

@@ -1,5 +1,5 @@
 /* cw_store over Chroma: the pipeline's view of the collection. See chroma.h
- * (cw_store_chroma_create) and src/document/store.h. */
+ * (cw_store_chroma_create) and src/pipeline/store.h. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -53,8 +53,28 @@ int cw_app_open(cw_app *app, const cw_options *o, unsigned what, int require_chr
         app->store = cw_store_chroma_create(app->chroma, err);
         if (app->store == NULL)
             goto out;
+        if ((what & CW_APP_JOURNAL) && (o->journal == NULL || strcmp(o->journal, "off") != 0)) {
+            char dflt[4096];
+            const char *dir = o->journal != NULL ? o->journal
+                                                 : cw_journal_default_dir(dflt, sizeof dflt);
+            if (dir == NULL) {
+                cw_error_set(err, CW_E_CONFIG, "no journal directory: set --journal DIR (or "
+                             "HOME / XDG_STATE_HOME), or --journal off");
+                goto out;
+            }
+            app->journal = cw_journal_open(dir, o->journal_max_bytes, CW_JOURNAL_APPEND, err);
+            if (app->journal == NULL)
+                goto out;
+            cw_journal_stats js;
+            cw_journal_stats_get(app->journal, &js);
+            cw_log_info("journal: %s (%llu operations not yet applied, %llu dead letters)",
+                        cw_journal_path(app->journal), (unsigned long long)js.backlog_ops,
+                        (unsigned long long)js.dead_letters);
+        }
         cw_pipeline_config pc;
         cw_pipeline_config_defaults(&pc);
+        pc.journal = app->journal;
+        pc.ack_wait_ms = o->ack_wait_ms;
         pc.batch_max = o->batch_max;
         pc.batch_linger_ms = o->batch_linger_ms;
         pc.workers = o->workers;
@@ -81,6 +101,8 @@ void cw_app_close(cw_app *app)
         return;
     cw_pipeline_destroy(app->pipeline);
     app->pipeline = NULL;
+    cw_journal_close(app->journal);
+    app->journal = NULL;
     cw_store_destroy(app->store);
     app->store = NULL;
     cw_chroma_destroy(app->chroma);

@@ -10,6 +10,7 @@
 #include "chroma.h"
 #include "cw_error.h"
 #include "embedder.h"
+#include "journal.h"
 #include "options.h"
 #include "pipeline.h"
 #include "store.h"
@@ -19,10 +20,13 @@ typedef struct cw_app {
     cw_chroma *chroma;
     cw_store *store;
     cw_pipeline *pipeline;
+    cw_journal *journal;         /* NULL without CW_APP_JOURNAL or with --journal off */
     int curl_ready;
 } cw_app;
 
-enum { CW_APP_PIPELINE = 1 };
+/* CW_APP_JOURNAL (with CW_APP_PIPELINE): open the journal the options name
+ * (--journal, default directory) and run the pipeline in journal mode. */
+enum { CW_APP_PIPELINE = 1, CW_APP_JOURNAL = 2 };
 
 /* Open the embedder and Chroma (and, with CW_APP_PIPELINE, the store and
  * the pipeline). When Chroma cannot be reached, `require_chroma` decides:

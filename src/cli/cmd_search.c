@@ -1,5 +1,7 @@
-/* cluster-whisperer search QUERY: what the agent's vector search finds —
- * the query embedded as a query, the nearest instances by cosine distance. */
+/* cluster-whisperer search QUERY: what an agent finds — the stored
+ * instances ranked for QUERY by the search module (src/search/: vector
+ * similarity, BM25 over the stored text and the query's intent), as a
+ * table, or as one JSON document with --json. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +9,14 @@
 #include "app.h"
 #include "commands.h"
 #include "cw_log.h"
+#include "search.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: cluster-whisperer search [OPTIONS] QUERY\n\n"
-                 "Print the instances nearest to QUERY: rank, cosine distance, id, kind,\n"
-                 "namespace, name.\n\noptions:\n");
+    fprintf(out, "usage: cluster-whisperer search [OPTIONS] QUERY [OPTIONS]\n\n"
+                 "Print the instances that best match QUERY: rank, score, cosine distance, id,\n"
+                 "kind, namespace, name. Options may come before or after QUERY; `--` ends\n"
+                 "them (for a QUERY that starts with '-').\n\noptions:\n");
     cw_options_help(out, CW_CMD_SEARCH);
 }
 
@@ -20,6 +24,48 @@ static void usage(FILE *out)
 static void cell(const char *s, int width)
 {
     printf("%-*s  ", width, s != NULL ? s : "");
+}
+
+static void print_table(const cw_search_results *r, int explain)
+{
+    if (explain)
+        printf("intent: kind %s, scope %s\n", r->intent_kind != NULL ? r->intent_kind : "-",
+               r->intent_scope != NULL ? r->intent_scope : "-");
+    int wid = 2, wkind = 4, wns = 9;
+    for (size_t i = 0; i < r->len; i++) {
+        int l = (int)strlen(r->items[i].id);
+        if (l > wid) wid = l;
+        l = r->items[i].kind != NULL ? (int)strlen(r->items[i].kind) : 0;
+        if (l > wkind) wkind = l;
+        l = r->items[i].namespace != NULL ? (int)strlen(r->items[i].namespace) : 0;
+        if (l > wns) wns = l;
+    }
+    printf("%-4s  %-6s  %-8s  ", "rank", "score", "distance");
+    cell("id", wid);
+    cell("kind", wkind);
+    cell("namespace", wns);
+    printf("name\n");
+    for (size_t i = 0; i < r->len; i++) {
+        const cw_search_result *h = &r->items[i];
+        char dist[32] = "-";
+        if (h->distance >= 0)
+            snprintf(dist, sizeof dist, "%.4f", h->distance);
+        printf("%-4zu  %-6.4f  %-8s  ", i + 1, h->score, dist);
+        cell(h->id, wid);
+        cell(h->kind, wkind);
+        cell(h->namespace, wns);
+        printf("%s\n", h->name != NULL ? h->name : "");
+        if (explain) {
+            char vr[32] = "-", lr[32] = "-";
+            if (h->vector_rank != 0)
+                snprintf(vr, sizeof vr, "%zu", h->vector_rank);
+            if (h->lexical_rank != 0)
+                snprintf(lr, sizeof lr, "%zu", h->lexical_rank);
+            printf("      = vector %.4f (rank %s) + lexical %.4f (rank %s, bm25 %.4f) + kind %.4f + scope %.4f"
+                   " + workload %.4f\n",
+                   h->vector_part, vr, h->lexical_part, lr, h->bm25, h->kind_part, h->scope_part, h->workload_part);
+        }
+    }
 }
 
 int cw_cmd_search(int argc, char **argv)
@@ -32,61 +78,37 @@ int cw_cmd_search(int argc, char **argv)
     int rc = 1;
     cw_app app;
     memset(&app, 0, sizeof app);
-    float *vec = NULL;
-    cw_chroma_hits hits;
-    memset(&hits, 0, sizeof hits);
+    cw_search_results res;
+    memset(&res, 0, sizeof res);
     cw_error err;
     cw_error_clear(&err);
 
-    if (cw_app_open(&app, &o, 0, 1, &err) != 0) {
+    cw_search_request req = { .query = o.positional, .n = o.n_results, .kind = o.kind, .ns = o.ns,
+                              .mode = (cw_search_mode)cw_search_mode_parse(o.ranking), .explain = o.explain };
+    if (cw_search_request_check(&req, &err) != 0) {
+        fprintf(stderr, "cluster-whisperer search: %s\n", err.msg);
+        return 2;
+    }
+    if (cw_app_open(&app, &o, 0, 1, &err) != 0 || cw_search_run(app.chroma, app.embedder, &req, &res, &err) != 0) {
         fprintf(stderr, "cluster-whisperer search: %s\n", err.msg);
         goto out;
     }
-    if (app.embedder->dim == 0) {
-        fprintf(stderr, "cluster-whisperer search: the embedder's vector size is unknown (is it reachable?)\n");
-        goto out;
-    }
-    vec = malloc(app.embedder->dim * sizeof *vec);
-    if (vec == NULL) {
-        fprintf(stderr, "cluster-whisperer search: out of memory\n");
-        goto out;
-    }
-    const char *texts[1] = { o.positional };
-    if (cw_embedder_embed(app.embedder, texts, 1, CW_EMBED_QUERY, vec, &err) != 0
-        || cw_chroma_query(app.chroma, vec, app.embedder->dim, o.n_results, o.kind, o.ns, &hits, &err) != 0) {
-        fprintf(stderr, "cluster-whisperer search: %s\n", err.msg);
-        goto out;
-    }
-    if (hits.len == 0) {
+    if (o.json) {
+        char *json = cw_search_results_json(req.query, req.mode, &res, req.explain);
+        if (json == NULL) {
+            fprintf(stderr, "cluster-whisperer search: out of memory\n");
+            goto out;
+        }
+        printf("%s\n", json);
+        free(json);
+    } else if (res.len == 0) {
         printf("no instances found\n");
-        rc = 0;
-        goto out;
-    }
-    int wid = 2, wkind = 4, wns = 9;
-    for (size_t i = 0; i < hits.len; i++) {
-        int l = (int)strlen(hits.items[i].id);
-        if (l > wid) wid = l;
-        l = hits.items[i].kind != NULL ? (int)strlen(hits.items[i].kind) : 0;
-        if (l > wkind) wkind = l;
-        l = hits.items[i].namespace != NULL ? (int)strlen(hits.items[i].namespace) : 0;
-        if (l > wns) wns = l;
-    }
-    printf("%-4s  %-8s  ", "rank", "distance");
-    cell("id", wid);
-    cell("kind", wkind);
-    cell("namespace", wns);
-    printf("name\n");
-    for (size_t i = 0; i < hits.len; i++) {
-        printf("%-4zu  %-8.4f  ", i + 1, hits.items[i].distance);
-        cell(hits.items[i].id, wid);
-        cell(hits.items[i].kind, wkind);
-        cell(hits.items[i].namespace, wns);
-        printf("%s\n", hits.items[i].name != NULL ? hits.items[i].name : "");
+    } else {
+        print_table(&res, o.explain);
     }
     rc = 0;
 out:
-    cw_chroma_hits_free(&hits);
-    free(vec);
+    cw_search_results_free(&res);
     cw_app_close(&app);
     return rc;
 }

@@ -3,7 +3,6 @@
  * Threads: the main thread only waits for SIGTERM/SIGINT (sigwait; every
  * other thread inherits the blocked mask), then drains (see drain()) and
  * exits 0. */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,18 +27,55 @@
  * `lock` guards the cached dimension verdict. */
 typedef struct readiness {
     cw_app *app;
+    int on_journal;             /* --ready-on journal */
     pthread_mutex_t lock;
     int64_t checked_at_ms;
     char dim_problem[512];      /* "" when fine */
 } readiness;
+
+/* How long the apply loop's writes must have failed before /readyz says
+ * Chroma accepts none (one failed try is not a verdict). */
+#define WRITE_FAILING_MS 2000
+
+/* --ready-on journal: ready while the journal can take requests. Whatever
+ * Chroma does then, an accepted request is durable, and a pod taken out of
+ * its Service would make the controller fail to connect and drop batches.
+ * Chroma's state is still reported (1 = ready with a warning in `why`). */
+static int ready_journal(readiness *r, char *why, size_t cap)
+{
+    cw_pipeline_stats st;
+    cw_pipeline_stats_get(r->app->pipeline, &st);
+    const cw_journal_stats *js = &st.journal;
+    if (js->backlog_bytes + (js->max_bytes / 100) >= js->max_bytes) {
+        snprintf(why, cap, "journal %s full: %llu of %llu bytes unapplied (Chroma or the embedder "
+                 "is behind)", cw_journal_path(r->app->journal),
+                 (unsigned long long)js->backlog_bytes, (unsigned long long)js->max_bytes);
+        return 0;
+    }
+    char w[512];
+    if (!cw_pipeline_write_health(r->app->pipeline, WRITE_FAILING_MS, w, sizeof w)) {
+        snprintf(why, cap, "chroma accepts no writes: %s — restart Chroma; %llu operations "
+                 "wait in the journal", w, (unsigned long long)js->backlog_ops);
+        return 2;
+    }
+    return 1;
+}
 
 static int ready_cb(void *ctx, char *why, size_t cap)
 {
     readiness *r = ctx;
     cw_error err;
     cw_error_clear(&err);
+    if (r->on_journal)
+        return ready_journal(r, why, cap);
     if (cw_chroma_heartbeat(r->app->chroma, 1000, &err) != 0) {
         snprintf(why, cap, "chroma: %s", err.msg);
+        return 0;
+    }
+    char w[512];
+    if (r->app->journal != NULL &&
+        !cw_pipeline_write_health(r->app->pipeline, WRITE_FAILING_MS, w, sizeof w)) {
+        snprintf(why, cap, "chroma accepts no writes: %s — restart Chroma", w);
         return 0;
     }
     pthread_mutex_lock(&r->lock);
@@ -75,8 +111,33 @@ static int64_t answer_grace_ms(int drain_ms)
  * callers get 503 + Retry-After in the grace time left. A Chroma write in
  * flight is never aborted: the pipeline waits for it, even past the
  * deadline (Chroma 1.0 wedges when a client hangs up on an upsert). */
+/* With a journal: requests in flight are answered (200 or 202 within the
+ * ack wait), the apply loop goes on until the deadline, then the threads
+ * stop: an embedding call is abandoned, a Chroma write in flight (one
+ * bounded batch) is finished, and the rest stays in the journal for the
+ * next start. */
+static void drain_journal(cw_app *app, cw_http_server *server, int drain_ms)
+{
+    int64_t deadline = cw_now_ms() + drain_ms;
+    cw_http_server_begin_shutdown(server);
+    size_t left = cw_http_server_drain(server, deadline);
+    cw_pipeline_shutdown(app->pipeline, deadline);
+    left = cw_http_server_drain(server, cw_now_ms() + LATE_ANSWER_MS);
+    if (left > 0)
+        cw_log_warn("%zu requests still in flight at the drain deadline", left);
+    cw_pipeline_stats st;
+    cw_pipeline_stats_get(app->pipeline, &st);
+    if (st.journal.backlog_ops > 0)
+        cw_log_info("journal: %llu operations left for the next start",
+                    (unsigned long long)st.journal.backlog_ops);
+}
+
 static void drain(cw_app *app, cw_http_server *server, int drain_ms)
 {
+    if (app->journal != NULL) {
+        drain_journal(app, server, drain_ms);
+        return;
+    }
     int64_t deadline = cw_now_ms() + drain_ms;
     int64_t cut = deadline - answer_grace_ms(drain_ms);
 
@@ -101,7 +162,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: cluster-whisperer serve [OPTIONS]   (or: cw-serve [OPTIONS])\n\n"
                  "Receive the k8s-vectordb-sync controller's POST /api/v1/instances/sync,\n"
                  "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
-                 "Prometheus metrics: GET /metrics.\n\noptions:\n");
+                 "Prometheus metrics: GET /metrics. Search (main port only):\n"
+                 "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&ranking=&explain=,\n"
+                 "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n\noptions:\n");
     cw_options_help(out, CW_CMD_SERVE);
 }
 
@@ -112,11 +175,11 @@ int cw_cmd_serve(int argc, char **argv)
     if (early >= 0)
         return early;
 
-    /* glibc gives threads up to 8 malloc arenas per core, each keeping what
-     * its threads freed; with a thread per connection that is memory held
-     * for nothing. Two arenas keep the peak flat under fan-in (64
-     * controllers, batches of 100: VmHWM 46 -> 34 MB) at no measured cost. */
-    mallopt(M_ARENA_MAX, 2);
+    /* Two malloc arenas and pinned thresholds (http_server.h): two arenas
+     * keep the peak flat under fan-in (64 controllers, batches of 100:
+     * VmHWM 46 -> 34 MB) at no measured cost; pinned thresholds give a big
+     * request's memory back once it is freed. */
+    cw_http_tune_malloc();
 
     /* Block the shutdown signals before any thread exists; ignore SIGPIPE. */
     sigset_t sigs;
@@ -134,11 +197,17 @@ int cw_cmd_serve(int argc, char **argv)
     cw_error err;
     cw_error_clear(&err);
 
-    if (cw_app_open(&app, &o, CW_APP_PIPELINE, 0, &err) != 0) {
+    if (cw_app_open(&app, &o, CW_APP_PIPELINE | CW_APP_JOURNAL, 0, &err) != 0) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
         goto out;
     }
 
+    ready.on_journal = app.journal != NULL &&
+                       (o.ready_on == NULL || strcmp(o.ready_on, "journal") == 0);
+    if (app.journal == NULL && o.ready_on != NULL && strcmp(o.ready_on, "journal") == 0) {
+        fprintf(stderr, "cluster-whisperer serve: --ready-on journal needs a journal (not --journal off)\n");
+        goto out;
+    }
     cw_http_config hc;
     cw_http_config_defaults(&hc);
     hc.host = o.host;
@@ -149,7 +218,13 @@ int cw_cmd_serve(int argc, char **argv)
     hc.max_inflight_bytes = o.max_inflight_bytes;
     hc.connection_timeout_s = o.connection_timeout_s;
     hc.request_deadline_ms = o.request_deadline_ms;
+    hc.headers_timeout_ms = o.headers_timeout_ms;
+    hc.body_stall_s = o.body_stall_s;
+    hc.body_min_rate = o.body_min_rate;
+    hc.max_handling_bytes = o.max_handling_bytes;
     hc.log_probes = o.log_probes;
+    hc.search_chroma = app.chroma;
+    hc.search_embedder = app.embedder;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);

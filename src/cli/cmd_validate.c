@@ -17,7 +17,7 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: cluster-whisperer validate FILE|-\n\n"
+    fprintf(out, "usage: cluster-whisperer validate [--] FILE|-\n\n"
                  "Check a sync payload (the body of POST /api/v1/instances/sync) with the\n"
                  "validator generated from schema/sync_payload.schema. Prints\n"
                  "`ok: N upserts, M deletes` (exit 0) or the issues as JSON, exactly as the\n"
@@ -28,13 +28,19 @@ int cw_cmd_validate(int argc, char **argv)
 {
     const char *path = NULL;
 
+    int options_end = 0;          /* after "--" every argument is the FILE */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (!options_end && strcmp(a, "--") == 0) {
+            options_end = 1;
+            continue;
+        }
+        if (options_end) {
+            /* a FILE that looks like an option */
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
-        }
-        if (a[0] == '-' && a[1] != '\0') {
+        } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "cluster-whisperer validate: unknown option '%s' (see --help)\n", a);
             return 2;
         }

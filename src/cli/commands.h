@@ -8,5 +8,7 @@ int cw_cmd_validate(int argc, char **argv);
 int cw_cmd_serve(int argc, char **argv);
 int cw_cmd_sync(int argc, char **argv);
 int cw_cmd_search(int argc, char **argv);
+int cw_cmd_journal(int argc, char **argv);
+int cw_cmd_mcp(int argc, char **argv);
 
 #endif

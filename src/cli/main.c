@@ -16,6 +16,8 @@ static const command COMMANDS[] = {
     { "sync",     cw_cmd_sync,     "push a payload file through the same pipeline, without HTTP" },
     { "search",   cw_cmd_search,   "print the instances nearest to a query (what the agent finds)" },
     { "validate", cw_cmd_validate, "check a payload file with the generated validator" },
+    { "journal",  cw_cmd_journal,  "inspect serve's journal: status, dead letters, requeue" },
+    { "mcp",      cw_cmd_mcp,      "Model Context Protocol server on stdio: search tools for an agent" },
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

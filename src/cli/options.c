@@ -10,16 +10,17 @@
 #include "embed_http.h"
 #include "embed_local.h"
 
-#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH)
+#define ALL (CW_CMD_SERVE | CW_CMD_SYNC | CW_CMD_SEARCH | CW_CMD_MCP)
 #define PIPE (CW_CMD_SERVE | CW_CMD_SYNC)
 #define EMBED_DEADLINE_CAP_MS 20000   /* the remote backends' own default deadline */
 
 /* One row per flag: which commands take it, and its help line. */
 typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
-    O_REQ_TIMEOUT, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
+    O_REQ_TIMEOUT, O_HEADERS_TIMEOUT, O_BODY_STALL, O_BODY_MIN_RATE, O_MAX_HANDLING, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
     O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
-    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_N = 'n', O_HELP = 'h'
+    O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
+    O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_N = 'n', O_HELP = 'h'
 } opt_id;
 
 typedef struct flag {
@@ -39,7 +40,17 @@ static const flag FLAGS[] = {
     { "connection-limit",O_CONN_LIMIT,  CW_CMD_SERVE, "N",    "concurrent sync requests before 503; probes keep a reserve (default 256)" },
     { "connection-timeout", O_CONN_TIMEOUT, CW_CMD_SERVE, "S", "idle connection timeout in seconds (default 30)" },
     { "request-timeout-ms", O_REQ_TIMEOUT, CW_CMD_SERVE, "MS", "answer 503 + Retry-After past this (default 25000)" },
-    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, let requests in flight finish this long; the rest get 503 (default 20000)" },
+    { "headers-timeout-ms", O_HEADERS_TIMEOUT, CW_CMD_SERVE, "MS", "a new connection's first request headers are due within this, else it is closed (default 5000; 0 = as later requests)" },
+    { "body-stall-timeout", O_BODY_STALL, CW_CMD_SERVE, "S",   "a request body with no byte for this long is cut and its slot freed (default 5; 0 = off)" },
+    { "body-min-rate",   O_BODY_MIN_RATE, CW_CMD_SERVE, "BYTES", "bytes/s a body must average once --body-stall-timeout has passed, else it is cut (default 1024; 0 = off)" },
+    { "max-handling-bytes", O_MAX_HANDLING, CW_CMD_SERVE, "BYTES", "estimated memory of the sync bodies being parsed at once (24 x body) before 503 (default 134217728 = 128 MiB)" },
+    { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, keep applying this long, then exit (the rest stays journaled; without a journal: 503) (default 20000)" },
+    { "journal",         O_JOURNAL,     CW_CMD_SERVE, "DIR",  "durable journal of accepted requests, or 'off' (answers then wait for Chroma) (env "
+                                                              "CW_JOURNAL, default $XDG_STATE_HOME or ~/.local/state: cluster-whisperer/journal)" },
+    { "journal-max-bytes", O_JOURNAL_MAX, CW_CMD_SERVE, "BYTES", "unapplied operations the journal holds before 503 (default 1073741824 = 1 GiB)" },
+    { "ack-wait-ms",     O_ACK_WAIT,    CW_CMD_SERVE, "MS",   "with a journal: answer 200 if applied within this, else 202 accepted (default 3000)" },
+    { "ready-on",        O_READY_ON,    CW_CMD_SERVE, "WHAT", "journal | chroma: what /readyz requires (default journal with a journal: no data lost "
+                                                              "while Chroma is down; chroma without one)" },
     { "chroma-url",      O_CHROMA_URL,  ALL,  "URL",  "Chroma server (env CHROMA_URL, default http://localhost:8000)" },
     { "chroma-tenant",   O_TENANT,      ALL,  "NAME", "Chroma tenant (default default_tenant)" },
     { "chroma-database", O_DATABASE,    ALL,  "NAME", "Chroma database (default default_database)" },
@@ -57,6 +68,11 @@ static const flag FLAGS[] = {
     { "log-probes",      O_LOG_PROBES,  CW_CMD_SERVE, NULL, "also log /healthz, /readyz and /metrics requests (default: not logged)" },
     { "kind",            O_KIND,        CW_CMD_SEARCH, "KIND", "only instances of this kind" },
     { "namespace",       O_NAMESPACE,   CW_CMD_SEARCH, "NS",   "only instances in this namespace" },
+    { "json",            O_JSON,        CW_CMD_SEARCH, NULL,   "print one JSON document: the query and every result with its stored text" },
+    { "explain",         O_EXPLAIN,     CW_CMD_SEARCH, NULL,   "show each ranking signal's contribution to every result's score" },
+    { "ranking",         O_RANKING,     CW_CMD_SEARCH, "MODE", "hybrid | vector | lexical (default hybrid)" },
+    { "server",          O_SERVER,      CW_CMD_MCP,    "URL",  "answer from a running `serve` (its search API, e.g. http://localhost:3000) "
+                                                               "instead of Chroma and a model of our own" },
 };
 #define N_FLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
@@ -66,6 +82,7 @@ static const char *command_name(unsigned command)
     case CW_CMD_SERVE:  return "serve";
     case CW_CMD_SYNC:   return "sync";
     case CW_CMD_SEARCH: return "search";
+    case CW_CMD_MCP:    return "mcp";
     }
     return "?";
 }
@@ -73,7 +90,7 @@ static const char *command_name(unsigned command)
 void cw_options_help(FILE *out, unsigned command)
 {
     if (command == CW_CMD_SEARCH)
-        fprintf(out, "  -n N                   number of results (default 10)\n");
+        fprintf(out, "  -n N                   number of results (default 10, at most 100)\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
         if ((FLAGS[i].commands & command) == 0)
             continue;
@@ -97,14 +114,21 @@ static void defaults(cw_options *o)
     o->max_inflight_bytes = 64u * 1024 * 1024;
     o->connection_timeout_s = 30;
     o->request_deadline_ms = 25000;
+    o->headers_timeout_ms = 5000;
+    o->body_stall_s = 5;
+    o->body_min_rate = 1024;
+    o->max_handling_bytes = 128u * 1024 * 1024;
     o->drain_ms = 20000;
     o->chroma_url = "http://localhost:8000";
     o->batch_max = 64;
     o->batch_linger_ms = 5;
     o->workers = 2;
     o->queue_max = 256;
+    o->journal_max_bytes = 1ull << 30;
+    o->ack_wait_ms = 3000;
     o->log_format = "text";
     o->n_results = 10;
+    o->ranking = "hybrid";
 
     const char *env = getenv("PORT");
     if (env != NULL && *env != '\0')
@@ -112,6 +136,9 @@ static void defaults(cw_options *o)
     env = getenv("CHROMA_URL");
     if (env != NULL && *env != '\0')
         o->chroma_url = env;
+    env = getenv("CW_JOURNAL");
+    if (env != NULL && *env != '\0')
+        o->journal = env;
     env = getenv("CW_MODEL_DIR");
     if (env != NULL && *env != '\0')
         o->model_dir = env;
@@ -149,7 +176,11 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
                                              NULL, (int)FLAGS[i].id };
     longopts[k++] = (struct option){ "help", no_argument, NULL, O_HELP };
     longopts[k] = (struct option){ NULL, 0, NULL, 0 };
-    const char *shortopts = command == CW_CMD_SEARCH ? "+:n:h" : "+:h";
+    /* "-": GNU-style permutation that does not depend on POSIXLY_CORRECT —
+     * every non-option comes back as code 1, in order, so options may come
+     * before or after the positional argument; "--" ends the options. */
+    const char *shortopts = command == CW_CMD_SEARCH ? "-:n:h" : "-:h";
+    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
 
     optind = 1;
     opterr = 0;
@@ -164,6 +195,13 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             if ((int)FLAGS[i].id == c)
                 flag_name = FLAGS[i].name;
         switch (c) {
+        case 1:
+            if (!want_positional || o->positional != NULL) {
+                fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, optarg);
+                return 2;
+            }
+            o->positional = optarg;
+            break;
         case O_HELP: return 1;
         case O_HOST: o->host = optarg; break;
         case O_PORT:
@@ -187,6 +225,18 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_REQ_TIMEOUT:
             if (parse_num(cmd, flag_name, optarg, 100, 600000, &v) != 0) return 2;
             o->request_deadline_ms = (int)v; break;
+        case O_HEADERS_TIMEOUT:
+            if (parse_num(cmd, flag_name, optarg, 0, 600000, &v) != 0) return 2;
+            o->headers_timeout_ms = (int)v; break;
+        case O_BODY_STALL:
+            if (parse_num(cmd, flag_name, optarg, 0, 3600, &v) != 0) return 2;
+            o->body_stall_s = (unsigned)v; break;
+        case O_BODY_MIN_RATE:
+            if (parse_num(cmd, flag_name, optarg, 0, 1ull << 30, &v) != 0) return 2;
+            o->body_min_rate = (size_t)v; break;
+        case O_MAX_HANDLING:
+            if (parse_num(cmd, flag_name, optarg, 1ull << 20, 1ull << 40, &v) != 0) return 2;
+            o->max_handling_bytes = (size_t)v; break;
         case O_DRAIN:
             if (parse_num(cmd, flag_name, optarg, 0, 600000, &v) != 0) return 2;
             o->drain_ms = (int)v; break;
@@ -222,10 +272,37 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
             }
             o->log_format = optarg; break;
         case O_LOG_PROBES: o->log_probes = 1; break;
+        case O_JOURNAL: o->journal = optarg; break;
+        case O_JOURNAL_MAX:
+            if (parse_num(cmd, flag_name, optarg, 1u << 20, 1ull << 50, &v) != 0) return 2;
+            o->journal_max_bytes = v; break;
+        case O_ACK_WAIT:
+            if (parse_num(cmd, flag_name, optarg, 1, 600000, &v) != 0) return 2;
+            o->ack_wait_ms = (int)v; break;
+        case O_READY_ON:
+            if (strcmp(optarg, "journal") != 0 && strcmp(optarg, "chroma") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --ready-on must be journal or chroma, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->ready_on = optarg; break;
         case O_KIND: o->kind = optarg; break;
         case O_NAMESPACE: o->ns = optarg; break;
+        case O_SERVER:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --server wants an http:// or https:// URL, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->server = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case O_EXPLAIN: o->explain = 1; break;
+        case O_RANKING:
+            if (strcmp(optarg, "hybrid") != 0 && strcmp(optarg, "vector") != 0 && strcmp(optarg, "lexical") != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --ranking must be hybrid, vector or lexical, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->ranking = optarg; break;
         case 'n':
-            if (parse_num(cmd, "n", optarg, 1, 1000, &v) != 0) return 2;
+            if (parse_num(cmd, "n", optarg, 1, 100, &v) != 0) return 2;
             o->n_results = (size_t)v; break;
         case ':':
             fprintf(stderr, "cluster-whisperer %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
@@ -236,14 +313,15 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         }
     }
 
-    int want_positional = command == CW_CMD_SEARCH || command == CW_CMD_SYNC;
+    /* after "--": what is left is positional, whatever it looks like */
+    if (want_positional && o->positional == NULL && optind < argc)
+        o->positional = argv[optind++];
     if (want_positional) {
-        if (optind >= argc) {
+        if (o->positional == NULL) {
             fprintf(stderr, "cluster-whisperer %s: missing %s (see --help)\n", cmd,
                     command == CW_CMD_SEARCH ? "QUERY" : "FILE");
             return 2;
         }
-        o->positional = argv[optind++];
     }
     if (optind < argc) {
         fprintf(stderr, "cluster-whisperer %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);

@@ -1,4 +1,4 @@
-/* cli options — the flags shared by serve, sync and search (DESIGN §9),
+/* cli options — the flags shared by serve, sync, search and mcp (DESIGN §9),
  * with their environment fallbacks and defaults, and the factories that
  * turn them into an embedder and a Chroma client.
  *
@@ -18,6 +18,7 @@ enum {
     CW_CMD_SERVE  = 1u << 0,
     CW_CMD_SYNC   = 1u << 1,
     CW_CMD_SEARCH = 1u << 2,
+    CW_CMD_MCP    = 1u << 3,
 };
 
 typedef struct cw_options {
@@ -30,6 +31,10 @@ typedef struct cw_options {
     size_t max_inflight_bytes;    /* sync bodies in flight at once */
     unsigned connection_timeout_s;
     int request_deadline_ms;
+    int headers_timeout_ms;       /* a new connection's first request headers; 0 = as later ones */
+    unsigned body_stall_s;        /* a body with no byte this long is cut; 0 = off */
+    size_t body_min_rate;         /* bytes/s a body must average after body_stall_s; 0 = off */
+    size_t max_handling_bytes;    /* estimated memory of sync requests being handled at once */
     int drain_ms;
     /* Chroma */
     const char *chroma_url;
@@ -46,6 +51,11 @@ typedef struct cw_options {
     int batch_linger_ms;
     size_t workers;
     size_t queue_max;
+    /* journal (serve) */
+    const char *journal;          /* DIR, "off", or NULL = the default directory */
+    unsigned long long journal_max_bytes;
+    int ack_wait_ms;
+    const char *ready_on;         /* "journal", "chroma", or NULL = by journal */
     /* logging */
     const char *log_format;       /* "text" or "json" */
     int log_probes;               /* serve: log /healthz /readyz /metrics requests too */
@@ -53,7 +63,13 @@ typedef struct cw_options {
     size_t n_results;
     const char *kind;
     const char *ns;
-    /* the first positional argument (search QUERY, sync FILE) */
+    int json;                     /* --json: one JSON document on stdout */
+    int explain;                  /* --explain: each signal's contribution */
+    const char *ranking;          /* "hybrid" (default), "vector", "lexical" */
+    /* mcp */
+    const char *server;           /* --server URL: a running serve's search API; NULL = Chroma directly */
+    /* the positional argument (search QUERY, sync FILE), before or after
+     * the options; after "--" it may start with '-' */
     const char *positional;
 } cw_options;
 

@@ -17,11 +17,15 @@
  * connection forever. Every connection is watched from its accept (and
  * again after each answer) until its next request's headers are in: the
  * `reaper` thread shuts down the socket of one that has not delivered them
- * within max(request deadline, idle timeout). */
+ * in time: headers_timeout_ms from its accept for its first request,
+ * max(request deadline, idle timeout) from an answer for the next one. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,28 +45,39 @@
 #include "request.h"
 #include "routes.h"
 
-#define ADMIN_CONNECTION_LIMIT 32
 #define RETRY_BUSY_S 1               /* Retry-After when every sync slot is busy */
+#define MAX_FIELDS 100               /* header fields a request may have (400 beyond) */
+#define TRIM_MIN_BYTES (1024u * 1024u) /* a handled body this big is worth a malloc_trim */
 
 /* *req_cls of a request answered 503 because its context could not be
  * allocated: never freed, its body is discarded. */
 static char no_context_mark;
 #define NO_CONTEXT ((void *)&no_context_mark)
 
-/* A connection waiting for the headers of its next request. */
+typedef struct listener listener;
+
+/* An open connection, watched while it waits for the headers of a request. */
 typedef struct conn_watch {
-    struct conn_watch *prev, *next;
+    struct conn_watch *prev, *next;  /* newest first */
+    listener *l;
     MHD_socket fd;               /* libmicrohttpd's; only shut down, never closed here */
     int64_t deadline_ms;         /* headers due by then; 0: a request is being served */
+    int cut;                     /* shut down by the reaper or an eviction, not yet closed */
+    const char *raw_uri;         /* the request target as received (on_uri); these three */
+    size_t raw_uri_len;          /* are the connection thread's alone, never locked */
+    int raw_uri_pct00;
 } conn_watch;
 
-typedef struct listener {
+struct listener {
     cw_http_server *server;
     struct MHD_Daemon *daemon;
     int admin;                   /* 1: probes and metrics only */
     unsigned short port;         /* the real bound port */
     MHD_socket quiesced;         /* listen socket handed back by quiesce */
-} listener;
+    unsigned limit;              /* libmicrohttpd's connection limit for it */
+    unsigned open;               /* watched connections (server lock) */
+    unsigned cut;                /* of those, shut down and not yet closed (server lock) */
+};
 
 struct cw_http_server {
     cw_http_config cfg;          /* copy; cfg.host points at `host` */
@@ -74,8 +89,9 @@ struct cw_http_server {
     listener main;
     listener admin;
     int lock_ready;              /* lock and cond initialised */
-    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, shutting_down,
-                                    watches, reaper_stop */
+    pthread_mutex_t lock;        /* guards in_flight, sync_active, sync_bytes, search_active,
+                                    shutting_down, handling, watches (and listener open/cut),
+                                    reaper_stop */
     pthread_cond_t idle;         /* signalled whenever in_flight drops */
     pthread_cond_t reaper_wake;  /* signalled to stop the reaper */
     pthread_t reaper;
@@ -84,7 +100,9 @@ struct cw_http_server {
     conn_watch *watches;         /* every open connection (both listeners) */
     size_t in_flight;            /* requests between headers and completion */
     size_t sync_active;          /* sync requests holding a slot (≤ connection_limit) */
-    size_t sync_bytes;           /* body bytes those requests reserved (≤ max_inflight_bytes) */
+    size_t sync_bytes;           /* body bytes those requests received and hold (≤ max_inflight_bytes) */
+    unsigned search_active;      /* searches between their headers and their answer */
+    size_t handling;             /* estimated memory of the bodies being handled (≤ max_handling_bytes) */
     int shutting_down;
 };
 
@@ -100,6 +118,18 @@ void cw_http_config_defaults(cw_http_config *cfg)
     cfg->connection_timeout_s = 30;
     cfg->request_deadline_ms = 25000;
     cfg->thread_stack_size = 256u * 1024u;
+    cfg->search_limit = 4;
+    cfg->headers_timeout_ms = 5000;
+    cfg->body_stall_s = 5;
+    cfg->body_min_rate = 1024;
+    cfg->max_handling_bytes = 128u * 1024u * 1024u;
+}
+
+void cw_http_tune_malloc(void)
+{
+    if (mallopt(M_ARENA_MAX, 2) != 1 || mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1
+        || mallopt(M_TRIM_THRESHOLD, 128 * 1024) != 1)
+        cw_log_debug("http: mallopt refused a setting (not glibc's allocator?)");
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -139,6 +169,22 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         if (h->content_type == NULL)
             h->content_type = value;
     }
+    return MHD_YES;
+}
+
+/* Gather the URL query parameters (MHD_KeyValueIteratorN): decoded, with
+ * their lengths, so that an escaped NUL (%00) is seen. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    cw_http_args *args = cls;
+    (void)kind;
+    (void)key_size;
+    if (args->len == CW_HTTP_MAX_ARGS) {
+        args->more = 1;
+        return MHD_NO;
+    }
+    args->items[args->len++] = (cw_http_arg){ key, value, value != NULL ? value_size : 0 };
     return MHD_YES;
 }
 
@@ -190,6 +236,14 @@ static int64_t headers_allowance_ms(const cw_http_server *s)
     return idle > s->cfg.request_deadline_ms ? idle : s->cfg.request_deadline_ms;
 }
 
+/* How long a new connection may take to deliver its first request's headers. */
+static int64_t first_headers_allowance_ms(const cw_http_server *s)
+{
+    int64_t later = headers_allowance_ms(s);
+    int64_t first = s->cfg.headers_timeout_ms;
+    return first > 0 && first < later ? first : later;
+}
+
 /* The watch of `conn` (NULL when it could not be allocated). */
 static conn_watch *watch_of(struct MHD_Connection *conn)
 {
@@ -209,6 +263,39 @@ static void watch_set(cw_http_server *s, struct MHD_Connection *conn, int waitin
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Shut down `w`'s socket (its connection thread then sees the end of the
+ * stream and closes it). Server lock held. */
+static void watch_cut(conn_watch *w)
+{
+    shutdown(w->fd, SHUT_RDWR);
+    w->deadline_ms = 0;
+    w->cut = 1;
+    w->l->cut++;
+}
+
+/* While `l` has fewer than CW_HTTP_EVICT_MARGIN places left (counting
+ * connections already cut as gone), cut its oldest connection waiting for
+ * request headers. Returns how many were cut. Server lock held; runs on
+ * the listener thread (from the accept notification), so a flood of idle
+ * sockets never fills the listener: the newest connection, a probe that
+ * sends its request at once, always gets in. */
+static unsigned evict_idle(listener *l)
+{
+    cw_http_server *s = l->server;
+    unsigned evicted = 0;
+    unsigned room = l->limit > CW_HTTP_EVICT_MARGIN ? l->limit - CW_HTTP_EVICT_MARGIN : 1;
+    conn_watch *oldest = NULL;
+    for (conn_watch *w = s->watches; w != NULL; w = w->next)
+        oldest = w;
+    for (conn_watch *w = oldest; w != NULL && l->open - l->cut > room; w = w->prev) {
+        if (w->l == l && !w->cut && w->deadline_ms != 0 && w != s->watches) {
+            watch_cut(w);
+            evicted++;
+        }
+    }
+    return evicted;
+}
+
 /* MHD_OPTION_NOTIFY_CONNECTION: watch each connection from its accept to
  * its close. libmicrohttpd calls CLOSED before it closes the socket, so the
  * reaper never shuts down a descriptor that was reused. */
@@ -225,19 +312,30 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         if (w == NULL)
             return;                          /* unwatched: only the idle timeout applies */
         w->fd = ci->connect_fd;
+        w->l = l;
         pthread_mutex_lock(&s->lock);
-        w->deadline_ms = cw_now_ms() + headers_allowance_ms(s);
+        w->deadline_ms = cw_now_ms() + first_headers_allowance_ms(s);
         w->next = s->watches;
         if (s->watches != NULL)
             s->watches->prev = w;
         s->watches = w;
+        l->open++;
+        unsigned evicted = evict_idle(l);
         pthread_mutex_unlock(&s->lock);
         *socket_context = w;
+        if (evicted > 0) {
+            cw_http_metrics_guard(s->metrics, CW_GUARD_IDLE_EVICTED, evicted);
+            cw_log_debug("http: %s listener nearly full: cut %u connection(s) waiting for headers",
+                         l->admin ? "admin" : "main", evicted);
+        }
         return;
     }
     if (w == NULL)
         return;
     pthread_mutex_lock(&s->lock);
+    l->open--;
+    if (w->cut)
+        l->cut--;
     if (w->prev != NULL)
         w->prev->next = w->next;
     else
@@ -247,6 +345,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     pthread_mutex_unlock(&s->lock);
     free(w);
     *socket_context = NULL;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK, on the connection thread: libmicrohttpd
+ * hands over the request target as received, before it splits off the
+ * query and unescapes the path in place. Note where it is and how long, for
+ * cw_http_request_line_problem() on the headers call. Returns the initial
+ * *req_cls: NULL, so that call creates the request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    conn_watch *w = watch_of(conn);
+    if (w != NULL) {
+        w->raw_uri = uri;
+        w->raw_uri_len = uri != NULL ? strlen(uri) : 0;
+        w->raw_uri_pct00 = cw_http_target_has_pct00(uri);
+    }
+    return NULL;
 }
 
 /* The reaper thread: every 250 ms, shut down the sockets of connections
@@ -261,14 +376,16 @@ static void *reaper_main(void *arg)
         unsigned cut = 0;
         for (conn_watch *w = s->watches; w != NULL; w = w->next) {
             if (w->deadline_ms != 0 && now >= w->deadline_ms) {
-                shutdown(w->fd, SHUT_RDWR);
-                w->deadline_ms = 0;
+                watch_cut(w);
                 cut++;
             }
         }
-        if (cut > 0)
+        if (cut > 0) {
+            cw_http_metrics_guard(s->metrics, CW_GUARD_HEADERS_TIMEOUT, cut);
             cw_log_warn("http: closed %u connection(s) that sent no complete request headers "
-                        "within %lld ms", cut, (long long)headers_allowance_ms(s));
+                        "in time (%lld ms for a first request, %lld ms after an answer)", cut,
+                        (long long)first_headers_allowance_ms(s), (long long)headers_allowance_ms(s));
+        }
         struct timespec until = cw_abstime_in_ms(250);
         pthread_cond_timedwait(&s->reaper_wake, &s->lock, &until);
     }
@@ -278,43 +395,96 @@ static void *reaper_main(void *arg)
 
 /* ---- the request lifecycle ---------------------------------------------- */
 
-/* Give `r` one of the connection_limit sync slots and `bytes` of the
- * in-flight body budget. 0, or -1 with a reason in msg[cap] when either is
- * exhausted. Both are given back in on_completed(). */
-static int take_sync_slot(cw_http_server *s, cw_http_request *r, size_t bytes,
-                          char *msg, size_t cap)
+/* Give `r` one of the connection_limit sync slots. 0, or -1 with a reason
+ * in msg[cap] when they are all taken. Given back in on_completed(). */
+static int take_sync_slot(cw_http_server *s, cw_http_request *r, char *msg, size_t cap)
 {
     int rc = -1;
     pthread_mutex_lock(&s->lock);
     if (s->sync_active >= s->cfg.connection_limit) {
         snprintf(msg, cap, "too many concurrent sync requests (limit %u)", s->cfg.connection_limit);
-    } else if (s->sync_active > 0 && bytes > s->cfg.max_inflight_bytes - s->sync_bytes) {
-        snprintf(msg, cap, "too many sync body bytes in flight (%zu of %zu; this one %zu)",
-                 s->sync_bytes, s->cfg.max_inflight_bytes, bytes);
     } else {
         s->sync_active++;
-        s->sync_bytes += bytes;
         r->sync_slot = 1;
-        r->reserved_bytes = bytes;
         rc = 0;
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
-/* What a sync request reserves of the body budget: its Content-Length
- * (already checked to be a number ≤ max_body), or max_body when chunked. */
-static size_t body_reservation(const cw_http_server *s, const cw_http_head *h)
+/* Give `r` one of the search_limit search slots: 0, or -1 when all are
+ * taken. Given back in on_completed(). */
+static int take_search_slot(cw_http_server *s, cw_http_request *r)
 {
-    if (h->content_length == NULL)
-        return s->cfg.max_body;
-    unsigned long long v = strtoull(h->content_length, NULL, 10);
-    return v < s->cfg.max_body ? (size_t)v : s->cfg.max_body;
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s->search_active < s->cfg.search_limit) {
+        s->search_active++;
+        r->search_slot = 1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Reserve `n` more received body bytes for `r` in the in-flight budget.
+ * 0, or -1 when it is spent (unless r would hold it all alone). */
+static int reserve_body(cw_http_server *s, cw_http_request *r, size_t n)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    size_t others = s->sync_bytes - r->reserved_bytes;
+    if (others == 0 || s->sync_bytes + n <= s->cfg.max_inflight_bytes) {
+        s->sync_bytes += n;
+        r->reserved_bytes += n;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Give back every body byte `r` holds (its body was freed or dropped). */
+static void release_body(cw_http_server *s, cw_http_request *r)
+{
+    pthread_mutex_lock(&s->lock);
+    s->sync_bytes -= r->reserved_bytes;
+    r->reserved_bytes = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Admit `cost` bytes of handling memory. 0, or -1 when the budget is spent
+ * (unless this would be the only request being handled). */
+static int admit_handling(cw_http_server *s, size_t cost, char *msg, size_t cap)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s->handling == 0 || s->handling + cost <= s->cfg.max_handling_bytes) {
+        s->handling += cost;
+        rc = 0;
+    }
+    if (rc != 0)
+        snprintf(msg, cap, "server busy: %zu MiB of %zu MiB of request memory in use",
+                 s->handling >> 20, s->cfg.max_handling_bytes >> 20);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Give back handling memory; when none is left in use and a big body was
+ * handled, return freed heap pages to the system. */
+static void end_handling(cw_http_server *s, size_t cost, size_t body_len)
+{
+    pthread_mutex_lock(&s->lock);
+    s->handling -= cost;
+    int idle = s->handling == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (idle && body_len >= TRIM_MIN_BYTES)
+        malloc_trim(0);
 }
 
 /* Make the connection's timeout the seconds left to r's deadline (at
- * least 1, at most the idle timeout), or give it back the idle timeout
- * (`on` 0). Setting it restarts libmicrohttpd's timer. */
+ * least 1, at most body_stall_s and the idle timeout), or give it back the
+ * idle timeout (`on` 0). Setting it restarts libmicrohttpd's timer, so
+ * while a body is read it is also the longest a body may stall. */
 static void deadline_timer(cw_http_server *s, struct MHD_Connection *conn, cw_http_request *r,
                            int on)
 {
@@ -323,6 +493,8 @@ static void deadline_timer(cw_http_server *s, struct MHD_Connection *conn, cw_ht
         int64_t left_s = (cw_ms_left(r->deadline_ms) + 999) / 1000;
         if (left_s < 1)
             left_s = 1;
+        if (s->cfg.body_stall_s > 0 && (uint64_t)left_s > s->cfg.body_stall_s)
+            left_s = s->cfg.body_stall_s;
         if (secs == 0 || (uint64_t)left_s < secs)
             secs = (unsigned)left_s;
     } else if (!r->deadline_timer) {
@@ -333,9 +505,71 @@ static void deadline_timer(cw_http_server *s, struct MHD_Connection *conn, cw_ht
     r->deadline_timer = on;
 }
 
+/* The header fields in received order (MHD_KeyValueIteratorN). */
+typedef struct field_list {
+    cw_http_field f[MAX_FIELDS];
+    size_t n;
+    int overflow;
+} field_list;
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    field_list *fl = cls;
+    (void)kind;
+    if (fl->n == MAX_FIELDS) {
+        fl->overflow = 1;
+        return MHD_NO;
+    }
+    cw_http_field *f = &fl->f[fl->n++];
+    f->key = key;
+    f->key_len = key_size;
+    f->value = value != NULL ? value : "";
+    f->value_len = value != NULL ? value_size : 0;
+    return MHD_YES;
+}
+
+/* Why the request's header block is malformed (cw_http_head_block_problem
+ * over what libmicrohttpd left in its read buffer), or NULL. `method` and
+ * `version` are libmicrohttpd's pointers into that buffer. */
+static const char *header_problem(struct MHD_Connection *conn, const char *method,
+                                  const char *version)
+{
+    field_list *fl = calloc(1, sizeof *fl);
+    if (fl == NULL)
+        return NULL;                    /* no memory to look: the framing checks still run */
+    const char *why = NULL;
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_field, fl);
+    if (fl->overflow) {
+        why = "too many header fields";
+        goto out;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const char *after_line = NULL, *end = NULL;
+    size_t vlen = version != NULL ? strlen(version) : 0;
+    /* The version lies in the block when the request line had one. */
+    if (ci != NULL && vlen > 0 && version > method && version < method + ci->header_size) {
+        after_line = version + vlen;
+        end = method + ci->header_size;
+    }
+    why = cw_http_head_block_problem(after_line, end, fl->f, fl->n);
+out:
+    free(fl);
+    return why;
+}
+
+/* 1 when the request says a body follows. */
+static int has_body(const cw_http_head *h)
+{
+    if (h->content_length != NULL)
+        return strcmp(h->content_length, "0") != 0;
+    return h->transfer_encoding != NULL;
+}
+
 /* First call: headers only. Create the context and run the header checks. */
 static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, const char *url,
-                                  const char *method, void **req_cls)
+                                  const char *method, const char *version, void **req_cls)
 {
     cw_http_server *s = l->server;
     cw_http_answer a;
@@ -362,17 +596,49 @@ static enum MHD_Result on_headers(listener *l, struct MHD_Connection *conn, cons
     h.path = url;
     h.admin = l->admin;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
-    if (cw_http_request_check_head(r, &h, &a))
-        return send_answer(l, conn, r, &a);
-    char msg[160];
-    if (r->route == CW_ROUTE_SYNC
-        && take_sync_slot(s, r, body_reservation(s, &h), msg, sizeof msg) != 0) {
-        cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+    r->route = cw_http_route_find(url, l->admin);        /* the metrics label of a 400 */
+    conn_watch *w = watch_of(conn);
+    const char *bad = w != NULL ? cw_http_request_line_problem(method, w->raw_uri, w->raw_uri_len,
+                                                               w->raw_uri_pct00, version)
+                                : NULL;
+    if (w != NULL)
+        w->raw_uri = NULL;                               /* this request's only */
+    if (bad == NULL)
+        bad = header_problem(conn, method, version);
+    if (bad != NULL) {
+        cw_http_metrics_guard(s->metrics, CW_GUARD_MALFORMED_HEADERS, 1);
+        cw_http_answer_error(&a, 400, "Bad request", bad);
         a.close = 1;
+        /* Whatever follows (a body its framing hides, a pipelined request)
+         * is read and dropped, so the client sees the 400 and not a reset. */
+        r->linger = 1;
         return send_answer(l, conn, r, &a);
     }
-    if (h.content_length != NULL ? strcmp(h.content_length, "0") != 0 : h.transfer_encoding != NULL)
-        deadline_timer(s, conn, r, 1);   /* a body follows: bound it by the deadline */
+    if (cw_http_request_check_head(r, &h, &a)) {
+        r->linger = a.close && has_body(&h);
+        return send_answer(l, conn, r, &a);
+    }
+    char msg[160];
+    if (r->route == CW_ROUTE_SYNC && take_sync_slot(s, r, msg, sizeof msg) != 0) {
+        cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+        a.close = 1;
+        r->linger = has_body(&h);
+        return send_answer(l, conn, r, &a);
+    }
+    if ((r->route == CW_ROUTE_SEARCH || r->route == CW_ROUTE_INSTANCE) && s->cfg.search_chroma == NULL) {
+        cw_http_answer_not_found(&a, method, url);
+        cw_http_answer_note_error(&a, "the search API is not configured on this server");
+        return send_answer(l, conn, r, &a);
+    }
+    if (r->route == CW_ROUTE_SEARCH && take_search_slot(s, r) != 0) {
+        snprintf(msg, sizeof msg, "too many concurrent searches (limit %u)", s->cfg.search_limit);
+        cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+        return send_answer(l, conn, r, &a);
+    }
+    if (has_body(&h)) {
+        r->body_start_ms = cw_now_ms();
+        deadline_timer(s, conn, r, 1);   /* a body follows: bound it by the deadline and stalls */
+    }
     return MHD_YES;
 }
 
@@ -402,19 +668,48 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
         cw_http_answer_unavailable(&a, "out of memory", 0);
         a.close = 1;
         return send_answer(l, conn, r, &a);
+    case CW_BODY_BUSY:
+        cw_http_answer_unavailable(&a, "server busy: too many sync body bytes in flight",
+                                   RETRY_BUSY_S);
+        cw_http_answer_note_error(&a, "in-flight body budget of %zu bytes spent (%zu bytes discarded)",
+                                  s->cfg.max_inflight_bytes, r->seen);
+        return send_answer(l, conn, r, &a);
     case CW_BODY_KEEP:
         break;
     }
 
     switch (r->route) {
-    case CW_ROUTE_SYNC:
+    case CW_ROUTE_SYNC: {
         cw_http_metrics_body(s->metrics, r->len);
         if (cw_ms_left(r->deadline_ms) == 0) {
             cw_http_answer_unavailable(&a, "request deadline passed while reading the body", 0);
             break;
         }
+        char msg[160];
+        size_t cost = r->len * CW_HTTP_HANDLING_COST;
+        if (admit_handling(s, cost, msg, sizeof msg) != 0) {
+            cw_http_metrics_guard(s->metrics, CW_GUARD_MEMORY_BUDGET, 1);
+            cw_http_answer_unavailable(&a, msg, RETRY_BUSY_S);
+            break;
+        }
         cw_http_handle_sync(&a, s->pipeline, r->body != NULL ? r->body : "", r->len,
                             r->deadline_ms);
+        size_t len = r->len;
+        cw_http_request_drop(r, CW_BODY_KEEP);   /* the body's memory, before the answer goes */
+        release_body(s, r);
+        end_handling(s, cost, len);
+        break;
+    }
+    case CW_ROUTE_SEARCH: {
+        cw_http_args args;
+        memset(&args, 0, sizeof args);
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+        cw_http_handle_search(&a, s->cfg.search_chroma, s->cfg.search_embedder, s->metrics, r->method,
+                              &args, r->body != NULL ? r->body : "", r->len);
+        break;
+    }
+    case CW_ROUTE_INSTANCE:
+        cw_http_handle_instance(&a, s->cfg.search_chroma, r->path);
         break;
     case CW_ROUTE_HEALTHZ:
         cw_http_handle_healthz(&a);
@@ -447,26 +742,89 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (r == NULL)
-        return on_headers(l, conn, url, method, req_cls);
+        return on_headers(l, conn, url, method, version, req_cls);
     if ((void *)r == NO_CONTEXT || r->answered) {   /* answered from the headers: drop the body */
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
-        cw_http_request_take(r, upload_data, *upload_data_size);
+        cw_http_server *s = l->server;
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (r->sync_slot && r->body_state == CW_BODY_KEEP && reserve_body(s, r, n) != 0) {
+            cw_http_metrics_guard(s->metrics, CW_GUARD_BODY_BUDGET, 1);
+            cw_http_request_drop(r, CW_BODY_BUSY);
+            release_body(s, r);
+        }
+        cw_http_request_take(r, upload_data, n);
+        if (r->sync_slot && r->body_state != CW_BODY_KEEP && r->reserved_bytes > 0)
+            release_body(s, r);                   /* dropped (too large, late, no memory) */
         /* libmicrohttpd 0.9.75 cannot answer before the body ends: a body
-         * still arriving at the deadline is cut there. */
+         * still arriving at the deadline, or far too slowly, is cut. */
         if (cw_ms_left(r->deadline_ms) == 0) {
             cw_log_warn("http: request deadline (%d ms) passed with the body still arriving "
                         "(%zu bytes so far): closing the connection",
-                        l->server->cfg.request_deadline_ms, r->seen);
+                        s->cfg.request_deadline_ms, r->seen);
             return MHD_NO;
         }
-        deadline_timer(l->server, conn, r, 1);
+        int64_t took_ms = cw_now_ms() - r->body_start_ms;
+        if (s->cfg.body_min_rate > 0 && r->body_start_ms > 0
+            && took_ms >= 1000 * (int64_t)s->cfg.body_stall_s
+            && (double)r->seen * 1000.0 < (double)s->cfg.body_min_rate * (double)took_ms) {
+            cw_http_metrics_guard(s->metrics, CW_GUARD_SLOW_BODY, 1);
+            cw_log_warn("http: body arriving at %.0f bytes/s, under the minimum of %zu "
+                        "(%zu bytes in %lld ms): closing the connection",
+                        (double)r->seen * 1000.0 / (double)took_ms, s->cfg.body_min_rate, r->seen,
+                        (long long)took_ms);
+            return MHD_NO;
+        }
+        deadline_timer(s, conn, r, 1);
         return MHD_YES;
     }
     return on_complete(l, conn, r);
+}
+
+/* Lingering close (nginx's lingering_close): the early answer is sent;
+ * send our FIN and read and discard what the client still writes, until it
+ * closes, CW_HTTP_LINGER_MAX_BYTES or CW_HTTP_LINGER_MS. libmicrohttpd
+ * closes the socket after; had it closed with unread bytes, the kernel
+ * would reset the connection and a client still writing its body would
+ * see a broken pipe instead of the answer. Runs on the connection thread
+ * (its request already freed, its slot given back). */
+static void linger_close(cw_http_server *s, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    MHD_socket fd = ci->connect_fd;
+    cw_http_metrics_guard(s->metrics, CW_GUARD_LINGER, 1);
+    if (shutdown(fd, SHUT_WR) != 0)
+        return;
+    int64_t until = cw_now_ms() + CW_HTTP_LINGER_MS;
+    size_t got = 0;
+    char buf[16384];
+    while (got < CW_HTTP_LINGER_MAX_BYTES) {
+        int64_t left = cw_ms_left(until);
+        if (left == 0)
+            break;
+        struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+        int ready = poll(&p, 1, (int)(left < 1000 ? left : 1000));
+        if (ready < 0 && errno != EINTR)
+            break;
+        if (ready <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0)
+            break;                           /* the client is done */
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                continue;
+            break;
+        }
+        got += (size_t)n;
+    }
+    cw_log_debug("http: lingering close discarded %zu body bytes", got);
 }
 
 /* The one place a request context is freed. */
@@ -481,14 +839,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         *req_cls = NULL;
         return;
     }
-    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && r->deadline_timer)
-        cw_log_warn("http: request deadline (%d ms) passed waiting for the body "
-                    "(%zu bytes so far): connection closed", s->cfg.request_deadline_ms, r->seen);
-    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && r->deadline_timer) {
+        cw_http_metrics_guard(s->metrics, CW_GUARD_SLOW_BODY, 1);
+        cw_log_warn("http: body stalled (%u s without a byte) or the request deadline (%d ms) "
+                    "passed (%zu bytes so far): connection closed", s->cfg.body_stall_s,
+                    s->cfg.request_deadline_ms, r->seen);
+    } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         cw_log_debug("http: %s request ended early (libmicrohttpd code %d)",
                      cw_http_route_name(r->route), (int)toe);
-    int slot = r->sync_slot;
+    }
+    int slot = r->sync_slot, search_slot = r->search_slot;
     size_t reserved = r->reserved_bytes;
+    int linger = r->linger && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    size_t seen = r->seen;
     cw_http_request_destroy(r);
     *req_cls = NULL;
     pthread_mutex_lock(&s->lock);
@@ -496,9 +859,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         s->sync_active--;
         s->sync_bytes -= reserved;
     }
+    if (search_slot)
+        s->search_active--;
     s->in_flight--;
+    int trim = seen >= TRIM_MIN_BYTES && s->sync_bytes == 0 && s->handling == 0;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
+    if (trim)
+        malloc_trim(0);          /* the last big body is gone: give its pages back */
+    if (linger)
+        linger_close(s, conn);
 }
 
 /* ---- daemons ------------------------------------------------------------ */
@@ -525,17 +895,19 @@ static int start_listener(cw_http_server *s, listener *l, unsigned short port, i
     l->server = s;
     l->admin = admin;
     l->quiesced = MHD_INVALID_SOCKET;
+    l->limit = admin ? CW_HTTP_ADMIN_CONNECTION_LIMIT
+                     : s->cfg.connection_limit + CW_HTTP_PROBE_RESERVE + s->cfg.search_limit;
     l->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, on_request, l,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,   /* first, so it sees every message */
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)(admin ? ADMIN_CONNECTION_LIMIT
-                             : s->cfg.connection_limit + CW_HTTP_PROBE_RESERVE),
+        (unsigned int)l->limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.connection_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, s->cfg.thread_stack_size,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (l->daemon == NULL)

@@ -5,30 +5,63 @@
  *   listener    — libmicrohttpd's internal polling thread (poll(2)); one per
  *                 listener (main, and admin when admin_port != 0).
  *   connection  — one per open connection (libmicrohttpd), at most
- *                 connection_limit + CW_HTTP_PROBE_RESERVE on the main
- *                 listener. A POST blocks its connection thread in
+ *                 connection_limit + CW_HTTP_PROBE_RESERVE + search_limit
+ *                 on the main listener. A POST blocks its connection thread in
  *                 cw_pipeline_submit() until committed.
  *   reaper      — one; shuts down connections that have not delivered a
- *                 request's headers within max(request deadline, idle
- *                 timeout) of their accept or their previous answer.
+ *                 request's headers in time (headers_timeout_ms from their
+ *                 accept, max(request deadline, idle timeout) from their
+ *                 previous answer). The listener thread itself cuts the
+ *                 oldest waiting connection when its listener is nearly
+ *                 full (see below). A connection thread that sent an early
+ *                 answer lingers in the completed callback, reading and
+ *                 discarding the body, before libmicrohttpd closes.
  *
  * Connection limit: at most connection_limit sync requests are in flight at
  * once (from their headers to their answer); one more is answered 503 +
  * Retry-After from its headers. The main listener accepts
- * CW_HTTP_PROBE_RESERVE connections beyond that, so probes (and those 503s)
+ * CW_HTTP_PROBE_RESERVE (and search_limit) connections beyond that, so probes (and those 503s)
  * are still answered when every sync slot is busy; past that libmicrohttpd
  * closes new connections at once (a network error: the controller retries).
  *
- * Memory budget: the bodies of the sync requests in flight (their
- * Content-Length, or max_body for a chunked body) may add up to at most
- * max_inflight_bytes; a request that would pass it is answered 503 +
- * Retry-After from its headers, unless it would be the only one (so a body
- * up to max_body always gets through an idle server). A parsed body costs
- * roughly 25× its size while its request waits, so this bounds the
- * server's memory under fan-in of large payloads.
+ * Memory budget, two stages, each answered 503 + Retry-After when spent,
+ * unless the request would be the only one (so a body up to max_body
+ * always gets through an idle server):
+ *   body bytes   the sync bodies being received add up to at most
+ *                max_inflight_bytes, reserved as the bytes arrive (never from
+ *                a declared Content-Length, which a stalled client would
+ *                hold without sending); past it the body is discarded and
+ *                the answer is 503 on its final call.
+ *   handling     a received body costs CW_HTTP_HANDLING_COST × its size
+ *                while it is parsed and its request waits for the pipeline;
+ *                those costs add up to at most max_handling_bytes. When
+ *                the last big one ends, freed memory goes back to the
+ *                system (malloc_trim), so RSS returns near its idle level.
+ *
+ * Slow and idle clients (the thread per connection makes each one cost a
+ * thread): a new connection's first request headers are due within
+ * headers_timeout_ms (later ones within max(request deadline, idle
+ * timeout)); a body with no byte for body_stall_s, or slower than
+ * body_min_rate on average after that, is cut (its slot and bytes given
+ * back at once); each listener, CW_HTTP_EVICT_MARGIN connections short of
+ * its limit, cuts its oldest connection still waiting for headers at each
+ * new accept, so a flood of idle sockets cannot lock out /healthz.
+ *
+ * Early answers (413 from the Content-Length, 415, framing 400, 503) are
+ * followed by a lingering close: the rest of the body is read and
+ * discarded (CW_HTTP_LINGER_MS, CW_HTTP_LINGER_MAX_BYTES) so a client that
+ * writes its whole body before reading (Go net/http) sees the answer and
+ * not a reset.
+ *
+ * Malformed heads (a NUL in the request line, raw or as %00 in the target;
+ * a header name that is not a token, CR/NUL/control characters in a value,
+ * obs-fold): 400 + Connection: close from the headers call; nothing after
+ * them on the connection is read as a request.
  *
  * Routes (both listeners serve the probes; only the main one serves sync):
  *   POST /api/v1/instances/sync  200 {"status":"ok","upserted":N,"deleted":M}
+ *                                202 {"status":"accepted","journaled":N} (journal mode:
+ *                                    durable, not applied within the ack wait)
  *                                400 invalid payload or broken framing
  *                                413 body over max_body, 415 not JSON,
  *                                503 + Retry-After transient, 500 otherwise
@@ -36,7 +69,22 @@
  *   GET|HEAD /readyz             200 {"status":"ok"} or
  *                                503 {"status":"unavailable","error":"..."}
  *   GET|HEAD /metrics            Prometheus text
+ *   GET|POST /api/v1/instances/search   (main listener only, when configured)
+ *                                200 the search module's JSON (cw_search_results_json),
+ *                                400 bad parameters, 413 POST body over
+ *                                CW_HTTP_SEARCH_MAX_BODY, 415 POST not JSON,
+ *                                503 + Retry-After: more than search_limit at
+ *                                once, or Chroma / the embedder unavailable
+ *   GET /api/v1/instances/ID     200 the stored instance (cw_search_instance_json),
+ *                                404 when it is not stored (ID: the rest of the
+ *                                path, e.g. default/apps/v1/Deployment/nginx)
  *   known path, other method     405 + Allow;  unknown path  404
+ *
+ * Search is not served on the admin listener: it costs an embedding and a
+ * scan of the collection, and the admin listener is there so that probes
+ * answer fast whatever the load. Searches hold no sync slot; at most
+ * search_limit run at once (the main listener accepts that many
+ * connections more), the next one is answered 503 + Retry-After.
  *
  * Borrowing: the server borrows `pipeline` and `ready_ctx` until
  * cw_http_server_stop() returns; the caller destroys the pipeline after.
@@ -51,14 +99,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chroma.h"
 #include "cw_error.h"
+#include "embedder.h"
 #include "pipeline.h"
 
 #define CW_HTTP_SYNC_PATH "/api/v1/instances/sync"
+#define CW_HTTP_SEARCH_PATH "/api/v1/instances/search"
+#define CW_HTTP_INSTANCE_PREFIX "/api/v1/instances/"
+
+/* Largest POST /api/v1/instances/search body (the query is at most 1 KiB). */
+#define CW_HTTP_SEARCH_MAX_BODY 16384
 
 /* Connections the main listener accepts beyond connection_limit (sync
- * requests), so that probes still get through when every slot is busy. */
+ * requests), so that probes still get through when every slot is busy.
+ * The admin listener takes CW_HTTP_ADMIN_CONNECTION_LIMIT. */
+#define CW_HTTP_ADMIN_CONNECTION_LIMIT 64
 #define CW_HTTP_PROBE_RESERVE 16
+
+/* Estimated peak memory of handling a sync body, as a multiple of its size:
+ * the json-c tree of a worst-case legal body (436k empty annotations in
+ * 5 MiB) is ~20× the body, plus the body and the ops. */
+#define CW_HTTP_HANDLING_COST 24
+
+/* Lingering close after an early answer (413, 415, 400, 503 from the
+ * headers): the rest of the body is read and discarded for at most this
+ * long and this many bytes, then the connection is closed. */
+#define CW_HTTP_LINGER_MS 5000
+#define CW_HTTP_LINGER_MAX_BYTES (64u * 1024u * 1024u)
+
+/* A listener this close to its connection limit cuts its oldest
+ * connection still waiting for request headers at every new accept. */
+#define CW_HTTP_EVICT_MARGIN 8
 
 /* Retry-After (seconds) sent with a 503 when the error carries no hint. */
 #define CW_HTTP_RETRY_AFTER_DEFAULT_S 5
@@ -74,13 +146,37 @@ typedef struct cw_http_config {
     int request_deadline_ms;       /* our own per-request deadline, default 25000 */
     size_t thread_stack_size;      /* connection threads, default 256 KiB */
     int log_probes;                /* 1: log /healthz /readyz /metrics requests too (default 0) */
+    /* The search API: both borrowed until cw_http_server_stop(); NULL =
+     * its routes answer 404. */
+    cw_chroma *search_chroma;
+    cw_embedder *search_embedder;
+    unsigned search_limit;         /* searches at once before 503, default 4 */
+    int headers_timeout_ms;        /* a new connection's first request headers, default 5000 */
+    unsigned body_stall_s;         /* a body with no byte for this long is cut, default 5 */
+    size_t body_min_rate;          /* bytes/s a body must average once body_stall_s passed,
+                                      default 1024 (0: no rate check) */
+    size_t max_handling_bytes;     /* estimated memory of the sync requests being parsed and
+                                      answered at once (CW_HTTP_HANDLING_COST × body),
+                                      default 128 MiB */
 } cw_http_config;
 
 /* Fill `cfg` with the defaults above. */
 void cw_http_config_defaults(cw_http_config *cfg);
 
-/* Readiness callback for /readyz: return 1 if ready; else 0 and a one-line
- * reason in `why` (NUL-terminated, at most `cap` bytes). Called from
+/* The glibc malloc policy a serving process wants, process-wide: call once
+ * from main before any thread starts (cmd_serve.c, and the tests that
+ * measure the server's memory). Two arenas (not 8 per core: with a thread
+ * per connection each would keep what its threads freed), and the mmap
+ * and trim thresholds pinned at 128 KiB: glibc raises both as big blocks
+ * are freed (to 32 / 64 MiB), after which a freed 5 MiB body and its parse
+ * stay resident. Measured by reliability_http2's memory test: 40
+ * concurrent 5 MiB bodies left RSS at 98 MiB (idle 16) unpinned, 17 pinned. */
+void cw_http_tune_malloc(void);
+
+/* Readiness callback for /readyz: return 1 if ready; 2 if ready with a
+ * one-line warning in `why` (200 {"status":"degraded","warning":...});
+ * else 0 and a one-line reason in `why` (NUL-terminated, at most `cap`
+ * bytes). Called from
  * connection threads, possibly concurrently; must be quick (bounded). */
 typedef int (*cw_http_ready_fn)(void *ctx, char *why, size_t cap);
 

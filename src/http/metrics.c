@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <time.h>
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,15 @@ struct cw_http_metrics {
     cw_hist duration[CW_ROUTE_COUNT];
     cw_hist body;
     _Atomic uint64_t upserts, deletes;
+    _Atomic uint64_t searches[3];    /* by cw_search_mode */
+    _Atomic uint64_t search_results;
+    _Atomic uint64_t guards[CW_GUARD_COUNT];
+};
+
+static const char *const GUARD_LABELS[] = {
+#define CW_HTTP_GUARD_LABEL(name, label) label,
+    CW_HTTP_GUARDS(CW_HTTP_GUARD_LABEL)
+#undef CW_HTTP_GUARD_LABEL
 };
 
 cw_http_metrics *cw_http_metrics_create(void)
@@ -35,6 +46,11 @@ cw_http_metrics *cw_http_metrics_create(void)
     cw_hist_init(&m->body, BODY_BUCKETS, N_BODY_BUCKETS, 1.0);
     atomic_init(&m->upserts, 0);
     atomic_init(&m->deletes, 0);
+    for (int i = 0; i < 3; i++)
+        atomic_init(&m->searches[i], 0);
+    atomic_init(&m->search_results, 0);
+    for (int g = 0; g < CW_GUARD_COUNT; g++)
+        atomic_init(&m->guards[g], 0);
     return m;
 }
 
@@ -60,6 +76,12 @@ void cw_http_metrics_count(cw_http_metrics *m, cw_http_route route, unsigned sta
     cw_hist_observe(&m->duration[route], duration_us > 0 ? (uint64_t)duration_us : 0);
 }
 
+void cw_http_metrics_guard(cw_http_metrics *m, cw_http_guard guard, unsigned n)
+{
+    if (m != NULL && guard < CW_GUARD_COUNT)
+        atomic_fetch_add_explicit(&m->guards[guard], n, memory_order_relaxed);
+}
+
 void cw_http_metrics_body(cw_http_metrics *m, size_t bytes)
 {
     if (m != NULL)
@@ -74,9 +96,68 @@ void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes)
     atomic_fetch_add_explicit(&m->deletes, deletes, memory_order_relaxed);
 }
 
+void cw_http_metrics_search(cw_http_metrics *m, int mode, size_t results)
+{
+    if (m == NULL || mode < 0 || mode > 2)
+        return;
+    atomic_fetch_add_explicit(&m->searches[mode], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->search_results, results, memory_order_relaxed);
+}
+
 static uint64_t load(_Atomic uint64_t *v)
 {
     return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* One family of one unlabelled sample. */
+static void family1(cw_prom *p, const char *name, const char *type, const char *help, uint64_t v)
+{
+    cw_prom_head(p, name, type, help);
+    cw_prom_sample(p, name, "", v);
+}
+
+/* The journal's families (journal mode only). */
+static void render_journal(cw_prom *p, const cw_pipeline_stats *st)
+{
+    const cw_journal_stats *js = &st->journal;
+    family1(p, "cw_journal_backlog_operations", "gauge",
+            "Operations accepted into the journal and not yet applied to Chroma.", js->backlog_ops);
+    family1(p, "cw_journal_backlog_bytes", "gauge",
+            "Size of those operations, as counted against --journal-max-bytes.", js->backlog_bytes);
+    family1(p, "cw_journal_max_bytes", "gauge", "The journal's limit (--journal-max-bytes).",
+            js->max_bytes);
+    cw_prom_head(p, "cw_journal_oldest_unapplied_seconds", "gauge",
+                 "Age of the oldest operation not yet applied (0 when none).");
+    double age = 0;
+    if (js->oldest_ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        age = now > js->oldest_ms ? (double)(now - js->oldest_ms) / 1000.0 : 0;
+    }
+    cw_prom_line(p, "cw_journal_oldest_unapplied_seconds %.3f", age);
+    family1(p, "cw_journal_dead_letters", "gauge",
+            "Operations Chroma or the embedder refused for good, kept in the journal's "
+            "dead-letter table (cluster-whisperer journal dead-letters).", js->dead_letters);
+    family1(p, "cw_journal_appends_total", "counter", "Requests appended to the journal.",
+            js->appends);
+    family1(p, "cw_journal_group_commits_total", "counter",
+            "Journal transactions (fsyncs) those appends took.", js->group_commits);
+    cw_prom_head(p, "cw_journal_refusals_total", "counter",
+                 "Requests the journal could not take (answered 503), by reason.");
+    cw_prom_sample(p, "cw_journal_refusals_total", "reason=\"full\"", js->full_refusals);
+    cw_prom_sample(p, "cw_journal_refusals_total", "reason=\"error\"", js->append_errors);
+    cw_prom_head(p, "cw_apply_errors_total", "counter",
+                 "Failed tries of the apply loop (retried), by kind of failure.");
+    for (int code = CW_E_INVALID; code <= CW_E_NOMEM; code++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "kind=\"%s\"", cw_status_name((cw_status)code));
+        cw_prom_sample(p, "cw_apply_errors_total", labels, st->apply_errors[code]);
+    }
+    cw_prom_head(p, "cw_chroma_writable", "gauge",
+                 "1 while the apply loop's last Chroma write succeeded (or none failed), 0 while "
+                 "Chroma refuses writes.");
+    cw_prom_sample(p, "cw_chroma_writable", "", st->write_failing ? 0 : 1);
 }
 
 char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *pipeline)
@@ -107,6 +188,13 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
         snprintf(labels, sizeof labels, "route=\"%s\"", cw_http_route_name((cw_http_route)r));
         cw_prom_hist(&p, "cw_http_request_duration_seconds", labels, &m->duration[r]);
     }
+    cw_prom_head(&p, "cw_http_protections_total", "counter",
+                 "Requests and connections refused or cut by the HTTP protections, by reason.");
+    for (int g = 0; g < CW_GUARD_COUNT; g++) {
+        snprintf(labels, sizeof labels, "reason=\"%s\"", GUARD_LABELS[g]);
+        cw_prom_sample(&p, "cw_http_protections_total", labels, load(&m->guards[g]));
+    }
+
     cw_prom_head(&p, "cw_http_requests_in_flight", "gauge",
                  "Requests received and not yet answered.");
     cw_prom_line(&p, "cw_http_requests_in_flight %zu", in_flight);
@@ -120,6 +208,18 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
                  "Deletes in valid sync payloads received.");
     cw_prom_sample(&p, "cw_sync_deletes_received_total", "", load(&m->deletes));
 
+    /* the order of cw_search_mode */
+    static const char *const RANKINGS[3] = { "hybrid", "vector", "lexical" };
+    cw_prom_head(&p, "cw_search_queries_total", "counter",
+                 "Searches answered (GET|POST /api/v1/instances/search), by ranking.");
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof labels, "ranking=\"%s\"", RANKINGS[i]);
+        cw_prom_sample(&p, "cw_search_queries_total", labels, load(&m->searches[i]));
+    }
+    cw_prom_head(&p, "cw_search_results_returned_total", "counter",
+                 "Results those searches returned.");
+    cw_prom_sample(&p, "cw_search_results_returned_total", "", load(&m->search_results));
+
     if (pipeline != NULL) {
         cw_pipeline_stats st;
         cw_pipeline_stats_get(pipeline, &st);
@@ -132,6 +232,8 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
         cw_prom_head(&p, "cw_pipeline_upserts_unchanged_total", "counter",
                      "Upserts not written because Chroma already held the same document and metadata.");
         cw_prom_sample(&p, "cw_pipeline_upserts_unchanged_total", "", st.upserts_unchanged);
+        if (st.journaled)
+            render_journal(&p, &st);
     }
     cw_metrics_render(&p);
     return cw_prom_take(&p);

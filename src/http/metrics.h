@@ -3,7 +3,8 @@
  *
  * Counted here, per server: requests by route and status code, request
  * duration by route (histogram), sync body sizes (histogram), upserts and
- * deletes received in valid sync payloads. Read at scrape time: the
+ * deletes received in valid sync payloads, searches answered by ranking
+ * and the results they returned. Read at scrape time: the
  * in-flight gauge (the server's), the pipeline's queue depth and reused
  * vectors (cw_pipeline_stats_get), and the process-wide registry of
  * embedder and Chroma calls and batch sizes (cw_metrics.h).
@@ -21,6 +22,24 @@
 #include "pipeline.h"
 #include "routes.h"
 
+/* Connections and requests the HTTP layer's protections refused or cut
+ * (issue 11), the `reason` label of cw_http_protections_total. */
+#define CW_HTTP_GUARDS(X) \
+    X(MALFORMED_HEADERS, "malformed_headers") /* 400 + close: NUL in the line, bad name, CR/NUL, obs-fold */ \
+    X(SLOW_BODY, "slow_body")                 /* body stalled or under the minimum rate: cut */ \
+    X(HEADERS_TIMEOUT, "headers_timeout")     /* no complete headers in time: cut */ \
+    X(IDLE_EVICTED, "idle_evicted")           /* listener nearly full: oldest idle cut */ \
+    X(BODY_BUDGET, "body_budget")             /* in-flight body bytes spent: 503 */ \
+    X(MEMORY_BUDGET, "memory_budget")         /* handling memory spent: 503 */ \
+    X(LINGER, "linger")                       /* early answer: rest of the body discarded */
+
+typedef enum cw_http_guard {
+#define CW_HTTP_GUARD_ENUM(name, label) CW_GUARD_##name,
+    CW_HTTP_GUARDS(CW_HTTP_GUARD_ENUM)
+#undef CW_HTTP_GUARD_ENUM
+    CW_GUARD_COUNT
+} cw_http_guard;
+
 typedef struct cw_http_metrics cw_http_metrics;
 
 /* NULL when out of memory. */
@@ -32,11 +51,18 @@ void cw_http_metrics_destroy(cw_http_metrics *m);   /* NULL-safe */
 void cw_http_metrics_count(cw_http_metrics *m, cw_http_route route, unsigned status,
                            int64_t duration_us);
 
+/* `n` more of `guard`. NULL `m` is a no-op. */
+void cw_http_metrics_guard(cw_http_metrics *m, cw_http_guard guard, unsigned n);
+
 /* One received sync body of `bytes` bytes. */
 void cw_http_metrics_body(cw_http_metrics *m, size_t bytes);
 
 /* One valid sync payload of `upserts` upserts and `deletes` deletes. */
 void cw_http_metrics_ops(cw_http_metrics *m, size_t upserts, size_t deletes);
+
+/* One answered search in `mode` (a cw_search_mode) that returned
+ * `results` results. NULL `m` is a no-op. */
+void cw_http_metrics_search(cw_http_metrics *m, int mode, size_t results);
 
 /* The Prometheus text exposition (format 0.0.4), malloc'd; NULL on OOM.
  * Every family has its # HELP and # TYPE lines before its samples.

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cw_time.h"
+#include "http_server.h"
 
 cw_http_request *cw_http_request_create(size_t max_body, int request_deadline_ms)
 {
@@ -61,6 +62,90 @@ static int parse_length(const char *s, unsigned long long *out)
     return 0;
 }
 
+/* RFC 9110 §5.6.2 tchar. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Past the NUL(s) that were a line terminator at `p`: "\0" (LF) or "\0\0"
+ * (CRLF); `next` is where the following line must start. 1 when it does. */
+static int line_ends_at(const char *p, const char *end, const char *next)
+{
+    if (p >= end || *p != '\0')
+        return 0;
+    if (p + 1 == next)
+        return 1;
+    return p + 1 < end && p[1] == '\0' && p + 2 == next;
+}
+
+const char *cw_http_head_block_problem(const char *after_line, const char *end,
+                                       const cw_http_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].key_len == 0)
+            return "empty header name";
+        for (size_t k = 0; k < f[i].key_len; k++)
+            if (!is_tchar((unsigned char)f[i].key[k]))
+                return "header name with whitespace or a control character";
+        for (size_t k = 0; k < f[i].value_len; k++) {
+            unsigned char c = (unsigned char)f[i].value[k];
+            if (c == '\r')
+                return "bare CR in a header value";
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return "control character in a header value";
+        }
+    }
+    if (after_line == NULL)
+        return NULL;
+    const char *p = after_line;             /* the NUL ending the request line */
+    for (size_t i = 0; i < n; i++) {
+        if (!line_ends_at(p, end, f[i].key))
+            return "malformed header line (obs-fold continuation, NUL, or a line break inside it)";
+        p = f[i].key + f[i].key_len;
+        if (p >= end || *p != '\0')        /* the colon */
+            return "malformed header line";
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p != f[i].value)
+            return "malformed header line (NUL or a line break in a value)";
+        p = f[i].value + f[i].value_len;
+    }
+    /* The last line's terminator, then the empty line: 2 to 4 NULs. */
+    size_t rest = p <= end ? (size_t)(end - p) : 0;
+    if (p > end || rest < 2 || rest > 4)
+        return "malformed header block (obs-fold continuation, NUL, or a line break inside a line)";
+    for (size_t k = 0; k < rest; k++)
+        if (p[k] != '\0')
+            return "malformed header block (obs-fold continuation, NUL, or a line break inside a line)";
+    return NULL;
+}
+
+int cw_http_target_has_pct00(const char *uri)
+{
+    return uri != NULL && strstr(uri, "%00") != NULL;
+}
+
+const char *cw_http_request_line_problem(const char *method, const char *raw_uri,
+                                         size_t raw_uri_len, int pct00, const char *version)
+{
+    static const char NUL_IN_LINE[] = "NUL in the request line (raw, or %00 in the target)";
+    if (method == NULL || raw_uri == NULL || version == NULL || raw_uri <= method
+        || version <= raw_uri)
+        return NULL;
+    const char *p = method + strlen(method);
+    if (p >= raw_uri)
+        return NUL_IN_LINE;
+    for (p++; p < raw_uri; p++)          /* the blanks libmicrohttpd skipped */
+        if (*p != ' ')
+            return NUL_IN_LINE;
+    if (raw_uri + raw_uri_len + 1 != version || pct00)
+        return NUL_IN_LINE;
+    return NULL;
+}
+
 static int bad_framing(cw_http_answer *a, const char *why)
 {
     cw_http_answer_error(a, 400, "Bad request", why);
@@ -91,8 +176,12 @@ int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_htt
         cw_http_answer_method(a, r->route, h->method);
         return 1;
     }
-    if (r->route != CW_ROUTE_SYNC)
+    if (r->route == CW_ROUTE_SEARCH && strcmp(h->method, "POST") == 0) {
+        if (r->max_body > CW_HTTP_SEARCH_MAX_BODY)
+            r->max_body = CW_HTTP_SEARCH_MAX_BODY;
+    } else if (r->route != CW_ROUTE_SYNC) {
         return 0;
+    }
     if (h->content_length != NULL && length > r->max_body) {
         char msg[128];
         snprintf(msg, sizeof msg, "body of %llu bytes is over the limit of %zu bytes",
@@ -110,8 +199,7 @@ int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_htt
     return 0;
 }
 
-/* Drop the buffer and discard from now on. */
-static void drop(cw_http_request *r, cw_http_body_state why)
+void cw_http_request_drop(cw_http_request *r, cw_http_body_state why)
 {
     free(r->body);
     r->body = NULL;
@@ -125,13 +213,13 @@ void cw_http_request_take(cw_http_request *r, const char *data, size_t n)
     if (r->body_state != CW_BODY_KEEP)
         return;
     if (cw_ms_left(r->deadline_ms) == 0) {
-        drop(r, CW_BODY_LATE);
+        cw_http_request_drop(r, CW_BODY_LATE);
         return;
     }
-    if (r->route != CW_ROUTE_SYNC)
+    if (r->route != CW_ROUTE_SYNC && r->route != CW_ROUTE_SEARCH)
         return;                       /* a probe's body is ignored */
     if (n > r->max_body - r->len) {
-        drop(r, CW_BODY_TOO_LARGE);
+        cw_http_request_drop(r, CW_BODY_TOO_LARGE);
         return;
     }
     if (r->len + n + 1 > r->cap) {
@@ -142,7 +230,7 @@ void cw_http_request_take(cw_http_request *r, const char *data, size_t n)
             cap = r->max_body + 1;
         char *nb = realloc(r->body, cap);
         if (nb == NULL) {
-            drop(r, CW_BODY_NOMEM);
+            cw_http_request_drop(r, CW_BODY_NOMEM);
             return;
         }
         r->body = nb;

@@ -16,19 +16,37 @@ static const char *const ROUTE_NAMES[CW_ROUTE_COUNT] = {
     [CW_ROUTE_HEALTHZ] = "healthz",
     [CW_ROUTE_READYZ] = "readyz",
     [CW_ROUTE_METRICS] = "metrics",
+    [CW_ROUTE_SEARCH] = "search",
+    [CW_ROUTE_INSTANCE] = "instance",
     [CW_ROUTE_OTHER] = "other",
 };
 
+/* `path` is `route`, or `route` and one trailing slash (the reference's
+ * router is not strict about it, so an endpoint URL written with one works). */
+static int path_is(const char *path, const char *route)
+{
+    size_t n = strlen(route);
+    return strncmp(path, route, n) == 0 && (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0'));
+}
+
 cw_http_route cw_http_route_find(const char *path, int admin)
 {
-    if (strcmp(path, CW_HTTP_SYNC_PATH) == 0)
+    if (path_is(path, CW_HTTP_SYNC_PATH))
         return admin ? CW_ROUTE_OTHER : CW_ROUTE_SYNC;
-    if (strcmp(path, "/healthz") == 0)
+    if (path_is(path, "/healthz"))
         return CW_ROUTE_HEALTHZ;
-    if (strcmp(path, "/readyz") == 0)
+    if (path_is(path, "/readyz"))
         return CW_ROUTE_READYZ;
-    if (strcmp(path, "/metrics") == 0)
+    if (path_is(path, "/metrics"))
         return CW_ROUTE_METRICS;
+    size_t np = sizeof CW_HTTP_INSTANCE_PREFIX - 1;
+    if (!admin && strncmp(path, CW_HTTP_INSTANCE_PREFIX, np) == 0) {
+        const char *rest = path + np;
+        if (strcmp(rest, "search") == 0 || strcmp(rest, "search/") == 0)
+            return CW_ROUTE_SEARCH;
+        if (rest[0] != '\0' && strcmp(rest, "sync") != 0 && strcmp(rest, "sync/") != 0)
+            return CW_ROUTE_INSTANCE;
+    }
     return CW_ROUTE_OTHER;
 }
 
@@ -39,13 +57,22 @@ const char *cw_http_route_name(cw_http_route route)
 
 const char *cw_http_route_allow(cw_http_route route)
 {
-    return route == CW_ROUTE_SYNC ? "POST" : "GET, HEAD";
+    switch (route) {
+    case CW_ROUTE_SYNC:     return "POST";
+    case CW_ROUTE_SEARCH:   return "GET, POST";
+    case CW_ROUTE_INSTANCE: return "GET";
+    default:                return "GET, HEAD";
+    }
 }
 
 int cw_http_route_method_ok(cw_http_route route, const char *method)
 {
     if (route == CW_ROUTE_SYNC)
         return strcmp(method, "POST") == 0;
+    if (route == CW_ROUTE_SEARCH)
+        return strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0;
+    if (route == CW_ROUTE_INSTANCE)
+        return strcmp(method, "GET") == 0;
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
@@ -126,6 +153,22 @@ void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *b
     size_t n_upserts = payload.upserts.len, n_deletes = payload.deletes.len;
     if (cw_pipeline_submit_take(pipeline, &payload, deadline_ms, &res, &err) != 0) {
         answer_pipeline_error(a, &err);
+    } else if (res.accepted || res.dead_lettered > 0) {
+        /* Journaled, not (all) applied yet: durable, applied later (202 is
+         * success to the controller). Dead letters are in /metrics and
+         * `cluster-whisperer journal dead-letters`. */
+        char buf[160];
+        if (res.dead_lettered > 0)
+            snprintf(buf, sizeof buf,
+                     "{\"status\":\"accepted\",\"journaled\":%zu,\"dead_lettered\":%zu}",
+                     res.journaled, res.dead_lettered);
+        else
+            snprintf(buf, sizeof buf, "{\"status\":\"accepted\",\"journaled\":%zu}",
+                     res.journaled);
+        cw_http_answer_json(a, 202, strdup(buf));
+        if (res.dead_lettered > 0)
+            cw_http_answer_note_error(a, "%zu operations refused for good by Chroma or the "
+                                      "embedder: kept as dead letters", res.dead_lettered);
     } else {
         char buf[96];
         snprintf(buf, sizeof buf, "{\"status\":\"ok\",\"upserted\":%zu,\"deleted\":%zu}",
@@ -147,21 +190,24 @@ void cw_http_handle_healthz(cw_http_answer *a)
 void cw_http_handle_readyz(cw_http_answer *a, int shutting_down, cw_http_ready_fn ready,
                            void *ready_ctx)
 {
-    char why[256] = "";
-    int ok = 0;
-    if (shutting_down)
+    char why[1024] = "";
+    int ok = 0, warned = 0;
+    if (shutting_down) {
         snprintf(why, sizeof why, "shutting down");
-    else if (ready == NULL)
+    } else if (ready == NULL) {
         ok = 1;
-    else
-        ok = ready(ready_ctx, why, sizeof why) == 1;
-    if (ok) {
+    } else {
+        int v = ready(ready_ctx, why, sizeof why);
+        ok = v >= 1;
+        warned = v == 2;
+    }
+    why[sizeof why - 1] = '\0';
+    if (ok && !warned) {
         cw_http_answer_json(a, 200, strdup("{\"status\":\"ok\"}"));
         return;
     }
-    why[sizeof why - 1] = '\0';
     struct json_object *obj = json_object_new_object();
-    struct json_object *st = json_object_new_string("unavailable");
+    struct json_object *st = json_object_new_string(ok ? "degraded" : "unavailable");
     struct json_object *er = json_object_new_string(why[0] != '\0' ? why : "not ready");
     if (obj == NULL || st == NULL || er == NULL) {
         json_object_put(obj);
@@ -171,7 +217,8 @@ void cw_http_handle_readyz(cw_http_answer *a, int shutting_down, cw_http_ready_f
         return;
     }
     json_object_object_add(obj, "status", st);
-    json_object_object_add(obj, "error", er);
-    cw_http_answer_json(a, 503, cw_http_json_take(obj));
-    a->retry_after_s = CW_HTTP_RETRY_AFTER_DEFAULT_S;
+    json_object_object_add(obj, ok ? "warning" : "error", er);
+    cw_http_answer_json(a, ok ? 200 : 503, cw_http_json_take(obj));
+    if (!ok)
+        a->retry_after_s = CW_HTTP_RETRY_AFTER_DEFAULT_S;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "answer.h"
+#include "chroma.h"
+#include "embedder.h"
 #include "http_server.h"
 #include "pipeline.h"
 
@@ -17,18 +19,24 @@ typedef enum cw_http_route {
     CW_ROUTE_HEALTHZ,
     CW_ROUTE_READYZ,
     CW_ROUTE_METRICS,
+    CW_ROUTE_SEARCH,        /* GET|POST /api/v1/instances/search */
+    CW_ROUTE_INSTANCE,      /* GET /api/v1/instances/ID */
     CW_ROUTE_OTHER,         /* unknown path: 404 */
     CW_ROUTE_COUNT
 } cw_http_route;
 
-/* The route of `path` (no query string). On the admin listener the sync
- * path is CW_ROUTE_OTHER. */
+/* The route of `path` (no query string; one trailing slash allowed, so
+ * "/healthz/" is /healthz). On the admin listener the sync, search and
+ * instance paths are CW_ROUTE_OTHER. An instance path is the prefix and a
+ * non-empty id other than "sync" and "search". */
 cw_http_route cw_http_route_find(const char *path, int admin);
 
-/* Metric label: "sync", "healthz", "readyz", "metrics", "other". */
+/* Metric label: "sync", "healthz", "readyz", "metrics", "search",
+ * "instance", "other". */
 const char *cw_http_route_name(cw_http_route route);
 
-/* The Allow header value of a known route ("POST" or "GET, HEAD"). */
+/* The Allow header value of a known route ("POST", "GET, POST", "GET" or
+ * "GET, HEAD"). */
 const char *cw_http_route_allow(cw_http_route route);
 
 /* 1 when `method` is allowed on `route`. */
@@ -43,6 +51,36 @@ void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *m
  * 400 issues, 503 + Retry-After transient, 500 otherwise. */
 void cw_http_handle_sync(cw_http_answer *a, cw_pipeline *pipeline, const char *body,
                          size_t len, int64_t deadline_ms);
+
+/* A URL query parameter, decoded (value_len counts an embedded NUL). */
+typedef struct cw_http_arg {
+    const char *key;
+    const char *value;
+    size_t value_len;
+} cw_http_arg;
+
+#define CW_HTTP_MAX_ARGS 16
+
+/* The query string's parameters, as the transport collected them; `more`
+ * is set when there were more than CW_HTTP_MAX_ARGS. */
+typedef struct cw_http_args {
+    cw_http_arg items[CW_HTTP_MAX_ARGS];
+    size_t len;
+    int more;
+} cw_http_args;
+
+/* GET (parameters in `args`) or POST (a JSON object in `body`, no query
+ * string) /api/v1/instances/search: 200 the results' JSON, 400 bad
+ * parameters, 503 + Retry-After when Chroma or the embedder is
+ * unavailable, 500 otherwise. `metrics` (may be NULL) counts the query. */
+struct cw_http_metrics;
+void cw_http_handle_search(cw_http_answer *a, cw_chroma *chroma, cw_embedder *embedder,
+                           struct cw_http_metrics *metrics, const char *method,
+                           const cw_http_args *args, const char *body, size_t len);
+
+/* GET /api/v1/instances/ID (`path` the whole path): 200 the instance, 404
+ * when not stored, 400 for an unusable id, 503 when Chroma is unavailable. */
+void cw_http_handle_instance(cw_http_answer *a, cw_chroma *chroma, const char *path);
 
 /* GET /healthz: 200 {"status":"ok"}. */
 void cw_http_handle_healthz(cw_http_answer *a);

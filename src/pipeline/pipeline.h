@@ -18,9 +18,23 @@
  *                 write), and reuses stored vectors by text as usual.
  *   embed workers — `workers` threads calling cw_embedder_embed().
  *
+ * Journal mode (cfg.journal set; DESIGN §6a, apply.c): submit appends the
+ * request's ops to the journal (durable on return) and waits at most
+ * ack_wait_ms for them to be applied; the batcher reads the journal in
+ * order instead of the in-memory queue, and the writer retries a failing
+ * batch (capped backoff) until it is applied, settling the journal after
+ * each batch. The operations of a request Chroma refuses for good (found by
+ * applying a failing batch request by request) are dead-lettered
+ * (journal.h) instead of being retried forever. Without a journal every
+ * answer waits for the commit and a failure is the answer.
+ *
+ * Lifecycle: create → RUNNING; cw_pipeline_shutdown() → DRAINING (no new
+ * requests, the threads finish until the drain deadline) → STOPPED;
+ * cw_pipeline_destroy() shuts down first if that was not done.
+ *
  * Borrowing: cw_pipeline_submit() borrows `payload` only until it returns.
- * The pipeline borrows the embedder and the store for its lifetime; the
- * caller destroys them after cw_pipeline_destroy().
+ * The pipeline borrows the embedder, the store and the journal for its
+ * lifetime; the caller destroys them after cw_pipeline_destroy().
  */
 #ifndef CW_PIPELINE_H
 #define CW_PIPELINE_H
@@ -30,6 +44,7 @@
 
 #include "cw_error.h"
 #include "embedder.h"
+#include "journal.h"
 #include "store.h"
 #include "sync_payload.h"
 
@@ -47,6 +62,11 @@ typedef struct cw_pipeline_config {
      * and must not call into the pipeline. */
     void (*on_accept)(void *ctx, const cw_sync_payload *payload);
     void *on_accept_ctx;
+    /* Journal mode (NULL = off). */
+    cw_journal *journal;     /* borrowed */
+    int ack_wait_ms;         /* wait this long for the commit before answering
+                                "accepted" (default 3000) */
+    int retry_max_ms;        /* the apply loop's backoff cap (default 5000) */
 } cw_pipeline_config;
 
 /* Fill `cfg` with the defaults above (no on_accept hook).
@@ -67,6 +87,10 @@ typedef struct cw_pipeline_result {
                                 request (shared with the other requests in it; for
                                 a request re-run alone, its own run's); also set
                                 on failure, when the request reached a batch */
+    int accepted;            /* journal mode: durable, not yet applied (→ 202) */
+    size_t journaled;        /* journal mode: ops appended */
+    size_t dead_lettered;    /* journal mode: of them, refused for good by Chroma
+                                or the embedder before the answer */
 } cw_pipeline_result;
 
 typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
@@ -80,6 +104,12 @@ typedef struct cw_pipeline_stats {   /* for /metrics; a consistent snapshot */
     uint64_t upserts_unchanged;      /* upserts not written: the store held them exactly */
     uint64_t store_calls;
     uint64_t store_ms_total;
+    /* Journal mode (zero without a journal). */
+    int journaled;                   /* 1 in journal mode */
+    cw_journal_stats journal;        /* backlog, dead letters, appends */
+    uint64_t apply_errors[6];        /* failed apply attempts by cw_status code */
+    uint64_t dead_lettered;          /* ops dead-lettered since start */
+    int write_failing;               /* the last Chroma write failed */
 } cw_pipeline_stats;
 
 /* Start the batcher and workers. `cfg` is copied. Returns NULL with `err`
@@ -103,6 +133,10 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
  * A request whose deadline passes while its batch is being written is still
  * committed (writes are never aborted); only the answer is a 503.
  * An empty payload returns 0 at once without touching embedder or store.
+ * Journal mode: returns 0 once the ops are durable and either applied
+ * (res->accepted 0) or still pending when ack_wait_ms or `deadline_ms`
+ * passed (res->accepted 1); -1 with CW_E_UNAVAILABLE when the journal
+ * cannot take them (full, disk error) or the pipeline is shutting down.
  * Error texts: "pipeline queue full (N requests waiting)" (retry 1 s),
  * "pipeline is shutting down" (retry 2 s), "deadline exceeded before the
  * request was processed" (never written), "deadline exceeded while the
@@ -121,6 +155,11 @@ CW_MUST_CHECK int cw_pipeline_submit_take(cw_pipeline *p, cw_sync_payload *paylo
                                           cw_error *err);
 
 void cw_pipeline_stats_get(cw_pipeline *p, cw_pipeline_stats *out);
+
+/* Journal mode: 0 when Chroma has refused the writes of the apply loop for
+ * at least `for_ms` (the last write failed, and every one since then), with
+ * a one-line reason in `why`; else 1 (also without a journal). */
+int cw_pipeline_write_health(cw_pipeline *p, int64_t for_ms, char *why, size_t cap);
 
 /* Stop taking requests (new submits fail CW_E_UNAVAILABLE), finish what is
  * queued or in flight until `drain_deadline_ms`, then stop the threads.

@@ -634,7 +634,6 @@ static int open_nested(cw_rt_ctx *ctx)
  * decodes the key into the arena (map keys). Keys with problems are
  * reported here and their values skipped. */
 static int next_member(cw_rt_ctx *ctx, cw_rt_key *key, int store);
-static int skip_value(cw_rt_ctx *ctx);
 
 int cw_rt_object_next(cw_rt_ctx *ctx, cw_rt_key *key)
 {
@@ -682,7 +681,7 @@ static int next_member(cw_rt_ctx *ctx, cw_rt_key *key, int store)
         ctx->p++;
         if (problems != 0) {
             (void)key_ok(ctx, problems);
-            if (!skip_value(ctx))
+            if (!cw_rt_skip_value(ctx))
                 return 0;
             continue;
         }
@@ -704,7 +703,7 @@ int cw_rt_object_begin(cw_rt_ctx *ctx, unsigned flags)
     if (c < 0)
         return syntax(ctx, "unexpected end of data");
     cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected object, got %s", type_name(c));
-    return skip_value(ctx) ? 2 : 0;
+    return cw_rt_skip_value(ctx) ? 2 : 0;
 }
 
 int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags)
@@ -721,7 +720,7 @@ int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags)
     if (c < 0)
         return syntax(ctx, "unexpected end of data");
     cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected array, got %s", type_name(c));
-    return skip_value(ctx) ? 2 : 0;
+    return cw_rt_skip_value(ctx) ? 2 : 0;
 }
 
 int cw_rt_array_next(cw_rt_ctx *ctx, size_t index)
@@ -747,7 +746,7 @@ int cw_rt_array_next(cw_rt_ctx *ctx, size_t index)
 }
 
 /* Any value, checked and dropped; the path names it. */
-static int skip_value(cw_rt_ctx *ctx)
+int cw_rt_skip_value(cw_rt_ctx *ctx)
 {
     skip_ws(ctx);
     int c = peek(ctx);
@@ -781,7 +780,7 @@ static int skip_value(cw_rt_ctx *ctx)
             if (st != 1)
                 return st == 2;
             cw_rt_push_index(ctx, i);
-            int ok = skip_value(ctx);
+            int ok = cw_rt_skip_value(ctx);
             cw_rt_pop(ctx);
             if (!ok)
                 return 0;
@@ -803,7 +802,7 @@ int cw_rt_skip_field(cw_rt_ctx *ctx, const cw_rt_key *key)
     cw_rt_push_key(ctx, key->raw, key->raw_len);
     if (ctx->depth <= CW_RT_PATH_MAX)
         ctx->path[ctx->depth - 1].raw = 1;
-    int ok = skip_value(ctx);
+    int ok = cw_rt_skip_value(ctx);
     cw_rt_pop(ctx);
     return ok;
 }
@@ -850,7 +849,7 @@ static int read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format
         if (c < 0)
             return syntax(ctx, "unexpected end of data");
         cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected string, got %s", type_name(c));
-        return skip_value(ctx);
+        return cw_rt_skip_value(ctx);
     }
     if (!scan_string(ctx, 1, out, &n, &raw, &raw_n, &problems))
         return 0;
@@ -1046,7 +1045,7 @@ int cw_rt_document_begin(cw_rt_ctx *ctx)
     if (c == '{')
         return 1;
     /* Read it whole first: a malformed text is invalid_json, as before. */
-    if (!skip_value(ctx) || !cw_rt_document_end(ctx))
+    if (!cw_rt_skip_value(ctx) || !cw_rt_document_end(ctx))
         return 0;
     ctx->depth = 0;
     cw_rt_issue_tier(ctx, 2, CW_ISSUE_NOT_OBJECT, "expected a JSON object, got %s", type_name(c));

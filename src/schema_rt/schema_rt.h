@@ -25,6 +25,8 @@
 
 #include "cw_error.h"   /* CW_MUST_CHECK */
 
+struct json_object;     /* json-c, for cw_rt_parse_tree() only */
+
 /* Bumped whenever the interface between generated code and this runtime
  * changes; generated files refuse to compile against another version. */
 #define CW_SCHEMA_RT_VERSION 2
@@ -241,6 +243,21 @@ CW_MUST_CHECK int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags);
 /* Before element `index` of an open array: 1 when an element follows, 2
  * at the closing ']' (consumed), 0 to stop. */
 CW_MUST_CHECK int cw_rt_array_next(cw_rt_ctx *ctx, size_t index);
+
+/* Any one value at the cursor, checked as strictly as a field's value
+ * (syntax, UTF-8, numbers, depth) and dropped. Same return as the readers. */
+CW_MUST_CHECK int cw_rt_skip_value(cw_rt_ctx *ctx);
+
+/* ---- free-form JSON for hand-written code ------------------------------ */
+
+/* Check `bytes` as strictly as a generated parser does (one JSON object,
+ * RFC 8259, RFC 3629 UTF-8, no NUL, no lone surrogate escape, depth
+ * CW_RT_MAX_DEPTH, finite numbers, integers within [-2^63, 2^64-1]), then
+ * build the json-c tree. Returns the tree (caller owns: json_object_put),
+ * or NULL with `issues` filled (not_object when it is JSON but not an
+ * object; out_of_memory: cw_issues_is_oom). `issues` is initialised by
+ * the caller. For the search API's body and MCP messages, not payloads. */
+CW_MUST_CHECK struct json_object *cw_rt_parse_tree(cw_issues *issues, const char *bytes, size_t len);
 
 /* The scratch stack: lists grow there (elements copied in by value), and
  * cw_rt_scratch_take() moves the elements pushed since `mark` into the

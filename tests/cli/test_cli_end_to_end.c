@@ -21,6 +21,17 @@ static const char PRD_EXAMPLE[] =
     "\"annotations\":{\"description\":\"Main web server\"},\"createdAt\":\"2026-02-20T10:00:00Z\"}],"
     "\"deletes\":[\"default/apps/v1/Deployment/old-service\"]}";
 
+/* What `search "nginx web server" --json` prints for PRD_EXAMPLE with the
+ * mock embedder: the distance is the mock's, the score 1 - distance plus
+ * BM25 of "nginx", "web" and "server" (all in the text) at full weight,
+ * plus the workload preference (a Deployment; the query names no kind). */
+static const char JSON_ANSWER[] =
+    "{\"query\":\"nginx web server\",\"ranking\":\"hybrid\",\"results\":[{\"rank\":1,\"id\":\""
+    "default/apps/v1/Deployment/nginx\",\"cluster\":null,\"namespace\":\"default\",\"kind\":\"Deployment\",\"n"
+    "ame\":\"nginx\",\"distance\":0.4999,\"score\":0.8901,\"document\":\"Deployment nginx | n"
+    "amespace: default | apiVersion: apps/v1 | labels: app=nginx, tier=frontend | Main web se"
+    "rver\"}]}\n";
+
 static cli_env g_env;
 
 /* argv for a command against this test's Chroma collection and the mock
@@ -84,12 +95,21 @@ static void test_post_then_search_then_sync_delete(void)
     char *out = NULL, *err = NULL;
     CU_ASSERT_EQUAL(proc_run(cmd_argv("search", q), &out, &err), 0);
     /* header line, then rank 1 is the nginx Deployment */
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "rank  distance  id"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "rank  score   distance  id"));
     char *row = strchr(out, '\n');
     CU_ASSERT_PTR_NOT_NULL_FATAL(row);
     CU_ASSERT_EQUAL(strncmp(row + 1, "1     ", 6), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(row, "default/apps/v1/Deployment/nginx  Deployment  default"));
     CU_ASSERT_PTR_NOT_NULL(strstr(row, "nginx\n"));
+    free(out);
+    free(err);
+
+    /* --json after the query: one document, exact */
+    const char *qj[] = { "nginx web server", "-n", "5", "--json", NULL };
+    CU_ASSERT_EQUAL(proc_run(cmd_argv("search", qj), &out, &err), 0);
+    if (getenv("CW_SHOW_JSON") != NULL)
+        fprintf(stderr, "%s", out);
+    CU_ASSERT_STRING_EQUAL(out, JSON_ANSWER);
     free(out);
     free(err);
 

@@ -1,4 +1,5 @@
 /* The binary's flags and exit codes: 0 ok, 1 failure, 2 usage error. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,6 +147,89 @@ static void test_unreachable_model_dir_one_line(void)
     free(err);
 }
 
+/* Options before or after the positional argument (GNU-style permutation),
+ * `--` ends them: each case is told apart by the error it ends in. */
+static int runv(char **err, const char *const *args)
+{
+    char *argv[16];
+    size_t k = 0;
+    argv[k++] = (char *)bin();
+    for (size_t i = 0; args[i] != NULL && k < 15; i++)
+        argv[k++] = (char *)args[i];
+    argv[k] = NULL;
+    return proc_run(argv, NULL, err);
+}
+
+static void expect(const char *const *args, int code, const char *err_text)
+{
+    char *err = NULL;
+    CU_ASSERT_EQUAL(runv(&err, args), code);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    if (strcmp(err, err_text) != 0)
+        fprintf(stderr, "\nexpected: %sgot:      %s", err_text, err);
+    CU_ASSERT_STRING_EQUAL(err, err_text);
+    free(err);
+}
+
+#define DOWN "--chroma-url", "http://127.0.0.1:1", "--embedder", "local", "--model-dir", "/nonexistent/model"
+
+static void test_options_after_the_query(void)
+{
+    /* the README's own example shape: flags after the query are read */
+    expect((const char *[]){ "search", "which databases are running", "-n", "0", "--namespace", "default", NULL }, 2,
+           "cluster-whisperer search: --n wants a number from 1 to 100, got '0'\n");
+    expect((const char *[]){ "search", "which databases", "-n", "101", NULL }, 2,
+           "cluster-whisperer search: --n wants a number from 1 to 100, got '101'\n");
+    expect((const char *[]){ "search", "databases", "--kind", NULL }, 2,
+           "cluster-whisperer search: option '--kind' needs a value\n");
+    expect((const char *[]){ "search", "databases", "--bogus", NULL }, 2,
+           "cluster-whisperer search: unknown option '--bogus' (see --help)\n");
+    expect((const char *[]){ "search", "databases", "--json", "--ranking", "best", NULL }, 2,
+           "cluster-whisperer search: --ranking must be hybrid, vector or lexical, got 'best'\n");
+    /* options on both sides, then the query reaches Chroma (down: exit 1) */
+    char *err = NULL;
+    CU_ASSERT_EQUAL(runv(&err, (const char *[]){ "search", "--json", "databases", "-n", "5", DOWN, NULL }), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "cluster-whisperer search: "));
+    free(err);
+}
+
+static void test_one_positional_only(void)
+{
+    expect((const char *[]){ "search", "databases", "running", NULL }, 2,
+           "cluster-whisperer search: unexpected argument 'running' (see --help)\n");
+    expect((const char *[]){ "search", "-n", "3", "databases", "-n", "4", "running", NULL }, 2,
+           "cluster-whisperer search: unexpected argument 'running' (see --help)\n");
+    expect((const char *[]){ "serve", "--port", "0", "extra", NULL }, 2,
+           "cluster-whisperer serve: unexpected argument 'extra' (see --help)\n");
+    expect((const char *[]){ "sync", "a.json", "--bogus", NULL }, 2,
+           "cluster-whisperer sync: unknown option '--bogus' (see --help)\n");
+    expect((const char *[]){ "sync", "a.json", "b.json", NULL }, 2,
+           "cluster-whisperer sync: unexpected argument 'b.json' (see --help)\n");
+    expect((const char *[]){ "validate", "a.json", "b.json", NULL }, 2,
+           "cluster-whisperer validate: unexpected argument 'b.json' (see --help)\n");
+}
+
+static void test_double_dash_ends_options(void)
+{
+    /* after --, "-n" is the query, and a second word is one too many */
+    expect((const char *[]){ "search", "--", "-n", "5", NULL }, 2,
+           "cluster-whisperer search: unexpected argument '5' (see --help)\n");
+    expect((const char *[]){ "search", "-n", "5", "--", NULL }, 2,
+           "cluster-whisperer search: missing QUERY (see --help)\n");
+    char *err = NULL;
+    CU_ASSERT_EQUAL(runv(&err, (const char *[]){ "search", DOWN, "-n", "2", "--", "--json", NULL }), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "cluster-whisperer search: "));
+    free(err);
+    /* a file named like an option */
+    expect((const char *[]){ "validate", "--", "-no-such.json", NULL }, 1,
+           "cluster-whisperer validate: cannot open -no-such.json: No such file or directory\n");
+    expect((const char *[]){ "sync", "--", "--help", "x", NULL }, 2,
+           "cluster-whisperer sync: unexpected argument 'x' (see --help)\n");
+    /* "-" is standard input, a positional, not an option */
+    expect((const char *[]){ "validate", "-", "-", NULL }, 2,
+           "cluster-whisperer validate: unexpected argument '-' (see --help)\n");
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -161,6 +245,9 @@ int main(void)
         { "every command has --help", test_command_help },
         { "cw-serve link means serve", test_cw_serve_link_means_serve },
         { "missing model: one line naming the install command", test_unreachable_model_dir_one_line },
+        { "options after the query", test_options_after_the_query },
+        { "one positional only", test_one_positional_only },
+        { "-- ends the options", test_double_dash_ends_options },
         CU_TEST_INFO_NULL,
     };
     return cw_test_run("cli_usage", tests);

@@ -1045,7 +1045,12 @@ static void test_cancel_abandons_calls(void)
     snprintf(expect, sizeof expect, "openai: shutting down (the call to %s/embeddings was abandoned)",
              cw_mock_embedder_url(hung));
     CU_ASSERT_STRING_EQUAL(c[0].err.msg, expect);
-    CU_ASSERT_STRING_EQUAL(c[1].err.msg, "openai: shutting down");
+    /* The failing call is asleep in its backoff, or (on a loaded machine)
+     * still reading the 503 the mock already counted: both end the same. */
+    snprintf(expect, sizeof expect, "openai: shutting down (the call to %s/embeddings was abandoned)",
+             cw_mock_embedder_url(failing));
+    if (strcmp(c[1].err.msg, expect) != 0)
+        CU_ASSERT_STRING_EQUAL(c[1].err.msg, "openai: shutting down");
     /* From now on: no request at all. */
     float out[3 * DIM];
     cw_error_clear(&err);

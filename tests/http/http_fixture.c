@@ -128,7 +128,13 @@ int fx_open(fx *f, const fx_opts *o)
         hc.connection_limit = o->connection_limit;
     if (o->max_inflight_bytes > 0)
         hc.max_inflight_bytes = o->max_inflight_bytes;
+    if (o->headers_timeout_ms > 0)
+        hc.headers_timeout_ms = o->headers_timeout_ms;
     hc.admin_port = o->with_admin ? http_free_port() : 0;
+    hc.search_chroma = f->chroma;
+    hc.search_embedder = f->embedder;
+    if (o->search_limit > 0)
+        hc.search_limit = o->search_limit;
     f->server = cw_http_server_start(&hc, f->pipeline, fx_ready, f, &err);
     if (f->server == NULL) {
         fprintf(stderr, "fx: server: %s\n", err.msg);

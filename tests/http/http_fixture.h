@@ -1,7 +1,8 @@
 /* http_fixture — a real server stack for the contract tests, in process:
  *   mock embedding server (tests/support/mock_embedder.h)
  *   → openai embedder → pipeline → Chroma store → fault proxy → real Chroma
- *   and cw_http_server on 127.0.0.1, port 0, in front of the pipeline.
+ *   and cw_http_server on 127.0.0.1, port 0, in front of the pipeline, with
+ *   the search API on the same embedder and Chroma client.
  * Each fixture uses its own collection (t_http_<pid>_<n>), deleted on close.
  * Effects are read straight from Chroma (`direct`, not through the proxy).
  */
@@ -29,6 +30,8 @@ typedef struct fx_opts {
     size_t queue_max;           /* 0: the pipeline default */
     unsigned connection_limit;  /* 0: the server default */
     size_t max_inflight_bytes;  /* 0: the server default */
+    unsigned search_limit;      /* 0: the server default */
+    int headers_timeout_ms;     /* 0: the server default */
 } fx_opts;
 
 typedef struct fx {

@@ -37,7 +37,19 @@ static void test_routes(void)
 {
     CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync", 0), CW_ROUTE_SYNC);
     CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync", 1), CW_ROUTE_OTHER);
-    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync/", 0), CW_ROUTE_OTHER);
+    /* One trailing slash is the same route (issue 11); two, or a longer
+     * name, are not sync: under the instances prefix they name an instance
+     * (GET only: a POST there is 405, never a sync). */
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync/", 0), CW_ROUTE_SYNC);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync/", 1), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/sync//", 0), CW_ROUTE_INSTANCE);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/syncx", 0), CW_ROUTE_INSTANCE);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_INSTANCE, "POST"), 0);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/healthz", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/healthz/", 1), CW_ROUTE_HEALTHZ);
+    CU_ASSERT_EQUAL(cw_http_route_find("/readyz/", 0), CW_ROUTE_READYZ);
+    CU_ASSERT_EQUAL(cw_http_route_find("/metrics/", 0), CW_ROUTE_METRICS);
+    CU_ASSERT_EQUAL(cw_http_route_find("/healthz/x", 0), CW_ROUTE_OTHER);
     CU_ASSERT_EQUAL(cw_http_route_find("/healthz", 1), CW_ROUTE_HEALTHZ);
     CU_ASSERT_EQUAL(cw_http_route_find("/readyz", 0), CW_ROUTE_READYZ);
     CU_ASSERT_EQUAL(cw_http_route_find("/metrics", 0), CW_ROUTE_METRICS);
@@ -49,6 +61,26 @@ static void test_routes(void)
     CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "HEAD"), 1);
     CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_HEALTHZ, "POST"), 0);
     CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_METRICS), "metrics");
+
+    /* the search API: main listener only */
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search", 0), CW_ROUTE_SEARCH);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search/", 0), CW_ROUTE_SEARCH);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/search", 1), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/default/apps/v1/Deployment/nginx", 0),
+                    CW_ROUTE_INSTANCE);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/default/apps/v1/Deployment/nginx", 1),
+                    CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances/", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_EQUAL(cw_http_route_find("/api/v1/instances", 0), CW_ROUTE_OTHER);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_SEARCH), "GET, POST");
+    CU_ASSERT_STRING_EQUAL(cw_http_route_allow(CW_ROUTE_INSTANCE), "GET");
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "POST"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "GET"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_SEARCH, "DELETE"), 0);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_INSTANCE, "GET"), 1);
+    CU_ASSERT_EQUAL(cw_http_route_method_ok(CW_ROUTE_INSTANCE, "POST"), 0);
+    CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_SEARCH), "search");
+    CU_ASSERT_STRING_EQUAL(cw_http_route_name(CW_ROUTE_INSTANCE), "instance");
 }
 
 /* A POST to the sync path with a JSON body of `length` bytes. */
@@ -275,6 +307,14 @@ static void test_metrics_text(void)
     cw_http_metrics_body(m, 6000000);
     cw_http_metrics_ops(m, 3, 1);
     cw_http_metrics_ops(m, 0, 1);
+    cw_http_metrics_search(m, 0, 10);   /* hybrid */
+    cw_http_metrics_search(m, 0, 0);
+    cw_http_metrics_search(m, 2, 3);    /* lexical */
+    cw_http_metrics_search(m, 7, 3);    /* no such mode: ignored */
+    cw_http_metrics_search(NULL, 0, 1);
+    cw_http_metrics_guard(m, CW_GUARD_SLOW_BODY, 2);
+    cw_http_metrics_guard(m, CW_GUARD_LINGER, 1);
+    cw_http_metrics_guard(m, CW_GUARD_COUNT, 1);                /* out of range: ignored */
     char *text = cw_http_metrics_render(m, 3, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(strncmp(text, "# HELP cw_http_requests_total ", 30), 0);
@@ -312,6 +352,15 @@ static void test_metrics_text(void)
         "cw_http_request_duration_seconds_sum{route=\"healthz\"} 0\n"
         "cw_http_request_duration_seconds_count{route=\"healthz\"} 1\n");
     assert_block(text,
+        "# HELP cw_http_protections_total Requests and connections refused or cut by the HTTP protections, by reason.\n"
+        "# TYPE cw_http_protections_total counter\n"
+        "cw_http_protections_total{reason=\"malformed_headers\"} 0\n"
+        "cw_http_protections_total{reason=\"slow_body\"} 2\n"
+        "cw_http_protections_total{reason=\"headers_timeout\"} 0\n"
+        "cw_http_protections_total{reason=\"idle_evicted\"} 0\n"
+        "cw_http_protections_total{reason=\"body_budget\"} 0\n"
+        "cw_http_protections_total{reason=\"memory_budget\"} 0\n"
+        "cw_http_protections_total{reason=\"linger\"} 1\n"
         "# HELP cw_http_requests_in_flight Requests received and not yet answered.\n"
         "# TYPE cw_http_requests_in_flight gauge\n"
         "cw_http_requests_in_flight 3\n"
@@ -331,6 +380,14 @@ static void test_metrics_text(void)
         "# HELP cw_sync_deletes_received_total Deletes in valid sync payloads received.\n"
         "# TYPE cw_sync_deletes_received_total counter\n"
         "cw_sync_deletes_received_total 2\n"
+        "# HELP cw_search_queries_total Searches answered (GET|POST /api/v1/instances/search), by ranking.\n"
+        "# TYPE cw_search_queries_total counter\n"
+        "cw_search_queries_total{ranking=\"hybrid\"} 2\n"
+        "cw_search_queries_total{ranking=\"vector\"} 0\n"
+        "cw_search_queries_total{ranking=\"lexical\"} 1\n"
+        "# HELP cw_search_results_returned_total Results those searches returned.\n"
+        "# TYPE cw_search_results_returned_total counter\n"
+        "cw_search_results_returned_total 13\n"
         "# HELP cw_embed_calls_total ");
     /* no pipeline: its families are left out; the registry's are there */
     CU_ASSERT_PTR_NULL(strstr(text, "cw_pipeline_queue_depth"));
@@ -339,6 +396,162 @@ static void test_metrics_text(void)
     free(text);
     cw_http_metrics_destroy(m);
     cw_http_metrics_destroy(NULL);
+}
+
+/* A request head laid out as libmicrohttpd 0.9.75 leaves it after parsing
+ * in place: line terminators (CRLF or LF, never a bare CR) become NULs,
+ * each field's first colon a NUL, and an obs-fold continuation is appended
+ * to the previous field's name in memory of its own (its pool). */
+typedef struct sim_head {
+    char buf[512];
+    char fold[256];
+    cw_http_field f[16];
+    size_t n;
+    const char *after_line, *end;
+} sim_head;
+
+static int sim_parse(sim_head *m, const char *raw, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    CU_ASSERT_FATAL(len < sizeof m->buf);
+    memcpy(m->buf, raw, len);
+    size_t pos = 0, line_no = 0;
+    while (pos < len) {
+        char *line = m->buf + pos;
+        size_t e = pos;
+        while (e < len && m->buf[e] != '\n' && !(m->buf[e] == '\r' && e + 1 < len && m->buf[e + 1] == '\n'))
+            e++;
+        if (e == len)
+            return -1;                         /* no terminator */
+        size_t next = m->buf[e] == '\r' ? e + 2 : e + 1;
+        memset(m->buf + e, 0, next - e);
+        pos = next;
+        if (line_no++ == 0) {
+            m->after_line = m->buf + e;        /* the NUL after the version */
+            continue;
+        }
+        if (line[0] == '\0') {
+            m->end = m->buf + pos;
+            return 0;
+        }
+        if ((line[0] == ' ' || line[0] == '\t') && m->n > 0) {
+            cw_http_field *prev = &m->f[m->n - 1];
+            char *tail = line;
+            while (*tail == ' ' || *tail == '\t')
+                tail++;
+            snprintf(m->fold, sizeof m->fold, "%.*s%s", (int)prev->key_len, prev->key, tail);
+            prev->key = m->fold;
+            prev->key_len = strlen(m->fold);
+            continue;
+        }
+        char *colon = strchr(line, ':');
+        if (colon == NULL)
+            return -1;                         /* libmicrohttpd refuses it itself */
+        *colon = '\0';
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        m->f[m->n++] = (cw_http_field){ line, strlen(line), v, strlen(v) };
+    }
+    return -1;
+}
+
+/* The problem cw_http_head_block_problem finds in `raw` ("" when none). */
+static const char *head_problem(const char *raw, size_t len)
+{
+    static sim_head m;
+    if (sim_parse(&m, raw, len) != 0)
+        return "(libmicrohttpd refuses it)";
+    const char *why = cw_http_head_block_problem(m.after_line, m.end, m.f, m.n);
+    return why != NULL ? why : "";
+}
+
+#define HEAD(lit) head_problem(lit, sizeof lit - 1)
+
+static void test_head_block(void)
+{
+    const char *fold = "malformed header line (obs-fold continuation, NUL, or a line break inside it)";
+    const char *name = "header name with whitespace or a control character";
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n"), "");
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\nHost: t\nContent-Length: 2\n\n"), "");
+    CU_ASSERT_STRING_EQUAL(HEAD("GET /x HTTP/1.1\r\n\r\n"), "");
+    CU_ASSERT_STRING_EQUAL(HEAD("GET /x HTTP/1.1\r\nX:\r\nY:\t v : w \r\n\r\n"), "");
+    CU_ASSERT_STRING_EQUAL(HEAD("GET /x HTTP/1.1\r\nX: caf\xc3\xa9\r\n\r\n"), "");   /* obs-text */
+    /* RFC 9112 §5.1: whitespace between the name and the colon. */
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nContent-Length : 48\r\n\r\n"), name);
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nContent-Length\t: 48\r\n\r\n"), name);
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX\x7fY: 1\r\n\r\n"), name);
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\n: 1\r\n\r\n"), "empty header name");
+    /* obs-fold, as the first line and later. */
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX: a\r\n b\r\nHost: t\r\n\r\n"), fold);
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\t8\r\n\r\n"), fold);
+    /* A bare CR and a NUL inside a line. */
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX: a\rContent-Length: 48\r\n\r\n"),
+                           "bare CR in a header value");
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX: a\x01b\r\n\r\n"),
+                           "control character in a header value");
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX: a\0Content-Length: 48\r\nHost: t\r\n\r\n"), fold);
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nHost: t\r\nX: a\0\r\n\r\n"),
+                           "malformed header block (obs-fold continuation, NUL, or a line break inside a line)");
+    CU_ASSERT_STRING_EQUAL(HEAD("POST /x HTTP/1.1\r\nX: a\0b\r\n\r\n"),
+                           "malformed header block (obs-fold continuation, NUL, or a line break inside a line)");
+    /* Without a block to walk, the fields alone are checked. */
+    cw_http_field f = { "Content-Length ", 15, "48", 2 };
+    CU_ASSERT_STRING_EQUAL(cw_http_head_block_problem(NULL, NULL, &f, 1), name);
+    f.key_len = 14;
+    CU_ASSERT_PTR_NULL(cw_http_head_block_problem(NULL, NULL, &f, 1));
+}
+
+/* The problem cw_http_request_line_problem finds in the request line
+ * raw[0..len) (no terminator), laid out as libmicrohttpd 0.9.75's
+ * parse_initial_message_line leaves it: the first space a NUL, blanks
+ * skipped, the last space a NUL before the version; the target's strlen
+ * taken then, as its URI callback sees it. */
+static const char *line_problem(const char *raw, size_t len)
+{
+    static char buf[256];
+    CU_ASSERT_FATAL(len < sizeof buf);
+    memcpy(buf, raw, len);
+    buf[len] = '\0';
+    char *sp = memchr(buf, ' ', len);
+    if (sp == NULL)
+        return "(libmicrohttpd refuses it)";
+    *sp = '\0';
+    char *uri = sp + 1;
+    while (*uri == ' ' && uri < buf + len)
+        uri++;
+    char *v = buf + len - 1;
+    while (v > uri && *v != ' ')
+        v--;
+    if (v == uri || strlen(v + 1) != 8)
+        return "(libmicrohttpd refuses it)";
+    *v = '\0';
+    const char *why = cw_http_request_line_problem(buf, uri, strlen(uri),
+                                                   cw_http_target_has_pct00(uri), v + 1);
+    return why != NULL ? why : "";
+}
+
+#define LINE(lit) line_problem(lit, sizeof lit - 1)
+
+static void test_request_line(void)
+{
+    const char *nul = "NUL in the request line (raw, or %00 in the target)";
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("GET  /healthz HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("POST /api/v1/instances/sync?cluster=a%20b HTTP/1.1"), "");
+    CU_ASSERT_STRING_EQUAL(LINE("GET /a%2500 HTTP/1.1"), "");          /* "%2500" is "%00" unescaped once */
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz\0x HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz\0 HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET \0/healthz HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GE\0T /healthz HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /healthz%00 HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /api/v1/instances/sync?cluster=a%00b HTTP/1.1"), nul);
+    CU_ASSERT_STRING_EQUAL(LINE("GET /x%00 HTTP/1.1"), nul);
+    /* Unknown target: nothing to compare. */
+    CU_ASSERT_PTR_NULL(cw_http_request_line_problem("GET", NULL, 0, 0, "HTTP/1.1"));
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00("/a%00"), 1);
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00("/a%2500"), 0);
+    CU_ASSERT_EQUAL(cw_http_target_has_pct00(NULL), 0);
 }
 
 static void test_config_defaults(void)
@@ -353,7 +566,13 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg.max_inflight_bytes, 64u * 1024u * 1024u);
     CU_ASSERT_EQUAL(cfg.connection_timeout_s, 30);
     CU_ASSERT_EQUAL(cfg.request_deadline_ms, 25000);
+    CU_ASSERT_EQUAL(cfg.search_limit, 4);
+    CU_ASSERT_PTR_NULL(cfg.search_chroma);
     CU_ASSERT_EQUAL(cfg.thread_stack_size, 256u * 1024u);
+    CU_ASSERT_EQUAL(cfg.headers_timeout_ms, 5000);
+    CU_ASSERT_EQUAL(cfg.body_stall_s, 5);
+    CU_ASSERT_EQUAL(cfg.body_min_rate, 1024);
+    CU_ASSERT_EQUAL(cfg.max_handling_bytes, 128u * 1024u * 1024u);
 }
 
 int main(void)
@@ -361,11 +580,13 @@ int main(void)
     CU_TestInfo tests[] = {
         { "content type", test_content_type },
         { "routes", test_routes },
+        { "request line: NUL, raw or %00", test_request_line },
         { "header checks: framing", test_head_framing },
         { "header checks: routes and limits", test_head_routes_and_limits },
         { "body limit and deadline", test_body_limit },
         { "probe and error answers", test_probe_answers },
         { "metrics text", test_metrics_text },
+        { "header block: names, CR/NUL, obs-fold", test_head_block },
         { "config defaults", test_config_defaults },
         CU_TEST_INFO_NULL,
     };

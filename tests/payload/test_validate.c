@@ -129,7 +129,7 @@ static void test_help(void)
     char *argv[] = { "validate", "--help", NULL };
     char *o = NULL, *e = NULL;
     CU_ASSERT_EQUAL(run(argv, NULL, &o, &e), 0);
-    CU_ASSERT_PTR_NOT_NULL(o != NULL ? strstr(o, "usage: cluster-whisperer validate FILE|-\n") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(o != NULL ? strstr(o, "usage: cluster-whisperer validate [--] FILE|-\n") : NULL);
     CU_ASSERT_STRING_EQUAL(e, "");
     free(o);
     free(e);

@@ -41,7 +41,7 @@ void test_empty_payload(void)
 {
     fixture fx;
     fx_start(&fx, DIM, NULL);
-    cw_pipeline_result res = { 7, 7, 7 };
+    cw_pipeline_result res = { .upserted = 7, .deleted = 7, .embed_calls = 7 };
     cw_error err;
     CU_ASSERT_EQUAL(fx_submit(&fx, "", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(res.upserted, 0);

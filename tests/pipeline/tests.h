@@ -51,4 +51,26 @@ void test_overlap_failed_batch_leaves_next_correct(void);
 void test_overlap_isolation_while_preparing(void);
 void test_overlap_get_failure_retried_after_write(void);
 
+/* test_journal_mode.c */
+void test_journal_applied_answers_ok(void);
+void test_journal_store_down_then_applied_in_order(void);
+void test_journal_refused_request_dead_lettered(void);
+void test_journal_alone_refused_becomes_dead_letter(void);
+void test_journal_replayed_after_restart(void);
+void test_journal_full_is_503(void);
+void test_journal_many_threads(void);
+
+/* test_request.c */
+void test_request_copies_the_payload(void);
+void test_request_queue_order_and_totals(void);
+void test_request_complete_and_references(void);
+void test_request_queue_fail_all(void);
+
+/* test_stage.c */
+void test_stage_ops_in_effect_order(void);
+void test_stage_prepare_then_write(void);
+void test_stage_commit_isolates_a_refused_request(void);
+void test_stage_commit_skips_an_expired_request(void);
+void test_stage_drop_through(void);
+
 #endif

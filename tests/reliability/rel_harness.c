@@ -57,10 +57,12 @@ int rel_serve_start(rel_server *s, const char *chroma_url, const char *collectio
     const char *fixed[] = {
         bin, "serve", "--host", "127.0.0.1", "--port", port, "--admin-port", admin,
         "--chroma-url", chroma_url, "--collection", collection,
-        "--embedder", "openai", "--embed-url", embed_url, "--embed-model", "mock",
     };
+    const char *remote[] = { "--embedder", "openai", "--embed-url", embed_url, "--embed-model", "mock" };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         argv[k++] = (char *)fixed[i];
+    for (size_t i = 0; embed_url != NULL && i < sizeof remote / sizeof remote[0]; i++)
+        argv[k++] = (char *)remote[i];
     for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 47; i++)
         argv[k++] = (char *)extra[i];
     argv[k] = NULL;

@@ -27,7 +27,7 @@ typedef struct rel_server {
 } rel_server;
 
 /* Start serve against `chroma_url`, collection `collection`, embedder
- * openai at `embed_url`, with `extra` flags (NULL-terminated, may be NULL);
+ * openai at `embed_url` (NULL: serve's default, the local model), with `extra` flags (NULL-terminated, may be NULL);
  * wait until /healthz answers. 0, or -1 with the reason printed. */
 int rel_serve_start(rel_server *s, const char *chroma_url, const char *collection,
                     const char *embed_url, const char *const *extra);

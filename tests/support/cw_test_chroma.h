@@ -1,6 +1,6 @@
 /* cw_test_chroma — how tests read what Chroma holds straight from Chroma
  * (the product's own client, not through the server under test): open a
- * client on a collection, and ask whether one id is stored. Shared by the
+ * client on a collection, ask whether one id is stored, count the records. Shared by the
  * in-process HTTP fixture (tests/http) and the reliability harness
  * (tests/reliability); header-only like cw_test.h, for executables that
  * link cw_chroma. Errors are printed as one line on stderr. */
@@ -51,6 +51,20 @@ static inline int cw_test_chroma_stored(cw_chroma *c, const char *id, char **tex
         *text = strdup(recs.items[0].document);
     cw_chroma_records_free(&recs);
     return found;
+}
+
+/* How many records the collection holds, or -1 when Chroma could not be
+ * read (printed). */
+static inline long cw_test_chroma_count(cw_chroma *c)
+{
+    size_t n = 0;
+    cw_error err;
+    cw_error_clear(&err);
+    if (cw_chroma_count(c, &n, &err) != 0) {
+        fprintf(stderr, "\n  counting Chroma's records: %s\n", err.msg);
+        return -1;
+    }
+    return (long)n;
 }
 
 #endif

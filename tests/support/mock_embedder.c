@@ -23,6 +23,10 @@ struct cw_mock_embedder {
     size_t start_dim;
     char url[64];
     int stopping;                 /* set once by stop (atomic): cuts latency short */
+    unsigned epoch;               /* bumped by reset (atomic): calls begun before it stop
+                                   * sleeping, count no inputs and answer 400 (a test's
+                                   * timed-out call must neither land in the next test's
+                                   * counters nor come back as a late success) */
 
     pthread_mutex_t lock;         /* guards every field below */
     size_t dim;
@@ -309,10 +313,11 @@ static const char *parse_request(const mock_request *req, json_object **root, js
     return NULL;
 }
 
-static void wait_latency(cw_mock_embedder *m, int ms)
+static void wait_latency(cw_mock_embedder *m, int ms, unsigned epoch)
 {
     int64_t until = cw_now_ms() + ms;
-    while (!__atomic_load_n(&m->stopping, __ATOMIC_ACQUIRE)) {
+    while (!__atomic_load_n(&m->stopping, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&m->epoch, __ATOMIC_ACQUIRE) == epoch) {
         int64_t left = cw_ms_left(until);
         if (left <= 0)
             break;
@@ -329,6 +334,7 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     cw_mock_answer mode;
 
     pthread_mutex_lock(&m->lock);
+    unsigned epoch = m->epoch;
     m->calls++;
     m->has_auth = auth != NULL;
     copy_bounded(m->last_auth, sizeof m->last_auth, auth);
@@ -359,7 +365,9 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     pthread_mutex_unlock(&m->lock);
 
     if (latency_ms > 0)
-        wait_latency(m, latency_ms);
+        wait_latency(m, latency_ms, epoch);
+    if (__atomic_load_n(&m->epoch, __ATOMIC_ACQUIRE) != epoch)
+        return answer_error(conn, MHD_HTTP_BAD_REQUEST, "mock: reset while this call was in flight", 0);
     if (fail_status != 0) {
         char msg[64];
         snprintf(msg, sizeof msg, "mock: injected HTTP %d", fail_status);
@@ -379,13 +387,15 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     }
     size_t n = json_object_array_length(inputs);
     pthread_mutex_lock(&m->lock);
-    m->inputs += n;
-    if (n > m->max_inputs)
-        m->max_inputs = n;
-    m->has_input_type = input_type != NULL;
-    copy_bounded(m->last_input_type, sizeof m->last_input_type, input_type);
-    m->has_model = 1;
-    copy_bounded(m->last_model, sizeof m->last_model, model);
+    if (m->epoch == epoch) {
+        m->inputs += n;
+        if (n > m->max_inputs)
+            m->max_inputs = n;
+        m->has_input_type = input_type != NULL;
+        copy_bounded(m->last_input_type, sizeof m->last_input_type, input_type);
+        m->has_model = 1;
+        copy_bounded(m->last_model, sizeof m->last_model, model);
+    }
     pthread_mutex_unlock(&m->lock);
 
     if (mode == CW_MOCK_ANSWER_GARBAGE) {
@@ -609,6 +619,7 @@ void cw_mock_embedder_set_dim(cw_mock_embedder *m, size_t dim)
 void cw_mock_embedder_reset(cw_mock_embedder *m)
 {
     MOCK_LOCK(m);
+    __atomic_store_n(&m->epoch, m->epoch + 1, __ATOMIC_RELEASE);
     m->dim = m->start_dim;
     m->latency_ms = 0;
     m->slow_ms = 0;

@@ -73,7 +73,9 @@ void cw_mock_embedder_set_answer(cw_mock_embedder *m, cw_mock_answer answer);
 void cw_mock_embedder_set_dim(cw_mock_embedder *m, size_t dim);
 
 /* Clear failures, latency, answer mode, dim (back to the start value),
- * counters and the recorded request. */
+ * counters and the recorded request. Calls still in flight (a slow call a
+ * client already gave up on) stop sleeping, count no inputs and answer 400,
+ * so they never come back as a late success. */
 void cw_mock_embedder_reset(cw_mock_embedder *m);
 
 unsigned long cw_mock_embedder_calls(const cw_mock_embedder *m);      /* POST .../embeddings calls received (failed ones too) */
