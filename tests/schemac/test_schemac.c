@@ -451,7 +451,9 @@ static void test_usage_and_io_errors(void)
 
     setup_dir();
     CU_ASSERT_EQUAL(run_args("", &err), 2);
-    CU_ASSERT_STRING_EQUAL(err, "usage: cw-schemac SCHEMA OUTDIR");
+    CU_ASSERT_STRING_EQUAL(err, "usage: cw-schemac SCHEMA OUTDIR\n"
+                                "       cw-schemac import-go FILE.go TYPE...\n"
+                                "       cw-schemac --help");
     free(err);
 
     snprintf(args, sizeof args, "'%s/missing.schema' '%s'", g_dir, g_out);
