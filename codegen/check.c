@@ -18,20 +18,18 @@ static record *find_record(const schema *s, const char *name)
     return NULL;
 }
 
-/* camelCase JSON key → snake_case C name ("apiVersion" → "api_version",
- * "podIP" → "pod_ip", "HTTPPort" → "http_port"); NULL on OOM. */
-static char *snake_case(const char *json_name)
+/* camelCase / PascalCase → snake_case (schemac.h). */
+char *schemac_snake_case(const char *s, size_t n)
 {
-    size_t n = strlen(json_name);
     char *out = malloc(2 * n + 1), *o = out;
 
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)json_name[i];
+        unsigned char c = (unsigned char)s[i];
         if (isupper(c) && i > 0) {
-            unsigned char prev = (unsigned char)json_name[i - 1];
-            unsigned char next = (unsigned char)json_name[i + 1];
+            unsigned char prev = (unsigned char)s[i - 1];
+            unsigned char next = i + 1 < n ? (unsigned char)s[i + 1] : 0;
             if (islower(prev) || isdigit(prev) || (isupper(prev) && islower(next)))
                 *o++ = '_';
         }
@@ -164,7 +162,7 @@ static int check_record(const source *src, schema *s, record *r)
     }
     for (field *f = r->fields; f != NULL; f = f->next) {
         errors += name_too_long(src, "field name", f->json_name, f->line, f->col);
-        f->c_name = snake_case(f->json_name);
+        f->c_name = schemac_snake_case(f->json_name, strlen(f->json_name));
         if (f->c_name == NULL) {
             fprintf(stderr, "cw-schemac: out of memory\n");
             return errors + 1;

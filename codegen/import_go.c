@@ -1003,29 +1003,6 @@ static int add_field(importer *im, gdecl *d, size_t *cap, const gtok *name, json
     return 0;
 }
 
-/* camelCase / PascalCase → snake_case, by the rule check.c applies to
- * JSON keys ("ResourceInstance" → "resource_instance", "HTTPPort" →
- * "http_port"). NULL on OOM. */
-static char *snake_case(const char *s, size_t n)
-{
-    char *out = malloc(2 * n + 1), *o = out;
-
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isupper(c) && i > 0) {
-            unsigned char prev = (unsigned char)s[i - 1];
-            unsigned char next = i + 1 < n ? (unsigned char)s[i + 1] : 0;
-            if (islower(prev) || isdigit(prev) || (isupper(prev) && islower(next)))
-                *o++ = '_';
-        }
-        *o++ = (char)tolower(c);
-    }
-    *o = '\0';
-    return out;
-}
-
 /* The schema language's words, today's and v2's: a record cannot be
  * named by one. */
 static int schema_keyword(const char *name)
@@ -1160,7 +1137,7 @@ static int build_record(importer *im, gdecl *d)
     if (d->nfields == 0)
         return fail(im, d->name->line, "struct %.*s has no field encoding/json would send",
                     (int)d->name->len, d->name->s);
-    d->snake = snake_case(d->name->s, d->name->len);
+    d->snake = schemac_snake_case(d->name->s, d->name->len);
     if (d->snake == NULL)
         return oom(im);
     if (schema_keyword(d->snake))

@@ -97,6 +97,12 @@ void schema_free(schema *s);
 /* A type as written in a schema ("list<resource_instance>") into buf. */
 void schema_type_text(const type_ref *t, char *buf, size_t cap);
 
+/* camelCase / PascalCase → snake_case, the rule for C member names and
+ * imported record names ("apiVersion" → "api_version", "podIP" → "pod_ip",
+ * "HTTPPort" → "http_port"): s[0..n) into a malloc'd string, NULL on OOM.
+ * (check.c) */
+char *schemac_snake_case(const char *s, size_t n);
+
 /* ---- phases ------------------------------------------------------------ */
 
 /* Parse `src` into `out` (zeroed first). Returns 0, or -1 after printing
