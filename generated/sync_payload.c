@@ -8,11 +8,11 @@
 
 static void cw_resource_instance_init_(cw_resource_instance *out);
 static int cw_resource_instance_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance *out);
-static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out);
 static void cw_sync_payload_init_(cw_sync_payload *out);
 static int cw_sync_payload_read_(cw_rt_ctx *ctx, unsigned flags, cw_sync_payload *out);
+static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out);
 
-/* record resource_instance (sync_payload.schema:20) */
+/* record resource_instance (sync_payload.schema:32) */
 static void cw_resource_instance_init_(cw_resource_instance *out)
 {
     memset(out, 0, sizeof *out);
@@ -87,39 +87,7 @@ static int cw_resource_instance_read_(cw_rt_ctx *ctx, unsigned flags, cw_resourc
     return 1;
 }
 
-/* list<resource_instance> */
-static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out)
-{
-    size_t mark = cw_rt_scratch_mark(ctx);
-    void *items;
-    int st;
-
-    out->items = NULL;
-    out->len = 0;
-    st = cw_rt_array_begin(ctx, flags);
-    if (st != 1)
-        return st == 2;
-    for (size_t i = 0;; i++) {
-        cw_resource_instance item;
-
-        st = cw_rt_array_next(ctx, i);
-        if (st != 1)
-            break;
-        cw_rt_push_index(ctx, i);
-        st = cw_resource_instance_read_(ctx, CW_RT_REQUIRED, &item);
-        cw_rt_pop(ctx);
-        if (!st || !cw_rt_scratch_push(ctx, &item, sizeof item))
-            return 0;
-    }
-    if (st == 0)
-        return 0;
-    if (!cw_rt_scratch_take(ctx, mark, sizeof(cw_resource_instance), &items, &out->len))
-        return 0;
-    out->items = items;
-    return 1;
-}
-
-/* record sync_payload (sync_payload.schema:32) */
+/* record sync_payload (sync_payload.schema:44) */
 static void cw_sync_payload_init_(cw_sync_payload *out)
 {
     memset(out, 0, sizeof *out);
@@ -156,6 +124,38 @@ static int cw_sync_payload_read_(cw_rt_ctx *ctx, unsigned flags, cw_sync_payload
     }
     if (st == 0)
         return 0;
+    return 1;
+}
+
+/* list<resource_instance> */
+static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out)
+{
+    size_t mark = cw_rt_scratch_mark(ctx);
+    void *items;
+    int st;
+
+    out->items = NULL;
+    out->len = 0;
+    st = cw_rt_array_begin(ctx, flags);
+    if (st != 1)
+        return st == 2;
+    for (size_t i = 0;; i++) {
+        cw_resource_instance item;
+
+        st = cw_rt_array_next(ctx, i);
+        if (st != 1)
+            break;
+        cw_rt_push_index(ctx, i);
+        st = cw_resource_instance_read_(ctx, CW_RT_REQUIRED, &item);
+        cw_rt_pop(ctx);
+        if (!st || !cw_rt_scratch_push(ctx, &item, sizeof item))
+            return 0;
+    }
+    if (st == 0)
+        return 0;
+    if (!cw_rt_scratch_take(ctx, mark, sizeof(cw_resource_instance), &items, &out->len))
+        return 0;
+    out->items = items;
     return 1;
 }
 

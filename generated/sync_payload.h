@@ -8,19 +8,23 @@
  * `items` array lives there until cw_sync_payload_free(); the body may be
  * freed as soon as the parse returns. Strings are NUL-terminated UTF-8
  * and never NULL: an absent optional or a null nullable string
- * reads as "", an absent or null map or list as empty. */
+ * reads as "", an absent or null map or list as empty, a field's
+ * default(...) when it has one. A bool, int, number or enum that may be
+ * absent or null, with no default, has a has_<member> flag. */
 #ifndef CW_SYNC_PAYLOAD_H
 #define CW_SYNC_PAYLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "schema_rt.h"
 
-#if CW_SCHEMA_RT_VERSION != 2
-#error "sync_payload.h was generated for schema_rt version 2: rebuild cw-schemac and run the regen target"
+#if CW_SCHEMA_RT_VERSION != 3
+#error "sync_payload.h was generated for schema_rt version 3: rebuild cw-schemac and run the regen target"
 #endif
 
-/* record resource_instance (sync_payload.schema:20) */
+/* record resource_instance (sync_payload.schema:32) */
 typedef struct cw_resource_instance {
     const char *id;                  /* id: string nonempty maxlen(2048) */
     const char *namespace;           /* namespace: string maxlen(1024) */
@@ -35,7 +39,7 @@ typedef struct cw_resource_instance {
 
 typedef struct cw_resource_instance_list { cw_resource_instance *items; size_t len; } cw_resource_instance_list;
 
-/* root record sync_payload (sync_payload.schema:32) */
+/* root record sync_payload (sync_payload.schema:44) */
 typedef struct cw_sync_payload {
     cw_resource_instance_list upserts; /* upserts: list<resource_instance> nullable optional */
     cw_str_list deletes;             /* deletes: list<string> nullable optional nonempty maxlen(2048) */

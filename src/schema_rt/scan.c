@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,14 +483,31 @@ static int digits_above(const char *d, size_t n, const char *limit)
     return memcmp(d, limit, nl) > 0;
 }
 
+/* What scan_number() read: the text, whether it is an integer (no
+ * fraction, no exponent), and whether it was refused (invalid_number). */
+typedef struct number_text {
+    const char *s;
+    size_t len;
+    int integer;
+    int bad;
+} number_text;
+
 /* A number at ctx->p: RFC 8259 grammar (syntax error otherwise), then
  * finite and, for an integer, within [-2^63, 2^64-1] (json-c's range, as
- * before), else invalid_number. -Infinity lands here too. */
-static int scan_number(cw_rt_ctx *ctx)
+ * before), else invalid_number. -Infinity lands here too. `nt` (may be
+ * NULL) gets what was read. */
+static int scan_number(cw_rt_ctx *ctx, number_text *nt)
 {
     const char *s = ctx->p, *q = s, *e = ctx->end, *digits;
     int negative = 0, integer = 1, exponent = 0;
+    number_text ignored;
 
+    if (nt == NULL)
+        nt = &ignored;
+    nt->s = s;
+    nt->len = 0;
+    nt->integer = 0;
+    nt->bad = 1;
     if (*q == '-') {
         negative = 1;
         q++;
@@ -543,14 +561,19 @@ static int scan_number(cw_rt_ctx *ctx)
         }
     }
     ctx->p = q;
+    nt->len = (size_t)(q - s);
+    nt->integer = integer;
     if (integer) {
         if (digits_above(digits, int_digits,
                          negative ? "9223372036854775808" : "18446744073709551615"))
             return bad_number(ctx);
+        nt->bad = 0;
         return 1;
     }
-    if (!exponent && int_digits <= 308)
+    if (!exponent && int_digits <= 308) {
+        nt->bad = 0;
         return 1;
+    }
     /* Only strtod knows: copy (the input need not be NUL-terminated). */
     size_t n = (size_t)(q - s);
     char small[128], *copy = n < sizeof small ? small : malloc(n + 1);
@@ -563,6 +586,7 @@ static int scan_number(cw_rt_ctx *ctx)
         free(copy);
     if (!isfinite(v))
         return bad_number(ctx);
+    nt->bad = 0;
     return 1;
 }
 
@@ -613,6 +637,23 @@ static const char *type_name(int c)
     case 'n': return "null";
     default:  return "number";
     }
+}
+
+/* The value at the cursor (first byte `c`, -1 at the end) is not the
+ * `want` the reader reads: null on a nullable field is no value; anything
+ * else is an invalid_type issue, and the value is skipped. Returns 2, or
+ * 0 to stop. */
+static int not_a(cw_rt_ctx *ctx, unsigned flags, const char *want, int c)
+{
+    if (c == 'n' && take_null(ctx)) {
+        if (!(flags & CW_RT_NULLABLE))
+            cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected %s, got null", want);
+        return 2;
+    }
+    if (c < 0)
+        return syntax(ctx, "unexpected end of data");
+    cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected %s, got %s", want, type_name(c));
+    return cw_rt_skip_value(ctx) ? 2 : 0;
 }
 
 static int open_nested(cw_rt_ctx *ctx)
@@ -695,15 +736,7 @@ int cw_rt_object_begin(cw_rt_ctx *ctx, unsigned flags)
     int c = peek(ctx);
     if (c == '{')
         return open_nested(ctx);
-    if (c == 'n' && take_null(ctx)) {
-        if (!(flags & CW_RT_NULLABLE))
-            cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected object, got null");
-        return 2;
-    }
-    if (c < 0)
-        return syntax(ctx, "unexpected end of data");
-    cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected object, got %s", type_name(c));
-    return cw_rt_skip_value(ctx) ? 2 : 0;
+    return not_a(ctx, flags, "object", c);
 }
 
 int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags)
@@ -712,15 +745,7 @@ int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags)
     int c = peek(ctx);
     if (c == '[')
         return open_nested(ctx);
-    if (c == 'n' && take_null(ctx)) {
-        if (!(flags & CW_RT_NULLABLE))
-            cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected array, got null");
-        return 2;
-    }
-    if (c < 0)
-        return syntax(ctx, "unexpected end of data");
-    cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected array, got %s", type_name(c));
-    return cw_rt_skip_value(ctx) ? 2 : 0;
+    return not_a(ctx, flags, "array", c);
 }
 
 int cw_rt_array_next(cw_rt_ctx *ctx, size_t index)
@@ -790,7 +815,7 @@ int cw_rt_skip_value(cw_rt_ctx *ctx)
         return syntax(ctx, "unexpected end of data");
     default:
         if (c == '-' || is_digit((char)c))
-            return scan_number(ctx);
+            return scan_number(ctx, NULL);
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
             return scan_word(ctx);
         return syntax(ctx, "unexpected character");
@@ -840,33 +865,29 @@ static int read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format
     *out = "";
     skip_ws(ctx);
     int c = peek(ctx);
-    if (c != '"') {
-        if (c == 'n' && take_null(ctx)) {
-            if (!(flags & CW_RT_NULLABLE))
-                cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected string, got null");
-            return 1;
-        }
-        if (c < 0)
-            return syntax(ctx, "unexpected end of data");
-        cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE, "expected string, got %s", type_name(c));
-        return cw_rt_skip_value(ctx);
-    }
+    if (c != '"')
+        return not_a(ctx, flags, "string", c);
     if (!scan_string(ctx, 1, out, &n, &raw, &raw_n, &problems))
         return 0;
     if (!string_ok(ctx, problems))
-        return 1;
+        return 2;
     if ((flags & CW_RT_NONEMPTY) && n == 0) {
         cw_rt_issue(ctx, CW_ISSUE_EMPTY, "must not be empty");
-        return 1;
+        return 2;
     }
     if (maxlen > 0 && n > maxlen) {
         cw_rt_issue(ctx, CW_ISSUE_TOO_LONG, "longer than %zu bytes", maxlen);
-        return 1;
+        return 2;
     }
     if (format == CW_RT_FMT_DATETIME && !cw_rt_datetime_valid(*out, n)) {
         cw_rt_issue(ctx, CW_ISSUE_INVALID_DATETIME,
                     "expected a UTC datetime YYYY-MM-DDTHH:MM:SS[.fraction]Z");
-        return 1;
+        return 2;
+    }
+    if (format == CW_RT_FMT_RFC3339 && !cw_rt_rfc3339_valid(*out, n)) {
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_DATETIME,
+                    "expected an RFC 3339 datetime YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)");
+        return 2;
     }
     return 1;
 }
@@ -875,6 +896,145 @@ int cw_rt_read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
                       const char **out)
 {
     return read_string(ctx, flags, maxlen, format, out);
+}
+
+/* A literal `word` (n bytes) at ctx->p, not followed by a letter:
+ * consumed, 1; else 0 (untouched). */
+static int take_word(cw_rt_ctx *ctx, const char *word, size_t n)
+{
+    const char *s = ctx->p;
+
+    if ((size_t)(ctx->end - s) >= n && memcmp(s, word, n) == 0 &&
+        ((size_t)(ctx->end - s) == n ||
+         !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z')))) {
+        ctx->p = s + n;
+        return 1;
+    }
+    return 0;
+}
+
+int cw_rt_read_bool(cw_rt_ctx *ctx, unsigned flags, bool *out)
+{
+    *out = false;
+    skip_ws(ctx);
+    if (take_word(ctx, "true", 4)) {
+        *out = true;
+        return 1;
+    }
+    if (take_word(ctx, "false", 5))
+        return 1;
+    return not_a(ctx, flags, "boolean", peek(ctx));
+}
+
+int cw_rt_read_int(cw_rt_ctx *ctx, unsigned flags, int64_t min, int64_t max, int64_t *out)
+{
+    number_text nt;
+
+    *out = 0;
+    skip_ws(ctx);
+    int c = peek(ctx);
+    if (c != '-' && !(c >= '0' && c <= '9'))
+        return not_a(ctx, flags, "integer", c);
+    if (!scan_number(ctx, &nt))
+        return 0;
+    if (nt.bad)
+        return 2;
+    if (!nt.integer) {
+        cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE,
+                    "expected integer, got a number with a fraction or exponent");
+        return 2;
+    }
+    /* The grammar is checked: an optional '-', then digits, no leading 0. */
+    int negative = nt.s[0] == '-';
+    const char *d = nt.s + negative;
+    size_t nd = nt.len - (size_t)negative;
+    if (digits_above(d, nd, negative ? "9223372036854775808" : "9223372036854775807")) {
+        cw_rt_issue(ctx, CW_ISSUE_OUT_OF_RANGE,
+                    "integer is outside int64 [-9223372036854775808, 9223372036854775807]");
+        return 2;
+    }
+    uint64_t u = 0;
+    for (size_t i = 0; i < nd; i++)
+        u = u * 10 + (uint64_t)(d[i] - '0');
+    int64_t v = negative ? (int64_t)(0 - u) : (int64_t)u;
+    if (v < min) {
+        cw_rt_issue(ctx, CW_ISSUE_OUT_OF_RANGE, "must be at least %lld", (long long)min);
+        return 2;
+    }
+    if (v > max) {
+        cw_rt_issue(ctx, CW_ISSUE_OUT_OF_RANGE, "must be at most %lld", (long long)max);
+        return 2;
+    }
+    *out = v;
+    return 1;
+}
+
+int cw_rt_read_number(cw_rt_ctx *ctx, unsigned flags, double *out)
+{
+    number_text nt;
+    char small[64];
+
+    *out = 0;
+    skip_ws(ctx);
+    int c = peek(ctx);
+    if (c != '-' && !(c >= '0' && c <= '9'))
+        return not_a(ctx, flags, "number", c);
+    if (!scan_number(ctx, &nt))
+        return 0;
+    if (nt.bad)
+        return 2;
+    /* strtod needs a NUL-terminated copy; the body need not have one. */
+    char *copy = nt.len < sizeof small ? small : malloc(nt.len + 1);
+    if (copy == NULL)
+        return cw_rt_oom(ctx);
+    memcpy(copy, nt.s, nt.len);
+    copy[nt.len] = '\0';
+    *out = strtod(copy, NULL);     /* finite: scan_number checked */
+    if (copy != small)
+        free(copy);
+    return 1;
+}
+
+int cw_rt_read_enum(cw_rt_ctx *ctx, unsigned flags, const char *const *names, size_t n,
+                    int *out)
+{
+    const char *s, *raw;
+    size_t len, raw_len;
+    unsigned problems;
+    char msg[120];
+
+    *out = 0;
+    skip_ws(ctx);
+    int c = peek(ctx);
+    if (c != '"')
+        return not_a(ctx, flags, "string", c);
+    if (!scan_string(ctx, 0, &s, &len, &raw, &raw_len, &problems))
+        return 0;
+    if (!string_ok(ctx, problems))
+        return 2;
+    if (memchr(raw, '\\', raw_len) != NULL) {
+        /* escapes: decode, when short enough to be a value */
+        len = (size_t)-1;
+        if (raw_len < CW_RT_KEY_BUF) {
+            len = decode_string(raw, raw_len, ctx->keybuf, &problems);
+            s = ctx->keybuf;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+            *out = (int)i;
+            return 1;
+        }
+    }
+    size_t used = 0;
+    msg[0] = '\0';
+    for (size_t i = 0; i < n && used < sizeof msg; i++) {
+        int k = snprintf(msg + used, sizeof msg - used, "%s\"%s\"", i > 0 ? ", " : "", names[i]);
+        used += k > 0 ? (size_t)k : 0;
+    }
+    cw_rt_issue(ctx, CW_ISSUE_INVALID_ENUM, "must be one of %s%s", msg,
+                used >= sizeof msg ? "..." : "");
+    return 2;
 }
 
 int cw_rt_read_str_list(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
@@ -922,110 +1082,138 @@ static uint32_t key_hash(const char *s)
  * load. */
 #define MAP_LINEAR 16
 
-typedef struct key_index {
-    uint32_t *slots;
-    size_t cap;
-} key_index;
-
-static int index_insert(key_index *ix, const cw_str_pair *pairs, size_t i)
+/* The key of pair i (each pair starts with its `const char *key`). */
+static const char *pair_key(const cw_rt_ctx *ctx, const cw_rt_map *m, size_t i)
 {
-    size_t mask = ix->cap - 1, h = key_hash(pairs[i].key) & mask;
+    const char *key;
 
-    while (ix->slots[h] != 0)
-        h = (h + 1) & mask;
-    ix->slots[h] = (uint32_t)(i + 1);
-    return 1;
+    memcpy(&key, ctx->scratch + m->mark + i * m->size, sizeof key);
+    return key;
 }
 
-static int index_rebuild(cw_rt_ctx *ctx, key_index *ix, const cw_str_pair *pairs, size_t n)
+static void index_insert(const cw_rt_ctx *ctx, cw_rt_map *m, size_t i)
+{
+    size_t mask = m->cap - 1, h = key_hash(pair_key(ctx, m, i)) & mask;
+
+    while (m->slots[h] != 0)
+        h = (h + 1) & mask;
+    m->slots[h] = (uint32_t)(i + 1);
+}
+
+static int index_rebuild(cw_rt_ctx *ctx, cw_rt_map *m)
 {
     size_t cap = 64;
 
-    while (cap < n * 4)
+    while (cap < m->n * 4)
         cap *= 2;
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)
         return cw_rt_oom(ctx);
-    free(ix->slots);
-    ix->slots = slots;
-    ix->cap = cap;
-    for (size_t i = 0; i < n; i++)
-        index_insert(ix, pairs, i);
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    for (size_t i = 0; i < m->n; i++)
+        index_insert(ctx, m, i);
     return 1;
 }
 
-/* Position of `key` among pairs[0..n), or n. */
-static size_t index_find(const key_index *ix, const cw_str_pair *pairs, size_t n, const char *key)
+/* Position of `key` among the pairs so far, or m->n. */
+static size_t index_find(const cw_rt_ctx *ctx, const cw_rt_map *m, const char *key)
 {
-    if (ix->slots == NULL) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(pairs[i].key, key) == 0)
+    if (m->slots == NULL) {
+        for (size_t i = 0; i < m->n; i++) {
+            if (strcmp(pair_key(ctx, m, i), key) == 0)
                 return i;
         }
-        return n;
+        return m->n;
     }
-    size_t mask = ix->cap - 1, h = key_hash(key) & mask;
-    while (ix->slots[h] != 0) {
-        size_t i = ix->slots[h] - 1;
-        if (strcmp(pairs[i].key, key) == 0)
+    size_t mask = m->cap - 1, h = key_hash(key) & mask;
+    while (m->slots[h] != 0) {
+        size_t i = m->slots[h] - 1;
+        if (strcmp(pair_key(ctx, m, i), key) == 0)
             return i;
         h = (h + 1) & mask;
     }
-    return n;
+    return m->n;
+}
+
+int cw_rt_map_begin(cw_rt_ctx *ctx, unsigned flags, size_t size, cw_rt_map *m)
+{
+    memset(m, 0, sizeof *m);
+    m->mark = cw_rt_scratch_mark(ctx);
+    m->size = size;
+    return cw_rt_object_begin(ctx, flags);
+}
+
+int cw_rt_map_next(cw_rt_ctx *ctx, cw_rt_map *m, const char **key)
+{
+    int st = next_member(ctx, &m->key, 1);
+    if (st != 1)
+        return st;
+    *key = m->key.s;
+    m->at = index_find(ctx, m, m->key.s);
+    cw_rt_push_key(ctx, m->key.s, m->key.len);
+    if (m->at < m->n)
+        cw_rt_withdraw(ctx);
+    return 1;
+}
+
+int cw_rt_map_put(cw_rt_ctx *ctx, cw_rt_map *m, const void *pair)
+{
+    if (m->at < m->n) {
+        /* last wins, at the first position (the key stays the first one) */
+        memcpy(ctx->scratch + m->mark + m->at * m->size + sizeof(const char *),
+               (const char *)pair + sizeof(const char *), m->size - sizeof(const char *));
+        return 1;
+    }
+    if (!cw_rt_scratch_push(ctx, pair, m->size))
+        return 0;
+    m->n++;
+    if (m->n == MAP_LINEAR || (m->slots != NULL && m->n * 2 > m->cap))
+        return index_rebuild(ctx, m);
+    if (m->slots != NULL)
+        index_insert(ctx, m, m->n - 1);
+    return 1;
+}
+
+int cw_rt_map_end(cw_rt_ctx *ctx, cw_rt_map *m, int st, void **items, size_t *len)
+{
+    free(m->slots);
+    m->slots = NULL;
+    *items = NULL;
+    *len = 0;
+    if (st == 0)
+        return 0;
+    return cw_rt_scratch_take(ctx, m->mark, m->size, items, len);
 }
 
 int cw_rt_read_str_map(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
                        cw_str_map *out)
 {
-    size_t mark = cw_rt_scratch_mark(ctx), n = 0;
-    key_index ix = { NULL, 0 };
-    cw_rt_key key = { 0 };
+    cw_rt_map map;
     void *items;
-    int rc = 0;
 
     out->items = NULL;
     out->len = 0;
-    int st = cw_rt_object_begin(ctx, flags);
+    int st = cw_rt_map_begin(ctx, flags, sizeof(cw_str_pair), &map);
     if (st != 1)
         return st == 2;
     for (;;) {
-        st = next_member(ctx, &key, 1);
+        cw_str_pair pair = { NULL, "" };
+        st = cw_rt_map_next(ctx, &map, &pair.key);
         if (st != 1)
             break;
-        cw_str_pair pair = { key.s, "" };
-        cw_str_pair *pairs = n == 0 ? NULL : (cw_str_pair *)(void *)(ctx->scratch + mark);
-        size_t at = n == 0 ? 0 : index_find(&ix, pairs, n, key.s);
-        cw_rt_push_key(ctx, key.s, key.len);
-        if (at < n)
-            cw_rt_withdraw(ctx);
-        int ok = read_string(ctx, flags & ~CW_RT_NULLABLE, maxlen, format, &pair.value);
+        st = read_string(ctx, flags & ~CW_RT_NULLABLE, maxlen, format, &pair.value);
         cw_rt_pop(ctx);
-        if (!ok)
-            goto out;
-        if (at < n) {
-            pairs[at].value = pair.value;     /* last wins, first position */
-            continue;
-        }
-        if (!cw_rt_scratch_push(ctx, &pair, sizeof pair))
-            goto out;
-        n++;
-        pairs = (cw_str_pair *)(void *)(ctx->scratch + mark);
-        if (n == MAP_LINEAR || (ix.slots != NULL && n * 2 > ix.cap)) {
-            if (!index_rebuild(ctx, &ix, pairs, n))
-                goto out;
-        } else if (ix.slots != NULL) {
-            index_insert(&ix, pairs, n - 1);
-        }
+        if (st)
+            st = cw_rt_map_put(ctx, &map, &pair);
+        if (!st)
+            break;
     }
-    if (st == 0)
-        goto out;
-    if (!cw_rt_scratch_take(ctx, mark, sizeof(cw_str_pair), &items, &out->len))
-        goto out;
+    if (!cw_rt_map_end(ctx, &map, st, &items, &out->len))
+        return 0;
     out->items = items;
-    rc = 1;
-out:
-    free(ix.slots);
-    return rc;
+    return 1;
 }
 
 /* ---- the document ---------------------------------------------------------- */

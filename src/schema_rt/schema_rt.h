@@ -21,7 +21,9 @@
 #ifndef CW_SCHEMA_RT_H
 #define CW_SCHEMA_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cw_error.h"   /* CW_MUST_CHECK */
 
@@ -29,7 +31,7 @@ struct json_object;     /* json-c, for cw_rt_parse_tree() only */
 
 /* Bumped whenever the interface between generated code and this runtime
  * changes; generated files refuse to compile against another version. */
-#define CW_SCHEMA_RT_VERSION 2
+#define CW_SCHEMA_RT_VERSION 3
 
 typedef struct cw_str_pair { const char *key; const char *value; } cw_str_pair;
 /* Payload order; duplicate keys: last value wins (as JSON.parse), at the
@@ -61,7 +63,9 @@ typedef struct cw_issues {
 #define CW_ISSUE_EMPTY            "empty"             /* nonempty string is "" */
 #define CW_ISSUE_TOO_LONG         "too_long"          /* string longer than maxlen bytes */
 #define CW_ISSUE_INVALID_UTF8     "invalid_utf8"      /* string or key not RFC 3629 UTF-8, has NUL, or a lone \\uD800-DFFF escape */
-#define CW_ISSUE_INVALID_DATETIME "invalid_datetime"  /* not YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z */
+#define CW_ISSUE_INVALID_DATETIME "invalid_datetime"  /* not YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z (datetime) or ...(Z|±HH:MM) (rfc3339) */
+#define CW_ISSUE_OUT_OF_RANGE     "out_of_range"      /* integer outside int64 or the field's min/max */
+#define CW_ISSUE_INVALID_ENUM     "invalid_enum"      /* string that is none of the enum's values */
 #define CW_ISSUE_INVALID_NUMBER   "invalid_number"    /* NaN, Infinity, out of range */
 #define CW_ISSUE_OUT_OF_MEMORY    "out_of_memory"     /* not the payload's fault: answer 5xx */
 
@@ -87,6 +91,11 @@ int cw_rt_utf8_valid(const char *s, size_t len);
  * date (leap years), hour 00-23, minute and second 00-59; else 0. */
 int cw_rt_datetime_valid(const char *s, size_t len);
 
+/* 1 when s[0..len) is RFC 3339 as Go's time.Time marshals it:
+ * YYYY-MM-DDTHH:MM:SS(.f{1,9})? then Z or +HH:MM / -HH:MM (hour 00-23,
+ * minute 00-59), with the date and time checked as above; else 0. */
+int cw_rt_rfc3339_valid(const char *s, size_t len);
+
 /* ---- for generated code only ------------------------------------------- */
 
 /* Nesting limit of objects and arrays, the root object included: the
@@ -102,6 +111,16 @@ int cw_rt_datetime_valid(const char *s, size_t len);
 /* String formats. */
 #define CW_RT_FMT_NONE     0
 #define CW_RT_FMT_DATETIME 1
+#define CW_RT_FMT_RFC3339  2
+
+/* What a field's modifiers say about the strings or ints inside its maps
+ * and lists; a generated container reader hands it to each element. */
+typedef struct cw_rt_leaf {
+    unsigned flags;     /* CW_RT_NONEMPTY */
+    size_t maxlen;      /* strings, bytes; 0: none */
+    int format;         /* strings: CW_RT_FMT_* */
+    int64_t min, max;   /* ints */
+} cw_rt_leaf;
 
 /* The arena: a chain of blocks, bump-allocated, freed as one. */
 typedef struct cw_rt_arena cw_rt_arena;
@@ -187,8 +206,12 @@ CW_MUST_CHECK int cw_rt_document_begin(cw_rt_ctx *ctx);
 CW_MUST_CHECK int cw_rt_document_end(cw_rt_ctx *ctx);
 
 /* The readers below all return 0 when the parse must stop (syntax error,
- * too deep, out of memory) and 1 otherwise — a value of the wrong type is
- * recorded as an issue and skipped, and the parse goes on. */
+ * too deep, out of memory) and otherwise go on — a value of the wrong type
+ * is recorded as an issue and skipped. The value readers (string, bool,
+ * int, number, enum) return 1 when they read a value, 2 when there was
+ * none (JSON null, or an issue): *out then holds the zero value ("", false,
+ * 0), and the generated code applies the field's default or clears its
+ * has_ flag. */
 
 /* Start of a record: returns 1 with '{' consumed (then loop on
  * cw_rt_object_next), 2 when there is nothing to read (a null nullable,
@@ -226,6 +249,23 @@ void cw_rt_required(cw_rt_ctx *ctx, unsigned long long seen, unsigned long long 
 CW_MUST_CHECK int cw_rt_read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
                                     const char **out);
 
+/* true or false. */
+CW_MUST_CHECK int cw_rt_read_bool(cw_rt_ctx *ctx, unsigned flags, bool *out);
+
+/* An integer: no fraction, no exponent (1.0 and 1e2 are invalid_type),
+ * within int64 and [min, max] (else out_of_range). */
+CW_MUST_CHECK int cw_rt_read_int(cw_rt_ctx *ctx, unsigned flags, int64_t min, int64_t max,
+                                 int64_t *out);
+
+/* Any finite JSON number, as the nearest double (NaN, Infinity and
+ * overflow are invalid_number). */
+CW_MUST_CHECK int cw_rt_read_number(cw_rt_ctx *ctx, unsigned flags, double *out);
+
+/* A string that is one of names[0..n): *out its index (else
+ * invalid_enum, *out 0). */
+CW_MUST_CHECK int cw_rt_read_enum(cw_rt_ctx *ctx, unsigned flags, const char *const *names,
+                                  size_t n, int *out);
+
 /* A map of strings: payload order, duplicate keys last-wins at the first
  * position. `items` in the arena (NULL when empty). */
 CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
@@ -234,6 +274,33 @@ CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, unsigned flags, size_t maxl
 /* A list of strings; `items` in the arena (NULL when empty). */
 CW_MUST_CHECK int cw_rt_read_str_list(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
                                       cw_str_list *out);
+
+/* A map of any value type, read by generated code: pairs of `size`
+ * bytes, each starting with its `const char *key`, grown on the scratch
+ * stack in payload order; a duplicate key's value replaces the earlier
+ * one at the first position (its issues withdrawn). */
+typedef struct cw_rt_map {
+    size_t mark;        /* scratch offset of pair 0 */
+    size_t size;        /* bytes of one pair */
+    size_t n;           /* pairs so far */
+    size_t at;          /* where the current key's pair goes: n, or a duplicate's position */
+    uint32_t *slots;    /* key index of large maps (pair number + 1; 0 empty) */
+    size_t cap;
+    cw_rt_key key;
+} cw_rt_map;
+
+/* Start of a map: as cw_rt_object_begin (1 open, 2 nothing to read, 0). */
+CW_MUST_CHECK int cw_rt_map_begin(cw_rt_ctx *ctx, unsigned flags, size_t size, cw_rt_map *m);
+/* The next key: 1 with *key in the arena and pushed on the path (read the
+ * value, cw_rt_pop, then cw_rt_map_put), 2 at '}', 0 to stop. */
+CW_MUST_CHECK int cw_rt_map_next(cw_rt_ctx *ctx, cw_rt_map *m, const char **key);
+/* Store the pair read (`size` bytes). 1, or 0 (out of memory). */
+CW_MUST_CHECK int cw_rt_map_put(cw_rt_ctx *ctx, cw_rt_map *m, const void *pair);
+/* Release the index; unless `st` is 0, move the pairs into the arena:
+ * *items (NULL when none) and *len. Returns 1, or 0 (st 0 or out of
+ * memory). */
+CW_MUST_CHECK int cw_rt_map_end(cw_rt_ctx *ctx, cw_rt_map *m, int st, void **items,
+                                size_t *len);
 
 /* Start of a list: 1 with '[' consumed (then loop on cw_rt_array_next),
  * 2 when there is nothing to read (null nullable, or a wrong type recorded
