@@ -797,6 +797,74 @@ static void test_controller_schema_compiles(void)
     free(committed);
 }
 
+/* Every Go kind the importer maps (bool, sized ints, floats, maps,
+ * slices, pointers, time.Time, nested structs) compiles with cw-schemac
+ * into the C members a reader expects. */
+static void test_every_mapping_compiles(void)
+{
+    char *out = NULL, *err = NULL, schema[600], args[1400], h_path[600];
+
+    CU_ASSERT_EQUAL_FATAL(import("package p\n"
+                                 "import \"time\"\n"
+                                 "type Owner struct {\n"
+                                 "\tName       string `json:\"name\"`\n"
+                                 "\tController *bool  `json:\"controller,omitempty\"`\n"
+                                 "}\n"
+                                 "type Spec struct {\n"
+                                 "\tReplicas   *int32             `json:\"replicas\"`\n"
+                                 "\tGeneration int64              `json:\"generation\"`\n"
+                                 "\tPort       uint16             `json:\"port\"`\n"
+                                 "\tRatio      float64            `json:\"ratio\"`\n"
+                                 "\tPaused     bool               `json:\"paused\"`\n"
+                                 "\tCreated    time.Time          `json:\"created\"`\n"
+                                 "\tDeleted    *time.Time         `json:\"deleted,omitempty\"`\n"
+                                 "\tOwners     []Owner            `json:\"owners\"`\n"
+                                 "\tByName     map[string]Owner   `json:\"byName\"`\n"
+                                 "\tCounts     map[string]uint8   `json:\"counts\"`\n"
+                                 "\tGrid       [][]int8           `json:\"grid\"`\n"
+                                 "\tTags       map[string][]string `json:\"tags\"`\n"
+                                 "}\n",
+                                 "Spec", &out, &err), 0);
+    assert_text(err, "");
+    snprintf(schema, sizeof schema, "%s/spec.schema", g_dir);
+    write_text(schema, out);
+    free(out);
+    free(err);
+
+    snprintf(args, sizeof args, "'%s' '%s'", schema, g_out);
+    CU_ASSERT_EQUAL(run_args(args, &out, &err), 0);
+    assert_text(err, "");
+    free(out);
+    free(err);
+
+    snprintf(h_path, sizeof h_path, "%s/spec.h", g_out);
+    char *h = cw_test_read_file(h_path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    char *owner = members(h, "cw_owner"), *spec = members(h, "cw_spec");
+    assert_text(owner,
+                "const char *name;\n"
+                "bool controller;\n"
+                "bool has_controller;\n");
+    assert_text(spec,
+                "int64_t replicas;\n"
+                "bool has_replicas;\n"
+                "int64_t generation;\n"
+                "int64_t port;\n"
+                "double ratio;\n"
+                "bool paused;\n"
+                "const char *created;\n"
+                "const char *deleted;\n"
+                "cw_owner_list owners;\n"
+                "cw_owner_map by_name;\n"
+                "cw_int_map counts;\n"
+                "cw_int_list_list grid;\n"
+                "cw_str_list_map tags;\n"
+                "cw_rt_arena *arena_;\n");
+    free(owner);
+    free(spec);
+    free(h);
+}
+
 static void cleanup(void)
 {
     char cmd[400];
@@ -833,6 +901,7 @@ static CU_TestInfo tests[] = {
     { "--help lists import-go", test_help },
     { "controller: SyncPayload", test_controller_sync_payload },
     { "controller: CrdSyncPayload", test_controller_crd_sync_payload },
+    { "every mapping compiles to the C members", test_every_mapping_compiles },
     { "controller: the imported schema compiles to generated/'s members",
       test_controller_schema_compiles },
     CU_TEST_INFO_NULL,
