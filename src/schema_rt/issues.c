@@ -25,32 +25,6 @@ int cw_issues_is_oom(const cw_issues *issues)
     return 0;
 }
 
-void cw_rt_push_key(cw_rt_ctx *ctx, const char *key, size_t len)
-{
-    if (ctx->depth < CW_RT_PATH_MAX) {
-        ctx->path[ctx->depth].key = key;
-        ctx->path[ctx->depth].len = len;
-        ctx->path[ctx->depth].raw = 0;
-        ctx->path[ctx->depth].index = 0;
-    }
-    ctx->depth++;
-}
-
-void cw_rt_push_index(cw_rt_ctx *ctx, size_t index)
-{
-    if (ctx->depth < CW_RT_PATH_MAX) {
-        ctx->path[ctx->depth].key = NULL;
-        ctx->path[ctx->depth].index = index;
-    }
-    ctx->depth++;
-}
-
-void cw_rt_pop(cw_rt_ctx *ctx)
-{
-    if (ctx->depth > 0)
-        ctx->depth--;
-}
-
 /* A small bounded string builder: `full` is set once something did not fit. */
 typedef struct sbuf {
     char *buf;

@@ -93,7 +93,11 @@ void cw_rt_ctx_done(cw_rt_ctx *ctx)
 int cw_rt_scratch_push(cw_rt_ctx *ctx, const void *elem, size_t size)
 {
     if (ctx->scratch_cap - ctx->scratch_len < size) {
-        size_t cap = ctx->scratch_cap != 0 ? ctx->scratch_cap * 2 : 4096;
+        /* First sized from the body (a list of records needs about a
+         * quarter of it), so a large payload is not copied over and over
+         * while its list grows; pages never written cost no memory. */
+        size_t first = (size_t)(ctx->end - ctx->start) / 4;
+        size_t cap = ctx->scratch_cap != 0 ? ctx->scratch_cap * 2 : first > 4096 ? first : 4096;
         while (cap - ctx->scratch_len < size)
             cap *= 2;
         char *s = realloc(ctx->scratch, cap);
@@ -249,6 +253,8 @@ static int hex4(const char *s, unsigned *out)
 #define STR_BAD_UTF8  0x1u   /* raw bytes that are not RFC 3629 UTF-8 */
 #define STR_NUL       0x2u   /* \u0000 */
 #define STR_SURROGATE 0x4u   /* a \uD800-DFFF escape that is not half of a pair */
+#define STR_PROBLEMS  0x7u
+#define STR_ESCAPED   0x8u   /* not a problem: the string has a backslash escape */
 
 static char *put_utf8(char *o, unsigned cp)
 {
@@ -377,6 +383,7 @@ static int scan_string(cw_rt_ctx *ctx, int store, const char **out, size_t *out_
             break;
         if (c == '\\') {
             plain = 0;
+            *problems |= STR_ESCAPED;
             if (e - q < 2) {
                 ctx->p = e;
                 return syntax(ctx, "unexpected end of data");
@@ -706,7 +713,7 @@ static int next_member(cw_rt_ctx *ctx, cw_rt_key *key, int store)
         if (!scan_string(ctx, store, &key->s, &key->len, &key->raw, &key->raw_len, &problems))
             return 0;
         key->count++;
-        if (!store && problems == 0 && key->raw != NULL && memchr(key->raw, '\\', key->raw_len)) {
+        if (!store && problems == STR_ESCAPED) {
             /* escapes: decode for matching, when short enough to be a field */
             if (key->raw_len < CW_RT_KEY_BUF) {
                 unsigned ignored = 0;
@@ -720,7 +727,7 @@ static int next_member(cw_rt_ctx *ctx, cw_rt_key *key, int store)
         if (peek(ctx) != ':')
             return syntax_at(ctx, "object property name separator ':' expected");
         ctx->p++;
-        if (problems != 0) {
+        if (problems & STR_PROBLEMS) {
             (void)key_ok(ctx, problems);
             if (!cw_rt_skip_value(ctx))
                 return 0;
@@ -830,15 +837,6 @@ int cw_rt_skip_field(cw_rt_ctx *ctx, const cw_rt_key *key)
     int ok = cw_rt_skip_value(ctx);
     cw_rt_pop(ctx);
     return ok;
-}
-
-void cw_rt_field(cw_rt_ctx *ctx, unsigned long long *seen, unsigned long long bit,
-                 const char *name, size_t n)
-{
-    cw_rt_push_key(ctx, name, n);
-    if (*seen & bit)
-        cw_rt_withdraw(ctx);
-    *seen |= bit;
 }
 
 void cw_rt_required(cw_rt_ctx *ctx, unsigned long long seen, unsigned long long bit,
@@ -1012,7 +1010,7 @@ int cw_rt_read_enum(cw_rt_ctx *ctx, unsigned flags, const char *const *names, si
         return 0;
     if (!string_ok(ctx, problems))
         return 2;
-    if (memchr(raw, '\\', raw_len) != NULL) {
+    if (problems & STR_ESCAPED) {
         /* escapes: decode, when short enough to be a value */
         len = (size_t)-1;
         if (raw_len < CW_RT_KEY_BUF) {

@@ -177,9 +177,33 @@ void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues, const char *bytes, size_t
  * the arena. */
 void cw_rt_ctx_done(cw_rt_ctx *ctx);
 
-void cw_rt_push_key(cw_rt_ctx *ctx, const char *key, size_t len);   /* `key` borrowed until the pop */
-void cw_rt_push_index(cw_rt_ctx *ctx, size_t index);
-void cw_rt_pop(cw_rt_ctx *ctx);
+/* The path: a key (borrowed until the pop) or an index pushed around
+ * every value read; inline, as every value pays for them. */
+static inline void cw_rt_push_key(cw_rt_ctx *ctx, const char *key, size_t len)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = key;
+        ctx->path[ctx->depth].len = len;
+        ctx->path[ctx->depth].raw = 0;
+        ctx->path[ctx->depth].index = 0;
+    }
+    ctx->depth++;
+}
+
+static inline void cw_rt_push_index(cw_rt_ctx *ctx, size_t index)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = NULL;
+        ctx->path[ctx->depth].index = index;
+    }
+    ctx->depth++;
+}
+
+static inline void cw_rt_pop(cw_rt_ctx *ctx)
+{
+    if (ctx->depth > 0)
+        ctx->depth--;
+}
 
 /* Record an issue of `tier` at the current path (see cw_rt_ctx). */
 void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
@@ -233,8 +257,14 @@ static inline int cw_rt_key_is(const cw_rt_key *key, const char *name, size_t n)
 /* Push the field's name on the path; when the field was already seen
  * (`*seen` has `bit`), a duplicate key: the issues of the earlier value
  * are withdrawn (last one wins). */
-void cw_rt_field(cw_rt_ctx *ctx, unsigned long long *seen, unsigned long long bit,
-                 const char *name, size_t n);
+static inline void cw_rt_field(cw_rt_ctx *ctx, unsigned long long *seen, unsigned long long bit,
+                               const char *name, size_t n)
+{
+    cw_rt_push_key(ctx, name, n);
+    if (*seen & bit)
+        cw_rt_withdraw(ctx);
+    *seen |= bit;
+}
 
 /* An unknown key: its value is checked (syntax, UTF-8, numbers, depth)
  * and skipped. */
