@@ -193,20 +193,15 @@ static void current_path(const cw_rt_ctx *ctx, char *buf, size_t cap)
     }
 }
 
-void cw_rt_withdraw(cw_rt_ctx *ctx)
+/* Drop from `issues` those at or under `path` (its text without the
+ * closing ']' is n bytes). */
+static void withdraw_from(cw_issues *issues, const char *path, size_t n)
 {
-    cw_issues *issues = ctx->issues;
-    char path[sizeof issues->items[0].path];
-    size_t n, kept = 0;
+    size_t kept = 0;
 
-    if (issues->len == 0)
-        return;
-    current_path(ctx, path, sizeof path);
-    n = strlen(path) - 1;                    /* without the closing ']' */
     for (size_t i = 0; i < issues->len; i++) {
         const char *q = issues->items[i].path;
-        int under = strncmp(q, path, n) == 0 && (q[n] == ']' || q[n] == ',');
-        if (under && ctx->tier < 2) {
+        if (strncmp(q, path, n) == 0 && (q[n] == ']' || q[n] == ',')) {
             issues->total--;
             continue;
         }
@@ -217,18 +212,21 @@ void cw_rt_withdraw(cw_rt_ctx *ctx)
     issues->len = kept;
 }
 
-void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
+void cw_rt_withdraw(cw_rt_ctx *ctx)
 {
-    cw_issues *issues = ctx->issues;
+    char path[sizeof ctx->issues->items[0].path];
 
-    if (tier < ctx->tier)
+    if (ctx->tier >= 2 || (ctx->issues->len == 0 && ctx->held.len == 0))
         return;
-    if (tier > ctx->tier) {
-        cw_issues_init(issues);
-        ctx->tier = tier;
-    }
-    if (tier >= 2)
-        ctx->fatal = 1;
+    current_path(ctx, path, sizeof path);
+    withdraw_from(ctx->issues, path, strlen(path) - 1);
+    withdraw_from(&ctx->held, path, strlen(path) - 1);
+}
+
+/* Append an issue at the current path to `issues` (counted past the cap). */
+static void append(cw_rt_ctx *ctx, cw_issues *issues, const char *code, const char *fmt,
+                   va_list ap)
+{
     issues->total++;
     if (issues->len >= CW_ISSUES_MAX)
         return;
@@ -238,11 +236,46 @@ void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fm
     /* Long map keys: shortened (every key) when the path does not fit;
      * the path still locates the value. */
     current_path(ctx, it->path, sizeof it->path);
-
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(it->message, sizeof it->message, fmt, ap);
+}
+
+void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
+{
+    cw_issues *issues = ctx->issues;
+    va_list ap;
+
+    if (tier < ctx->tier) {
+        /* A schema issue under a bad value elsewhere: held back, in case
+         * that value is withdrawn (a duplicate key's earlier value). */
+        if (tier == 0 && ctx->tier == 1) {
+            va_start(ap, fmt);
+            append(ctx, &ctx->held, code, fmt, ap);
+            va_end(ap);
+        }
+        return;
+    }
+    if (tier > ctx->tier) {
+        if (tier == 1 && ctx->tier == 0)
+            ctx->held = *issues;
+        else
+            cw_issues_init(&ctx->held);
+        cw_issues_init(issues);
+        ctx->tier = tier;
+    }
+    if (tier >= 2)
+        ctx->fatal = 1;
+    va_start(ap, fmt);
+    append(ctx, issues, code, fmt, ap);
     va_end(ap);
+}
+
+void cw_rt_issues_settle(cw_rt_ctx *ctx)
+{
+    if (ctx->tier == 1 && ctx->issues->total == 0) {
+        *ctx->issues = ctx->held;
+        cw_issues_init(&ctx->held);
+        ctx->tier = 0;
+    }
 }
 
 int cw_rt_oom(cw_rt_ctx *ctx)

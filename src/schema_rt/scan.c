@@ -1241,8 +1241,10 @@ int cw_rt_document_begin(cw_rt_ctx *ctx)
 int cw_rt_document_end(cw_rt_ctx *ctx)
 {
     skip_ws(ctx);
-    if (ctx->p >= ctx->end)
+    if (ctx->p >= ctx->end) {
+        cw_rt_issues_settle(ctx);
         return 1;
+    }
     if (*ctx->p == '\0') {
         ctx->depth = 0;
         cw_rt_issue_tier(ctx, 2, CW_ISSUE_INVALID_JSON,

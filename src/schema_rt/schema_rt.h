@@ -161,7 +161,9 @@ typedef struct cw_rt_ctx {
     const char *p;             /* next byte */
     const char *start, *end;
     cw_issues *issues;
-    int tier;                  /* of the issues held */
+    int tier;                  /* of the issues in `issues` */
+    cw_issues held;            /* tier 1: the schema issues held back (withdrawn with
+                                  the bad values, they are the answer again) */
     int fatal;                 /* a syntax error, too deep or out of memory: stop */
     size_t nest;               /* objects and arrays open */
     cw_rt_path_seg path[CW_RT_PATH_MAX];
@@ -208,6 +210,10 @@ static inline void cw_rt_pop(cw_rt_ctx *ctx)
 /* Record an issue of `tier` at the current path (see cw_rt_ctx). */
 void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* At the end: when every bad value (tier 1) was withdrawn (an earlier
+ * value of a duplicate key), the schema issues held back are the answer. */
+void cw_rt_issues_settle(cw_rt_ctx *ctx);
+
 /* A schema issue (tier 0) at the current path. */
 #define cw_rt_issue(ctx, ...) cw_rt_issue_tier((ctx), 0, __VA_ARGS__)
 

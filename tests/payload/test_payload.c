@@ -977,6 +977,26 @@ static void test_rt_datetime_month_ends(void)
     CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59.+1Z", 23), 0);
 }
 
+/* Regression (fuzz_sync_payload, 2026-12-07): a bad value (tier 1) used to
+ * discard the schema issues before it for good; when that value was then
+ * withdrawn as the earlier of a duplicate key, nothing was left and a
+ * payload with a type error was accepted (upserts[0] a string, id ""). */
+static void test_withdrawn_bad_value_keeps_schema_issues(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[\"wigdetom\"],\"deletes\":[\"old.exa\xb6\xb6mple.com\"],"
+                 "\"deletes\":[\"old.example.com\"]}",
+                 "[\"upserts\",0]", "invalid_type", "expected object, got string");
+    CU_ASSERT_EQUAL(I.total, 1);
+    /* the schema issues after the bad value too, in document order */
+    EXPECT_ISSUE("{\"upserts\":[1],\"deletes\":[\"\xff\"],\"upserts\":[2],\"deletes\":[]}",
+                 "[\"upserts\",0]", "invalid_type", "expected object, got number");
+    CU_ASSERT_EQUAL(I.total, 1);
+    /* a bad value that stays still wins over the schema issues */
+    EXPECT_ISSUE("{\"upserts\":[1],\"deletes\":[\"\xff\"]}", "[\"deletes\",0]", "invalid_utf8",
+                 "string is not valid UTF-8 or contains NUL (\\u0000)");
+    CU_ASSERT_EQUAL(I.total, 1);
+}
+
 /* ---- the CRD payload (schema/crd_sync_payload.schema) -------------------- */
 
 static cw_crd_sync_payload C;
@@ -1382,6 +1402,8 @@ static void test_types_large_map(void)
 }
 
 static CU_TestInfo tests[] = {
+    { "regression: a withdrawn bad value keeps the schema issues",
+      test_withdrawn_bad_value_keeps_schema_issues },
     { "crd payload: accepted, omitempty and nil", test_crd_accepts },
     { "crd payload: refused, exact paths", test_crd_refuses },
     { "types: required only, optionals empty or default", test_types_required_only },
