@@ -682,22 +682,43 @@ static const char *elem_flags(const type_ref *elem)
     return elem->kind == TYPE_RECORD ? "CW_RT_REQUIRED" : "0";
 }
 
-static void emit_list_reader(emitter *e, const type_ref *t)
+/* A container reader's head: the comment, the signature, the local
+ * `first` (the list's scratch mark or the map), `items` and `st`, the
+ * output emptied. */
+static void emit_reader_head(emitter *e, const type_ref *t, const char *first)
 {
-    char elem[320], text[600];
+    char text[600];
 
-    c_type(e, t->elem, elem, sizeof elem);
     schema_type_text(t, text, sizeof text);
     println(e, "/* %s */", comment_safe(text));
     container_signature(e, t, "");
     println(e, "{");
     indent(e);
-    println(e, "size_t mark = cw_rt_scratch_mark(ctx);");
+    println(e, "%s", first);
     println(e, "void *items;");
     println(e, "int st;");
     blank(e);
     println(e, "out->items = NULL;");
     println(e, "out->len = 0;");
+}
+
+/* Its tail: the items taken are the output. */
+static void emit_reader_tail(emitter *e)
+{
+    println(e, "    return 0;");
+    println(e, "out->items = items;");
+    println(e, "return 1;");
+    unindent(e);
+    println(e, "}");
+    blank(e);
+}
+
+static void emit_list_reader(emitter *e, const type_ref *t)
+{
+    char elem[320];
+
+    c_type(e, t->elem, elem, sizeof elem);
+    emit_reader_head(e, t, "size_t mark = cw_rt_scratch_mark(ctx);");
     println(e, "st = cw_rt_array_begin(ctx, flags);");
     println(e, "if (st != 1)");
     println(e, "    return st == 2;");
@@ -718,30 +739,15 @@ static void emit_list_reader(emitter *e, const type_ref *t)
     println(e, "if (st == 0)");
     println(e, "    return 0;");
     println(e, "if (!cw_rt_scratch_take(ctx, mark, sizeof(%s), &items, &out->len))", elem);
-    println(e, "    return 0;");
-    println(e, "out->items = items;");
-    println(e, "return 1;");
-    unindent(e);
-    println(e, "}");
-    blank(e);
+    emit_reader_tail(e);
 }
 
 static void emit_map_reader(emitter *e, const type_ref *t)
 {
-    char base[300], text[600];
+    char base[300];
 
     schema_c_base(t->elem, base, sizeof base);
-    schema_type_text(t, text, sizeof text);
-    println(e, "/* %s */", comment_safe(text));
-    container_signature(e, t, "");
-    println(e, "{");
-    indent(e);
-    println(e, "cw_rt_map map;");
-    println(e, "void *items;");
-    println(e, "int st;");
-    blank(e);
-    println(e, "out->items = NULL;");
-    println(e, "out->len = 0;");
+    emit_reader_head(e, t, "cw_rt_map map;");
     println(e, "st = cw_rt_map_begin(ctx, flags, sizeof(%s_%s_pair), &map);", e->s->prefix, base);
     println(e, "if (st != 1)");
     println(e, "    return st == 2;");
@@ -761,12 +767,7 @@ static void emit_map_reader(emitter *e, const type_ref *t)
     unindent(e);
     println(e, "}");
     println(e, "if (!cw_rt_map_end(ctx, &map, st, &items, &out->len))");
-    println(e, "    return 0;");
-    println(e, "out->items = items;");
-    println(e, "return 1;");
-    unindent(e);
-    println(e, "}");
-    blank(e);
+    emit_reader_tail(e);
 }
 
 static void emit_enum_reader(emitter *e, const type_ref *t)

@@ -950,19 +950,28 @@ int cw_rt_read_bool(cw_rt_ctx *ctx, unsigned flags, bool *out)
     return not_a(ctx, flags, "boolean", peek(ctx));
 }
 
+/* A JSON number at the cursor for a reader of `want`: 1 with *nt read,
+ * 2 when there is none (another type, null, or a number refused), 0 to
+ * stop. */
+static int number_value(cw_rt_ctx *ctx, unsigned flags, const char *want, number_text *nt)
+{
+    skip_ws(ctx);
+    int c = peek(ctx);
+    if (c != '-' && !(c >= '0' && c <= '9'))
+        return not_a(ctx, flags, want, c);
+    if (!scan_number(ctx, nt))
+        return 0;
+    return nt->bad ? 2 : 1;
+}
+
 int cw_rt_read_int(cw_rt_ctx *ctx, unsigned flags, int64_t min, int64_t max, int64_t *out)
 {
     number_text nt;
 
     *out = 0;
-    skip_ws(ctx);
-    int c = peek(ctx);
-    if (c != '-' && !(c >= '0' && c <= '9'))
-        return not_a(ctx, flags, "integer", c);
-    if (!scan_number(ctx, &nt))
-        return 0;
-    if (nt.bad)
-        return 2;
+    int st = number_value(ctx, flags, "integer", &nt);
+    if (st != 1)
+        return st;
     if (!nt.integer) {
         cw_rt_issue(ctx, CW_ISSUE_INVALID_TYPE,
                     "expected integer, got a number with a fraction or exponent");
@@ -999,14 +1008,9 @@ int cw_rt_read_number(cw_rt_ctx *ctx, unsigned flags, double *out)
     char small[64];
 
     *out = 0;
-    skip_ws(ctx);
-    int c = peek(ctx);
-    if (c != '-' && !(c >= '0' && c <= '9'))
-        return not_a(ctx, flags, "number", c);
-    if (!scan_number(ctx, &nt))
-        return 0;
-    if (nt.bad)
-        return 2;
+    int st = number_value(ctx, flags, "number", &nt);
+    if (st != 1)
+        return st;
     /* strtod needs a NUL-terminated copy; the body need not have one. */
     char *copy = nt.len < sizeof small ? small : malloc(nt.len + 1);
     if (copy == NULL)
