@@ -4,6 +4,7 @@
  * to the committed generated/ files. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "schemac.h"
 
 /* Must match CW_SCHEMA_RT_VERSION in src/schema_rt/schema_rt.h. */
-#define RUNTIME_VERSION 1
+#define RUNTIME_VERSION 3
 
 typedef struct emitter {
     FILE *out;
@@ -19,6 +20,9 @@ typedef struct emitter {
     const schema *s;
     const char *base;      /* schema file name without directory/extension */
     const char *file;      /* schema file name without directory */
+    char **done;           /* once(): container types and enums written */
+    size_t ndone, cap;
+    int oom;
 } emitter;
 
 static void println(emitter *e, const char *fmt, ...)
@@ -65,27 +69,80 @@ static const char *rec_name(const emitter *e, const record *r, const char *suffi
     return buf;
 }
 
-/* The C type of a field's member. */
-static const char *member_type(const emitter *e, const type_ref *t, char *buf, size_t cap)
+/* list<string> and map<string>: the runtime's cw_str_list / cw_str_map,
+ * read by its own readers. */
+static int is_rt_container(const type_ref *t)
 {
+    return (t->kind == TYPE_LIST || t->kind == TYPE_MAP) && t->elem->kind == TYPE_STRING;
+}
+
+static int is_container(const type_ref *t)
+{
+    return t->kind == TYPE_LIST || t->kind == TYPE_MAP;
+}
+
+/* A generated container reader takes a cw_rt_leaf when the strings or
+ * ints inside have bounds to check. */
+static int takes_leaf(const type_ref *t)
+{
+    type_kind leaf = schema_leaf(t)->kind;
+
+    return is_container(t) && !is_rt_container(t) && (leaf == TYPE_STRING || leaf == TYPE_INT);
+}
+
+/* The C type of a value of type `t` ("int64_t", "cw_resource_instance",
+ * "cw_str_map", "cw_int_list_map"). */
+static const char *c_type(const emitter *e, const type_ref *t, char *buf, size_t cap)
+{
+    char base[300];
+
     switch (t->kind) {
-    case TYPE_STRING:
-        snprintf(buf, cap, "const char *");
-        break;
-    case TYPE_MAP:
-        snprintf(buf, cap, "cw_str_map ");
-        break;
-    case TYPE_LIST:
-        if (t->elem->kind == TYPE_STRING)
-            snprintf(buf, cap, "cw_str_list ");
-        else
-            snprintf(buf, cap, "%s_%s_list ", e->s->prefix, t->elem->record->name);
-        break;
-    case TYPE_RECORD:
-        snprintf(buf, cap, "%s_%s ", e->s->prefix, t->record->name);
+    case TYPE_STRING: snprintf(buf, cap, "const char *"); break;
+    case TYPE_BOOL:   snprintf(buf, cap, "bool"); break;
+    case TYPE_INT:    snprintf(buf, cap, "int64_t"); break;
+    case TYPE_NUMBER: snprintf(buf, cap, "double"); break;
+    default:
+        if (is_rt_container(t)) {
+            snprintf(buf, cap, t->kind == TYPE_MAP ? "cw_str_map" : "cw_str_list");
+        } else {
+            schema_c_base(t, base, sizeof base);
+            snprintf(buf, cap, "%s_%s", e->s->prefix, base);
+        }
         break;
     }
     return buf;
+}
+
+/* `text` as a C string literal into buf: quotes, backslashes, '?' and
+ * control bytes escaped. */
+static const char *c_string(const char *text, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    if (cap < 8)
+        return "\"\"";
+    buf[n++] = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c != '\0' && n + 6 < cap; c++) {
+        if (*c == '"' || *c == '\\' || *c == '?') {
+            buf[n++] = '\\';
+            buf[n++] = (char)*c;
+        } else if (*c < 0x20 || *c == 0x7f) {
+            n += (size_t)snprintf(buf + n, cap - n, "\\%03o", *c);
+        } else {
+            buf[n++] = (char)*c;
+        }
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* A comment's text must not end the comment early. */
+static char *comment_safe(char *text)
+{
+    for (char *p = strstr(text, "*/"); p != NULL; p = strstr(p, "*/"))
+        p[1] = '|';
+    return text;
 }
 
 /* The field as declared, modifiers in a fixed order: for comments. */
@@ -100,18 +157,33 @@ static void field_decl_text(const field *f, char *buf, size_t cap)
         n += (size_t)snprintf(buf + n, cap - n, " nullable");
     if (f->optional.line != 0 && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, " optional");
+    if (f->dflt.line != 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, f->dflt_kind == LIT_STRING ? " default(\"%s\")"
+                                                                          : " default(%s)",
+                              f->dflt_text);
     if (f->nonempty.line != 0 && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, " nonempty");
     if (f->format.line != 0 && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, " format(%s)", f->format_name);
+    if (f->min.line != 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, " min(%lld)", f->min_value);
+    if (f->max.line != 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, " max(%lld)", f->max_value);
     if (f->maxlen.line != 0 && n < cap)
         snprintf(buf + n, cap - n, " maxlen(%lu)", f->maxlen_value);
+    comment_safe(buf);
+}
+
+/* An absent key is no error: `optional`, or a default. */
+static int is_optional(const field *f)
+{
+    return f->optional.line != 0 || f->dflt.line != 0;
 }
 
 static const char *flags_text(const field *f, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    if (f->optional.line == 0)
+    if (!is_optional(f))
         snprintf(buf + strlen(buf), cap - strlen(buf), "CW_RT_REQUIRED");
     if (f->nullable.line != 0)
         snprintf(buf + strlen(buf), cap - strlen(buf), "%sCW_RT_NULLABLE",
@@ -122,6 +194,85 @@ static const char *flags_text(const field *f, char *buf, size_t cap)
     if (buf[0] == '\0')
         snprintf(buf, cap, "0");
     return buf;
+}
+
+static const char *format_text(const field *f)
+{
+    switch (f->format_kind) {
+    case FORMAT_DATETIME: return "CW_RT_FMT_DATETIME";
+    case FORMAT_RFC3339:  return "CW_RT_FMT_RFC3339";
+    default:              return "CW_RT_FMT_NONE";
+    }
+}
+
+/* min / max as C: the value, or INT64_MIN / INT64_MAX. */
+static const char *bound_text(const modifier_pos *pos, long long v, int is_min, char *buf,
+                              size_t cap)
+{
+    if (pos->line == 0 || v == INT64_MIN || v == INT64_MAX)
+        snprintf(buf, cap, "%s", pos->line == 0 ? (is_min ? "INT64_MIN" : "INT64_MAX")
+                                                : v == INT64_MIN ? "INT64_MIN" : "INT64_MAX");
+    else
+        snprintf(buf, cap, "%lld", v);
+    return buf;
+}
+
+/* The field's default as a C expression. */
+static const char *default_text(const emitter *e, const field *f, char *buf, size_t cap)
+{
+    switch (f->type->kind) {
+    case TYPE_STRING:
+        return c_string(f->dflt_text, buf, cap);
+    case TYPE_ENUM:
+        schemac_enum_constant(e->s->prefix, f->type, f->type->values[f->dflt_enum], buf, cap);
+        return buf;
+    case TYPE_BOOL:
+        return f->dflt_int ? "true" : "false";
+    case TYPE_INT:
+        if (f->dflt_int == INT64_MIN)
+            return "INT64_MIN";
+        snprintf(buf, cap, "%lld", f->dflt_int);
+        return buf;
+    default:
+        snprintf(buf, cap, "%s", f->dflt_text);
+        return buf;
+    }
+}
+
+/* Names already written (container types and enums appear once). */
+static int once(emitter *e, const char *name)
+{
+    for (size_t i = 0; i < e->ndone; i++) {
+        if (strcmp(e->done[i], name) == 0)
+            return 0;
+    }
+    if (e->ndone == e->cap) {
+        size_t cap = e->cap != 0 ? e->cap * 2 : 16;
+        char **done = realloc(e->done, cap * sizeof *done);
+        if (done == NULL) {
+            e->oom = 1;
+            return 0;
+        }
+        e->done = done;
+        e->cap = cap;
+    }
+    e->done[e->ndone] = strdup(name);
+    if (e->done[e->ndone] == NULL) {
+        e->oom = 1;
+        return 0;
+    }
+    e->ndone++;
+    return 1;
+}
+
+/* Forget what once() saw (the header and the source each write theirs). */
+static void forget(emitter *e)
+{
+    for (size_t i = 0; i < e->ndone; i++)
+        free(e->done[i]);
+    free(e->done);
+    e->done = NULL;
+    e->ndone = e->cap = 0;
 }
 
 /* ---- header ------------------------------------------------------------ */
@@ -135,7 +286,7 @@ static void emit_banner(emitter *e)
 
 static void emit_struct(emitter *e, const record *r)
 {
-    char name[256], type[256], decl[512], member[512];
+    char name[256], type[300], decl[600], member[700];
 
     println(e, "/* %srecord %s (%s:%d) */", r->is_root ? "root " : "", r->name, e->file,
             r->line);
@@ -143,39 +294,98 @@ static void emit_struct(emitter *e, const record *r)
     indent(e);
     for (const field *f = r->fields; f != NULL; f = f->next) {
         field_decl_text(f, decl, sizeof decl);
-        snprintf(member, sizeof member, "%s%s;", member_type(e, f->type, type, sizeof type),
+        c_type(e, f->type, type, sizeof type);
+        snprintf(member, sizeof member, "%s%s%s;", type, f->type->kind == TYPE_STRING ? "" : " ",
                  f->c_name);
         println(e, "%-32s /* %s */", member, decl);
+        if (f->has_flag) {
+            snprintf(member, sizeof member, "bool has_%s;", f->c_name);
+            println(e, "%-32s /* %s was given: not absent, not null */", member, f->json_name);
+        }
     }
     if (r->is_root)
-        println(e, "%-32s /* owns every borrowed string above */",
-                "struct json_object *json_root_;");
+        println(e, "%-32s /* owns every string and array above */", "cw_rt_arena *arena_;");
     unindent(e);
     println(e, "} %s;", name);
     blank(e);
 }
 
-/* Structs in dependency order: a record after the records it contains. */
+static void emit_struct_deps(emitter *e, record *r);
+
+/* enum("a", "b"): a C enum, its constants numbered from 0 in order. */
+static void emit_enum(emitter *e, const type_ref *t)
+{
+    char name[320], text[600], constant[400], value[300];
+
+    snprintf(name, sizeof name, "%s_%s", e->s->prefix, t->c_name);
+    schema_type_text(t, text, sizeof text);
+    println(e, "/* %s (%s:%d) */", comment_safe(text), e->file, t->line);
+    println(e, "typedef enum %s {", name);
+    indent(e);
+    for (size_t i = 0; i < t->nvalues; i++) {
+        schemac_enum_constant(e->s->prefix, t, t->values[i], constant, sizeof constant);
+        strcat(constant, ",");
+        println(e, "%-32s /* %s */", constant,
+                comment_safe((char *)c_string(t->values[i], value, sizeof value)));
+    }
+    unindent(e);
+    println(e, "} %s;", name);
+    blank(e);
+}
+
+/* The C declarations `t` needs, each once, before their first use. */
+static void emit_type_deps(emitter *e, const type_ref *t)
+{
+    char name[320], elem[300], base[300], guard[340];
+
+    if (t->kind == TYPE_RECORD) {
+        emit_struct_deps(e, t->record);
+        return;
+    }
+    if (t->kind == TYPE_ENUM) {
+        snprintf(name, sizeof name, "%s_%s", e->s->prefix, t->c_name);
+        if (once(e, name))
+            emit_enum(e, t);
+        return;
+    }
+    if (!is_container(t))
+        return;
+    emit_type_deps(e, t->elem);
+    if (is_rt_container(t) || !once(e, c_type(e, t, name, sizeof name)))
+        return;
+    c_type(e, t->elem, elem, sizeof elem);
+    /* Types of scalars alone may be in another schema's header too. */
+    int shared = schema_leaf(t)->kind != TYPE_RECORD && schema_leaf(t)->kind != TYPE_ENUM;
+    if (shared) {
+        snprintf(guard, sizeof guard, "%s_DEFINED_", name);
+        for (char *p = guard; *p != '\0'; p++)
+            *p = (char)toupper((unsigned char)*p);
+        println(e, "#ifndef %s", guard);
+        println(e, "#define %s", guard);
+    }
+    if (t->kind == TYPE_LIST) {
+        println(e, "typedef struct %s { %s *items; size_t len; } %s;", name, elem, name);
+    } else {
+        schema_c_base(t->elem, base, sizeof base);
+        println(e, "typedef struct %s_%s_pair { const char *key; %s value; } %s_%s_pair;",
+                e->s->prefix, base, elem, e->s->prefix, base);
+        println(e, "typedef struct %s { %s_%s_pair *items; size_t len; } %s;", name,
+                e->s->prefix, base, name);
+    }
+    if (shared)
+        println(e, "#endif");
+    blank(e);
+}
+
+/* Structs in dependency order: a record after the types it contains. */
 static void emit_struct_deps(emitter *e, record *r)
 {
-    char name[256], list[256];
-
     if (r->emitted)
         return;
     r->emitted = 1;
-    for (const field *f = r->fields; f != NULL; f = f->next) {
-        if (f->type->kind == TYPE_RECORD)
-            emit_struct_deps(e, f->type->record);
-        else if (f->type->kind == TYPE_LIST && f->type->elem->kind == TYPE_RECORD)
-            emit_struct_deps(e, f->type->elem->record);
-    }
+    for (const field *f = r->fields; f != NULL; f = f->next)
+        emit_type_deps(e, f->type);
     emit_struct(e, r);
-    if (r->used_in_list) {
-        println(e, "typedef struct %s { %s *items; size_t len; } %s;",
-                rec_name(e, r, "_list", list, sizeof list),
-                rec_name(e, r, "", name, sizeof name), list);
-        blank(e);
-    }
 }
 
 static void emit_header(emitter *e)
@@ -190,16 +400,21 @@ static void emit_header(emitter *e)
 
     emit_banner(e);
     blank(e);
-    println(e, "/* Ownership: %s_parse() keeps the json-c tree of the body in", root);
-    println(e, " * `json_root_`. Every `const char *` below, and every key and value of a");
-    println(e, " * cw_str_map or cw_str_list, is borrowed from that tree and stays valid");
-    println(e, " * until %s_free(). The `items` arrays are owned by the struct.", root);
-    println(e, " * Strings are never NULL: an absent optional or a null nullable string");
-    println(e, " * reads as \"\", an absent or null map or list as empty. */");
+    println(e, "/* Ownership: %s_parse() reads the body itself (no DOM) and", root);
+    println(e, " * copies what it keeps into one arena, `arena_`: every `const char *`");
+    println(e, " * below, every key and value of a cw_str_map or cw_str_list, and every");
+    println(e, " * `items` array lives there until %s_free(); the body may be", root);
+    println(e, " * freed as soon as the parse returns. Strings are NUL-terminated UTF-8");
+    println(e, " * and never NULL: an absent optional or a null nullable string");
+    println(e, " * reads as \"\", an absent or null map or list as empty, a field's");
+    println(e, " * default(...) when it has one. A bool, int, number or enum that may be");
+    println(e, " * absent or null, with no default, has a has_<member> flag. */");
     println(e, "#ifndef %s", guard);
     println(e, "#define %s", guard);
     blank(e);
+    println(e, "#include <stdbool.h>");
     println(e, "#include <stddef.h>");
+    println(e, "#include <stdint.h>");
     blank(e);
     println(e, "#include \"schema_rt.h\"");
     blank(e);
@@ -210,6 +425,7 @@ static void emit_header(emitter *e)
     blank(e);
     for (record *r = e->s->records; r != NULL; r = r->next)
         emit_struct_deps(e, r);
+    forget(e);
     println(e, "/* Parse and validate `len` bytes of JSON (borrowed; need not be");
     println(e, " * NUL-terminated). Returns 0 with `out` filled: free it with");
     println(e, " * %s_free(). Returns -1 with `issues` holding at least one", root);
@@ -226,214 +442,370 @@ static void emit_header(emitter *e)
 
 /* ---- source ------------------------------------------------------------ */
 
+/* The reader of a container or enum type: "<C type>_read_". */
+static const char *reader_name(const emitter *e, const type_ref *t, char *buf, size_t cap)
+{
+    char type[320];
+
+    snprintf(buf, cap, "%s_read_", c_type(e, t, type, sizeof type));
+    return buf;
+}
+
+static void container_signature(emitter *e, const type_ref *t, const char *end)
+{
+    char reader[340], type[320];
+
+    reader_name(e, t, reader, sizeof reader);
+    c_type(e, t, type, sizeof type);
+    if (takes_leaf(t))
+        println(e, "static int %s(cw_rt_ctx *ctx, unsigned flags, const cw_rt_leaf *leaf, %s *out)%s",
+                reader, type, end);
+    else
+        println(e, "static int %s(cw_rt_ctx *ctx, unsigned flags, %s *out)%s", reader, type, end);
+}
+
+/* Call `fn` on every container and enum type of the schema with a
+ * generated reader, each once, elements before their containers. */
+static void each_reader_type(emitter *e, const type_ref *t,
+                             void (*fn)(emitter *, const type_ref *))
+{
+    char name[320];
+
+    if (is_container(t))
+        each_reader_type(e, t->elem, fn);
+    if ((t->kind == TYPE_ENUM || (is_container(t) && !is_rt_container(t))) &&
+        once(e, c_type(e, t, name, sizeof name)))
+        fn(e, t);
+}
+
+static void emit_reader_prototype(emitter *e, const type_ref *t)
+{
+    char reader[340], type[320];
+
+    if (t->kind == TYPE_ENUM)
+        println(e, "static int %s(cw_rt_ctx *ctx, unsigned flags, %s *out);",
+                reader_name(e, t, reader, sizeof reader), c_type(e, t, type, sizeof type));
+    else
+        container_signature(e, t, ";");
+}
+
 static void emit_prototypes(emitter *e)
 {
-    char name[256], list[256];
+    char name[256];
 
     for (const record *r = e->s->records; r != NULL; r = r->next) {
         rec_name(e, r, "", name, sizeof name);
-        if (r->is_root) {
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, struct json_object *obj, %s *out);",
-                    name, name);
-        } else {
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,",
-                    name);
-            println(e, "%*sunsigned flags, %s *out);", (int)strlen(name) + 18, "", name);
-            println(e, "static void %s_free_(%s *p);", name, name);
-        }
-        if (r->used_in_list) {
-            rec_name(e, r, "_list", list, sizeof list);
-            println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,",
-                    list);
-            println(e, "%*sunsigned flags, %s *out);", (int)strlen(list) + 18, "", list);
-            println(e, "static void %s_free_(%s *p);", list, list);
-        }
+        println(e, "static void %s_init_(%s *out);", name, name);
+        println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out);", name, name);
     }
+    forget(e);
+    for (const record *r = e->s->records; r != NULL; r = r->next) {
+        for (const field *f = r->fields; f != NULL; f = f->next)
+            each_reader_type(e, f->type, emit_reader_prototype);
+    }
+    forget(e);
     blank(e);
 }
 
-/* The read of one field: look it up, push its name, read, pop. */
-static void emit_field_read(emitter *e, const field *f)
+/* The statement reading one value of type `t` into `target`: the
+ * modifiers of field `f` as constants, or (f NULL, inside a container
+ * reader) from `leaf`. */
+static void emit_read(emitter *e, const type_ref *t, const field *f, const char *flags,
+                      const char *target)
 {
-    char flags[128], name[256];
-    const type_ref *t = f->type;
-    const char *fmt = f->format_kind == FORMAT_DATETIME ? "CW_RT_FMT_DATETIME" : "CW_RT_FMT_NONE";
+    char reader[340], leaf[400], min[32], max[32];
 
-    flags_text(f, flags, sizeof flags);
-    println(e, "present = cw_rt_lookup(obj, \"%s\", &v);", f->json_name);
-    println(e, "cw_rt_push_key(ctx, \"%s\");", f->json_name);
     switch (t->kind) {
     case TYPE_STRING:
-        println(e, "ok &= cw_rt_read_string(ctx, present, v, %s, %lu, %s, &out->%s);",
-                flags, f->maxlen_value, fmt, f->c_name);
-        break;
-    case TYPE_MAP:
-        println(e, "ok &= cw_rt_read_str_map(ctx, present, v, %s, %lu, %s, &out->%s);",
-                flags, f->maxlen_value, fmt, f->c_name);
-        break;
-    case TYPE_LIST:
-        if (t->elem->kind == TYPE_STRING)
-            println(e, "ok &= cw_rt_read_str_list(ctx, present, v, %s, %lu, %s, &out->%s);",
-                    flags, f->maxlen_value, fmt, f->c_name);
+        if (f != NULL)
+            println(e, "st = cw_rt_read_string(ctx, %s, %lu, %s, %s);", flags, f->maxlen_value,
+                    format_text(f), target);
         else
-            println(e, "ok &= %s_read_(ctx, present, v, %s, &out->%s);",
-                    rec_name(e, t->elem->record, "_list", name, sizeof name), flags, f->c_name);
-        break;
+            println(e, "st = cw_rt_read_string(ctx, leaf->flags, leaf->maxlen, leaf->format, %s);",
+                    target);
+        return;
+    case TYPE_BOOL:
+        println(e, "st = cw_rt_read_bool(ctx, %s, %s);", flags, target);
+        return;
+    case TYPE_INT:
+        if (f != NULL)
+            println(e, "st = cw_rt_read_int(ctx, %s, %s, %s, %s);", flags,
+                    bound_text(&f->min, f->min_value, 1, min, sizeof min),
+                    bound_text(&f->max, f->max_value, 0, max, sizeof max), target);
+        else
+            println(e, "st = cw_rt_read_int(ctx, 0, leaf->min, leaf->max, %s);", target);
+        return;
+    case TYPE_NUMBER:
+        println(e, "st = cw_rt_read_number(ctx, %s, %s);", flags, target);
+        return;
     case TYPE_RECORD:
-        println(e, "ok &= %s_read_(ctx, present, v, %s, &out->%s);",
-                rec_name(e, t->record, "", name, sizeof name), flags, f->c_name);
+        println(e, "st = %s_read_(ctx, %s, %s);", rec_name(e, t->record, "", reader, sizeof reader),
+                flags, target);
+        return;
+    default:
         break;
     }
-    println(e, "cw_rt_pop(ctx);");
-}
-
-/* The frees of a record's fields; returns the number of lines written. */
-static int emit_field_frees(emitter *e, const record *r)
-{
-    char name[256];
-    int lines = 0;
-
-    for (const field *f = r->fields; f != NULL; f = f->next) {
-        const type_ref *t = f->type;
-        if (t->kind == TYPE_MAP || (t->kind == TYPE_LIST && t->elem->kind == TYPE_STRING)) {
-            println(e, "free(p->%s.items);", f->c_name);
-            lines++;
-        } else if (t->kind == TYPE_LIST) {
-            println(e, "%s_free_(&p->%s);",
-                    rec_name(e, t->elem->record, "_list", name, sizeof name), f->c_name);
-            lines++;
-        } else if (t->kind == TYPE_RECORD) {
-            println(e, "%s_free_(&p->%s);", rec_name(e, t->record, "", name, sizeof name),
-                    f->c_name);
-            lines++;
-        }
-    }
-    return lines;
-}
-
-/* An absent (optional or null) record: its strings read as "" too, never
- * NULL (the header's promise); maps and lists stay empty. */
-static void emit_absent_record(emitter *e, const record *r)
-{
-    char name[256];
-    int lines = 0;
-
-    for (const field *f = r->fields; f != NULL; f = f->next) {
-        if (f->type->kind == TYPE_STRING || f->type->kind == TYPE_RECORD)
-            lines++;
-    }
-    if (lines == 0) {
-        println(e, "if (!has)");
-        println(e, "    return 1;");
+    if (is_rt_container(t)) {
+        const char *fn = t->kind == TYPE_MAP ? "cw_rt_read_str_map" : "cw_rt_read_str_list";
+        if (f != NULL)
+            println(e, "st = %s(ctx, %s, %lu, %s, %s);", fn, flags, f->maxlen_value,
+                    format_text(f), target);
+        else
+            println(e, "st = %s(ctx, leaf->flags, leaf->maxlen, leaf->format, %s);", fn, target);
         return;
     }
-    println(e, "if (!has) {");
+    reader_name(e, t, reader, sizeof reader);
+    if (!takes_leaf(t)) {
+        println(e, "st = %s(ctx, %s, %s);", reader, flags, target);
+        return;
+    }
+    if (f == NULL)
+        snprintf(leaf, sizeof leaf, "leaf");
+    else if (schema_leaf(t)->kind == TYPE_STRING)
+        snprintf(leaf, sizeof leaf, "&(const cw_rt_leaf){ .flags = %s, .maxlen = %lu, .format = %s }",
+                 f->nonempty.line != 0 ? "CW_RT_NONEMPTY" : "0", f->maxlen_value, format_text(f));
+    else
+        snprintf(leaf, sizeof leaf, "&(const cw_rt_leaf){ .min = %s, .max = %s }",
+                 bound_text(&f->min, f->min_value, 1, min, sizeof min),
+                 bound_text(&f->max, f->max_value, 0, max, sizeof max));
+    println(e, "st = %s(ctx, %s, %s, %s);", reader, flags, leaf, target);
+}
+
+/* The read of one field's value, the path already naming it: into `st`;
+ * then its has_ flag or its default. */
+static void emit_field_read(emitter *e, const field *f)
+{
+    char flags[128], target[300], value[300];
+
+    flags_text(f, flags, sizeof flags);
+    snprintf(target, sizeof target, "&out->%s", f->c_name);
+    emit_read(e, f->type, f, flags, target);
+    if (f->has_flag)
+        println(e, "out->has_%s = st == 1;", f->c_name);
+    if (f->dflt.line != 0) {
+        println(e, "if (st == 2)");
+        println(e, "    out->%s = %s;", f->c_name, default_text(e, f, value, sizeof value));
+    }
+}
+
+/* The values of an absent record or field: strings "" (never NULL, the
+ * header's promise) or their default, scalars 0 or their default, maps
+ * and lists empty, nested records the same. */
+static void emit_init(emitter *e, const record *r)
+{
+    char name[256], value[300];
+
+    rec_name(e, r, "", name, sizeof name);
+    println(e, "static void %s_init_(%s *out)", name, name);
+    println(e, "{");
     indent(e);
+    println(e, "memset(out, 0, sizeof *out);");
     for (const field *f = r->fields; f != NULL; f = f->next) {
-        if (f->type->kind == TYPE_STRING)
+        if (f->dflt.line != 0)
+            println(e, "out->%s = %s;", f->c_name, default_text(e, f, value, sizeof value));
+        else if (f->type->kind == TYPE_STRING)
             println(e, "out->%s = \"\";", f->c_name);
         else if (f->type->kind == TYPE_RECORD)
-            println(e, "(void)%s_read_(ctx, 0, NULL, 0, &out->%s);",
+            println(e, "%s_init_(&out->%s);",
                     rec_name(e, f->type->record, "", name, sizeof name), f->c_name);
     }
-    println(e, "return 1;");
     unindent(e);
     println(e, "}");
+    blank(e);
 }
 
 static void emit_record_functions(emitter *e, const record *r)
 {
     char name[256];
+    unsigned n = 0;
 
     rec_name(e, r, "", name, sizeof name);
     println(e, "/* record %s (%s:%d) */", r->name, e->file, r->line);
-    if (r->is_root) {
-        println(e, "static int %s_read_(cw_rt_ctx *ctx, struct json_object *obj, %s *out)",
-                name, name);
-        println(e, "{");
+    emit_init(e, r);
+    println(e, "static int %s_read_(cw_rt_ctx *ctx, unsigned flags, %s *out)", name, name);
+    println(e, "{");
+    indent(e);
+    println(e, "cw_rt_key key = { 0 };");
+    println(e, "unsigned long long seen = 0;");
+    println(e, "int st;");
+    blank(e);
+    println(e, "%s_init_(out);", name);
+    println(e, "st = cw_rt_object_begin(ctx, flags);");
+    println(e, "if (st != 1)");
+    println(e, "    return st == 2;");
+    println(e, "for (;;) {");
+    indent(e);
+    println(e, "st = cw_rt_object_next(ctx, &key);");
+    println(e, "if (st != 1)");
+    println(e, "    break;");
+    n = 0;
+    for (const field *f = r->fields; f != NULL; f = f->next, n++) {
+        size_t len = strlen(f->json_name);
+        println(e, "%sif (cw_rt_key_is(&key, \"%s\", %zu)) {", n == 0 ? "" : "} else ",
+                f->json_name, len);
         indent(e);
-        println(e, "struct json_object *v;");
-        println(e, "int present, ok = 1;");
-        blank(e);
-    } else {
-        println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,",
-                name);
-        println(e, "%*sunsigned flags, %s *out)", (int)strlen(name) + 18, "", name);
-        println(e, "{");
-        indent(e);
-        println(e, "struct json_object *v;");
-        println(e, "int has, ok = 1;");
-        blank(e);
-        println(e, "if (!cw_rt_read_record(ctx, present, obj, flags, &has))");
-        println(e, "    return 0;");
-        emit_absent_record(e, r);
-    }
-    for (const field *f = r->fields; f != NULL; f = f->next)
+        println(e, "cw_rt_field(ctx, &seen, 0x%llxull, \"%s\", %zu);", 1ull << n, f->json_name,
+                len);
         emit_field_read(e, f);
-    println(e, "return ok;");
+        unindent(e);
+    }
+    println(e, "} else {");
+    indent(e);
+    println(e, "if (!cw_rt_skip_field(ctx, &key))");
+    println(e, "    return 0;");
+    println(e, "continue;");
+    unindent(e);
+    println(e, "}");
+    println(e, "cw_rt_pop(ctx);");
+    println(e, "if (!st)");
+    println(e, "    return 0;");
+    unindent(e);
+    println(e, "}");
+    println(e, "if (st == 0)");
+    println(e, "    return 0;");
+    n = 0;
+    for (const field *f = r->fields; f != NULL; f = f->next, n++) {
+        if (!is_optional(f))
+            println(e, "cw_rt_required(ctx, seen, 0x%llxull, \"%s\", %zu);", 1ull << n,
+                    f->json_name, strlen(f->json_name));
+    }
+    println(e, "return 1;");
     unindent(e);
     println(e, "}");
     blank(e);
-
-    if (!r->is_root) {
-        println(e, "static void %s_free_(%s *p)", name, name);
-        println(e, "{");
-        indent(e);
-        if (emit_field_frees(e, r) == 0)
-            println(e, "(void)p;");
-        unindent(e);
-        println(e, "}");
-        blank(e);
-    }
 }
 
-static void emit_list_functions(emitter *e, const record *r)
+/* The flags an element is read with: records check their own required
+ * fields; scalars and containers inside are never null. */
+static const char *elem_flags(const type_ref *elem)
 {
-    char name[256], list[256];
+    return elem->kind == TYPE_RECORD ? "CW_RT_REQUIRED" : "0";
+}
 
-    rec_name(e, r, "", name, sizeof name);
-    rec_name(e, r, "_list", list, sizeof list);
-    println(e, "/* list<%s> */", r->name);
-    println(e, "static int %s_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,", list);
-    println(e, "%*sunsigned flags, %s *out)", (int)strlen(list) + 18, "", list);
+/* A container reader's head: the comment, the signature, the local
+ * `first` (the list's scratch mark or the map), `items` and `st`, the
+ * output emptied. */
+static void emit_reader_head(emitter *e, const type_ref *t, const char *first)
+{
+    char text[600];
+
+    schema_type_text(t, text, sizeof text);
+    println(e, "/* %s */", comment_safe(text));
+    container_signature(e, t, "");
     println(e, "{");
     indent(e);
-    println(e, "size_t n;");
-    println(e, "int ok = 1;");
+    println(e, "%s", first);
+    println(e, "void *items;");
+    println(e, "int st;");
     blank(e);
-    println(e, "if (!cw_rt_read_array(ctx, present, arr, flags, &n))");
+    println(e, "out->items = NULL;");
+    println(e, "out->len = 0;");
+}
+
+/* Its tail: the items taken are the output. */
+static void emit_reader_tail(emitter *e)
+{
     println(e, "    return 0;");
-    println(e, "if (n == 0)");
-    println(e, "    return 1;");
-    println(e, "out->items = calloc(n, sizeof *out->items);");
-    println(e, "if (out->items == NULL)");
-    println(e, "    goto fail;");
-    println(e, "out->len = n;");
-    println(e, "for (size_t i = 0; i < n; i++) {");
-    indent(e);
-    println(e, "cw_rt_push_index(ctx, i);");
-    println(e, "ok &= %s_read_(ctx, 1, json_object_array_get_idx(arr, i), CW_RT_REQUIRED,", name);
-    println(e, "%*s&out->items[i]);", (int)strlen(name) + 13, "");
-    println(e, "cw_rt_pop(ctx);");
-    unindent(e);
-    println(e, "}");
-    println(e, "return ok;");
-    unindent(e);
-    println(e, "fail:");
-    indent(e);
-    println(e, "return cw_rt_oom(ctx);");
+    println(e, "out->items = items;");
+    println(e, "return 1;");
     unindent(e);
     println(e, "}");
     blank(e);
-    println(e, "static void %s_free_(%s *p)", list, list);
+}
+
+static void emit_list_reader(emitter *e, const type_ref *t)
+{
+    char elem[320];
+
+    c_type(e, t->elem, elem, sizeof elem);
+    emit_reader_head(e, t, "size_t mark = cw_rt_scratch_mark(ctx);");
+    println(e, "st = cw_rt_array_begin(ctx, flags);");
+    println(e, "if (st != 1)");
+    println(e, "    return st == 2;");
+    println(e, "for (size_t i = 0;; i++) {");
+    indent(e);
+    println(e, "%s item;", elem);
+    blank(e);
+    println(e, "st = cw_rt_array_next(ctx, i);");
+    println(e, "if (st != 1)");
+    println(e, "    break;");
+    println(e, "cw_rt_push_index(ctx, i);");
+    emit_read(e, t->elem, NULL, elem_flags(t->elem), "&item");
+    println(e, "cw_rt_pop(ctx);");
+    println(e, "if (!st || !cw_rt_scratch_push(ctx, &item, sizeof item))");
+    println(e, "    return 0;");
+    unindent(e);
+    println(e, "}");
+    println(e, "if (st == 0)");
+    println(e, "    return 0;");
+    println(e, "if (!cw_rt_scratch_take(ctx, mark, sizeof(%s), &items, &out->len))", elem);
+    emit_reader_tail(e);
+}
+
+static void emit_map_reader(emitter *e, const type_ref *t)
+{
+    char base[300];
+
+    schema_c_base(t->elem, base, sizeof base);
+    emit_reader_head(e, t, "cw_rt_map map;");
+    println(e, "st = cw_rt_map_begin(ctx, flags, sizeof(%s_%s_pair), &map);", e->s->prefix, base);
+    println(e, "if (st != 1)");
+    println(e, "    return st == 2;");
+    println(e, "for (;;) {");
+    indent(e);
+    println(e, "%s_%s_pair pair = { 0 };", e->s->prefix, base);
+    blank(e);
+    println(e, "st = cw_rt_map_next(ctx, &map, &pair.key);");
+    println(e, "if (st != 1)");
+    println(e, "    break;");
+    emit_read(e, t->elem, NULL, elem_flags(t->elem), "&pair.value");
+    println(e, "cw_rt_pop(ctx);");
+    println(e, "if (st)");
+    println(e, "    st = cw_rt_map_put(ctx, &map, &pair);");
+    println(e, "if (!st)");
+    println(e, "    break;");
+    unindent(e);
+    println(e, "}");
+    println(e, "if (!cw_rt_map_end(ctx, &map, st, &items, &out->len))");
+    emit_reader_tail(e);
+}
+
+static void emit_enum_reader(emitter *e, const type_ref *t)
+{
+    char name[320], text[600], value[300], reader[340];
+
+    c_type(e, t, name, sizeof name);
+    schema_type_text(t, text, sizeof text);
+    println(e, "/* %s */", comment_safe(text));
+    println(e, "static const char *const %s_names_[] = {", name);
+    indent(e);
+    for (size_t i = 0; i < t->nvalues; i++)
+        println(e, "%s,", c_string(t->values[i], value, sizeof value));
+    unindent(e);
+    println(e, "};");
+    blank(e);
+    println(e, "static int %s(cw_rt_ctx *ctx, unsigned flags, %s *out)",
+            reader_name(e, t, reader, sizeof reader), name);
     println(e, "{");
     indent(e);
-    println(e, "for (size_t i = 0; i < p->len; i++)");
-    println(e, "    %s_free_(&p->items[i]);", name);
-    println(e, "free(p->items);");
+    println(e, "int index;");
+    println(e, "int st = cw_rt_read_enum(ctx, flags, %s_names_, %zu, &index);", name, t->nvalues);
+    blank(e);
+    println(e, "*out = (%s)index;", name);
+    println(e, "return st;");
     unindent(e);
     println(e, "}");
     blank(e);
+}
+
+static void emit_reader(emitter *e, const type_ref *t)
+{
+    if (t->kind == TYPE_ENUM)
+        emit_enum_reader(e, t);
+    else if (t->kind == TYPE_LIST)
+        emit_list_reader(e, t);
+    else
+        emit_map_reader(e, t);
 }
 
 static void emit_entry_points(emitter *e)
@@ -450,17 +822,22 @@ static void emit_entry_points(emitter *e)
     blank(e);
     println(e, "memset(out, 0, sizeof *out);");
     println(e, "cw_issues_init(issues);");
-    println(e, "cw_rt_ctx_init(&ctx, issues);");
-    println(e, "out->json_root_ = cw_rt_parse_document(&ctx, bytes, len);");
-    println(e, "if (out->json_root_ == NULL)");
+    println(e, "cw_rt_ctx_init(&ctx, issues, bytes, len);");
+    println(e, "if (!cw_rt_document_begin(&ctx))");
     println(e, "    goto fail;");
-    println(e, "if (!%s_read_(&ctx, out->json_root_, out))", root);
+    println(e, "if (!%s_read_(&ctx, CW_RT_REQUIRED, out))", root);
     println(e, "    goto fail;");
+    println(e, "if (!cw_rt_document_end(&ctx) || issues->total != 0)");
+    println(e, "    goto fail;");
+    println(e, "out->arena_ = ctx.arena;");
+    println(e, "ctx.arena = NULL;");
+    println(e, "cw_rt_ctx_done(&ctx);");
     println(e, "return 0;");
     unindent(e);
     println(e, "fail:");
     indent(e);
-    println(e, "%s_free(out);", root);
+    println(e, "cw_rt_ctx_done(&ctx);");
+    println(e, "memset(out, 0, sizeof *out);");
     println(e, "return -1;");
     unindent(e);
     println(e, "}");
@@ -470,8 +847,7 @@ static void emit_entry_points(emitter *e)
     indent(e);
     println(e, "if (p == NULL)");
     println(e, "    return;");
-    emit_field_frees(e, rt);
-    println(e, "json_object_put(p->json_root_);");
+    println(e, "cw_rt_arena_free(p->arena_);");
     println(e, "memset(p, 0, sizeof *p);");
     unindent(e);
     println(e, "}");
@@ -488,9 +864,10 @@ static void emit_source(emitter *e)
     emit_prototypes(e);
     for (const record *r = e->s->records; r != NULL; r = r->next) {
         emit_record_functions(e, r);
-        if (r->used_in_list)
-            emit_list_functions(e, r);
+        for (const field *f = r->fields; f != NULL; f = f->next)
+            each_reader_type(e, f->type, emit_reader);
     }
+    forget(e);
     emit_entry_points(e);
 }
 
@@ -572,7 +949,7 @@ int emit_c_streams(const schema *s, const char *path, FILE *h, FILE *c)
 
     if (output_base(path, &base, &file) != 0)
         return -1;
-    emitter e = { NULL, 0, s, base, file };
+    emitter e = { .s = s, .base = base, .file = file };
     for (record *r = s->records; r != NULL; r = r->next)
         r->emitted = 0;
     e.out = h;
@@ -580,8 +957,9 @@ int emit_c_streams(const schema *s, const char *path, FILE *h, FILE *c)
     e.out = c;
     e.indent = 0;
     emit_source(&e);
+    forget(&e);
     free(base);
-    return ferror(h) || ferror(c) ? -1 : 0;
+    return ferror(h) || ferror(c) || e.oom ? -1 : 0;
 }
 
 int emit_c(const source *src, const schema *s, const char *outdir)
@@ -589,18 +967,25 @@ int emit_c(const source *src, const schema *s, const char *outdir)
     int rc = -1;
     const char *file;
     char *base = NULL;
+    emitter e = { .s = s };
 
     if (output_base(src->path, &base, &file) != 0)
         goto out;
-    emitter e = { NULL, 0, s, base, file };
+    e.base = base;
+    e.file = file;
     for (record *r = s->records; r != NULL; r = r->next)
         r->emitted = 0;
     if (write_file(&e, outdir, ".h", emit_header) != 0)
         goto out;
     if (write_file(&e, outdir, ".c", emit_source) != 0)
         goto out;
+    if (e.oom) {
+        fprintf(stderr, "cw-schemac: out of memory\n");
+        goto out;
+    }
     rc = 0;
 out:
+    forget(&e);
     free(base);
     return rc;
 }

@@ -11,6 +11,8 @@
     X(TOK_ERROR,     "invalid character")     \
     X(TOK_IDENT,     "identifier")            \
     X(TOK_INT,       "integer")               \
+    X(TOK_NUMBER,    "number")                \
+    X(TOK_QUOTED,    "quoted string")         \
     X(TOK_LBRACE,    "'{'")                   \
     X(TOK_RBRACE,    "'}'")                   \
     X(TOK_LANGLE,    "'<'")                   \
@@ -19,6 +21,7 @@
     X(TOK_RPAREN,    "')'")                   \
     X(TOK_SEMI,      "';'")                   \
     X(TOK_COLON,     "':'")                   \
+    X(TOK_COMMA,     "','")                   \
     X(TOK_PREFIX,    "'prefix'")              \
     X(TOK_RECORD,    "'record'")              \
     X(TOK_ROOT,      "'root'")                \
@@ -29,7 +32,14 @@
     X(TOK_OPTIONAL,  "'optional'")            \
     X(TOK_NONEMPTY,  "'nonempty'")            \
     X(TOK_MAXLEN,    "'maxlen'")              \
-    X(TOK_FORMAT,    "'format'")
+    X(TOK_FORMAT,    "'format'")              \
+    X(TOK_BOOL,      "'bool'")                \
+    X(TOK_INT_TYPE,  "'int'")                 \
+    X(TOK_NUMBER_TYPE, "'number'")            \
+    X(TOK_ENUM,      "'enum'")                \
+    X(TOK_MIN,       "'min'")                 \
+    X(TOK_MAX,       "'max'")                 \
+    X(TOK_DEFAULT,   "'default'")
 
 typedef enum token_kind {
 #define TOKEN_ENUM(name, text) name,
@@ -56,7 +66,7 @@ typedef struct lexer {
 /* How a token kind reads in messages: "identifier", "';'", "end of file". */
 const char *token_name(token_kind kind);
 
-/* 1 for the keyword tokens (prefix ... format), else 0. */
+/* 1 for the keyword tokens (prefix ... default), else 0. */
 int token_is_keyword(token_kind kind);
 
 void lexer_init(lexer *lx, const char *text, size_t len);

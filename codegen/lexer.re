@@ -16,7 +16,7 @@ const char *token_name(token_kind kind)
 
 int token_is_keyword(token_kind kind)
 {
-    return kind >= TOK_PREFIX && kind <= TOK_FORMAT;
+    return kind >= TOK_PREFIX && kind <= TOK_DEFAULT;
 }
 
 void lexer_init(lexer *lx, const char *text, size_t len)
@@ -63,6 +63,7 @@ token lexer_next(lexer *lx)
             ")"                        { t.kind = TOK_RPAREN; break; }
             ";"                        { t.kind = TOK_SEMI; break; }
             ":"                        { t.kind = TOK_COLON; break; }
+            ","                        { t.kind = TOK_COMMA; break; }
             "prefix"                   { t.kind = TOK_PREFIX; break; }
             "record"                   { t.kind = TOK_RECORD; break; }
             "root"                     { t.kind = TOK_ROOT; break; }
@@ -74,8 +75,18 @@ token lexer_next(lexer *lx)
             "nonempty"                 { t.kind = TOK_NONEMPTY; break; }
             "maxlen"                   { t.kind = TOK_MAXLEN; break; }
             "format"                   { t.kind = TOK_FORMAT; break; }
+            "bool"                     { t.kind = TOK_BOOL; break; }
+            "int"                      { t.kind = TOK_INT_TYPE; break; }
+            "number"                   { t.kind = TOK_NUMBER_TYPE; break; }
+            "enum"                     { t.kind = TOK_ENUM; break; }
+            "min"                      { t.kind = TOK_MIN; break; }
+            "max"                      { t.kind = TOK_MAX; break; }
+            "default"                  { t.kind = TOK_DEFAULT; break; }
             [a-zA-Z_][a-zA-Z0-9_]*     { t.kind = TOK_IDENT; break; }
-            [0-9]+                     { t.kind = TOK_INT; break; }
+            "-"? [0-9]+                { t.kind = TOK_INT; break; }
+            "-"? [0-9]+ ("." [0-9]+ | ("." [0-9]+)? [eE] [+-]? [0-9]+)
+                                       { t.kind = TOK_NUMBER; break; }
+            ["] [^"\\\n\x00]* ["]     { t.kind = TOK_QUOTED; break; }
             *                          { t.kind = TOK_ERROR; break; }
         */
     }

@@ -5,14 +5,20 @@
  *             | 'record' IDENT '{' field* '}'
  *             | 'root' IDENT ';'
  *   field    := NAME ':' type modifier* ';'      NAME: identifier or keyword
- *   type     := 'string' | 'map' '<' type '>' | 'list' '<' type '>' | IDENT
+ *   type     := 'string' | 'bool' | 'int' | 'number'
+ *             | 'enum' '(' QUOTED (',' QUOTED)* ')'
+ *             | 'map' '<' type '>' | 'list' '<' type '>' | IDENT
  *   modifier := 'nullable' | 'optional' | 'nonempty'
  *             | 'maxlen' '(' INT ')' | 'format' '(' IDENT ')'
+ *             | 'min' '(' INT ')' | 'max' '(' INT ')'
+ *             | 'default' '(' QUOTED | INT | NUMBER | 'true' | 'false' ')'
  *
  * The first syntax error stops the parse. Types nest at most
  * SCHEMAC_MAX_TYPE_DEPTH deep (the recursion must not overflow the stack
- * on a hostile file; the checker accepts only two levels anyway).
+ * on a hostile file).
  */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +47,8 @@ static int error_expected(parser *p, const char *what)
             source_error(p->src, t->line, t->col, "unexpected character '%c'", c);
         else
             source_error(p->src, t->line, t->col, "unexpected byte 0x%02x", c);
-    } else if (t->kind == TOK_IDENT || t->kind == TOK_INT) {
+    } else if (t->kind == TOK_IDENT || t->kind == TOK_INT || t->kind == TOK_NUMBER ||
+               t->kind == TOK_QUOTED) {
         source_error(p->src, t->line, t->col, "expected %s, got %s '%.*s'", what,
                      token_name(t->kind), (int)t->len, t->start);
     } else {
@@ -77,6 +84,10 @@ static void type_free(type_ref *t)
         return;
     type_free(t->elem);
     free(t->name);
+    for (size_t i = 0; i < t->nvalues; i++)
+        free(t->values[i]);
+    free(t->values);
+    free(t->c_name);
     free(t);
 }
 
@@ -87,6 +98,7 @@ static void field_free(field *f)
     free(f->json_name);
     free(f->c_name);
     free(f->format_name);
+    free(f->dflt_text);
     type_free(f->type);
     free(f);
 }
@@ -120,6 +132,23 @@ void schema_type_text(const type_ref *t, char *buf, size_t cap)
     case TYPE_STRING:
         snprintf(buf, cap, "string");
         break;
+    case TYPE_BOOL:
+        snprintf(buf, cap, "bool");
+        break;
+    case TYPE_INT:
+        snprintf(buf, cap, "int");
+        break;
+    case TYPE_NUMBER:
+        snprintf(buf, cap, "number");
+        break;
+    case TYPE_ENUM: {
+        size_t n = (size_t)snprintf(buf, cap, "enum(");
+        for (size_t i = 0; i < t->nvalues && n < cap; i++)
+            n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\"", i > 0 ? ", " : "", t->values[i]);
+        if (n < cap)
+            snprintf(buf + n, cap - n, ")");      /* cut when long: only for messages */
+        break;
+    }
     case TYPE_RECORD:
         snprintf(buf, cap, "%s", t->name);
         break;
@@ -132,6 +161,62 @@ void schema_type_text(const type_ref *t, char *buf, size_t cap)
         break;
     }
     }
+}
+
+const type_ref *schema_leaf(const type_ref *t)
+{
+    while (t->kind == TYPE_MAP || t->kind == TYPE_LIST)
+        t = t->elem;
+    return t;
+}
+
+int schema_is_scalar(type_kind kind)
+{
+    return kind == TYPE_STRING || kind == TYPE_BOOL || kind == TYPE_INT || kind == TYPE_NUMBER ||
+           kind == TYPE_ENUM;
+}
+
+void schema_c_base(const type_ref *t, char *buf, size_t cap)
+{
+    char inner[256];
+
+    switch (t->kind) {
+    case TYPE_STRING: snprintf(buf, cap, "str"); break;
+    case TYPE_BOOL:   snprintf(buf, cap, "bool"); break;
+    case TYPE_INT:    snprintf(buf, cap, "int"); break;
+    case TYPE_NUMBER: snprintf(buf, cap, "number"); break;
+    case TYPE_ENUM:   snprintf(buf, cap, "%s", t->c_name); break;
+    case TYPE_RECORD: snprintf(buf, cap, "%s", t->record->name); break;
+    case TYPE_MAP:
+    case TYPE_LIST:
+        schema_c_base(t->elem, inner, sizeof inner);
+        snprintf(buf, cap, "%s_%s", inner, t->kind == TYPE_MAP ? "map" : "list");
+        break;
+    }
+}
+
+/* enum '(' QUOTED (',' QUOTED)* ')', 'enum' already consumed, into t. */
+static int parse_enum_values(parser *p, type_ref *t)
+{
+    if (expect(p, TOK_LPAREN, "'('") != 0)
+        return -1;
+    for (;;) {
+        if (p->tok.kind != TOK_QUOTED)
+            return error_expected(p, "a quoted enum value");
+        char **values = realloc(t->values, (t->nvalues + 1) * sizeof *values);
+        if (values == NULL)
+            return oom();
+        t->values = values;
+        t->values[t->nvalues] = strndup(p->tok.start + 1, p->tok.len - 2);
+        if (t->values[t->nvalues] == NULL)
+            return oom();
+        t->nvalues++;
+        advance(p);
+        if (p->tok.kind != TOK_COMMA)
+            break;
+        advance(p);
+    }
+    return expect(p, TOK_RPAREN, "')'");
 }
 
 /* `depth`: 1 for a field's type, +1 inside each map<> / list<>. */
@@ -152,8 +237,19 @@ static int parse_type(parser *p, type_ref **out, int depth)
     t->col = p->tok.col;
     switch (p->tok.kind) {
     case TOK_STRING:
-        t->kind = TYPE_STRING;
+    case TOK_BOOL:
+    case TOK_INT_TYPE:
+    case TOK_NUMBER_TYPE:
+        t->kind = p->tok.kind == TOK_STRING ? TYPE_STRING
+                : p->tok.kind == TOK_BOOL ? TYPE_BOOL
+                : p->tok.kind == TOK_INT_TYPE ? TYPE_INT : TYPE_NUMBER;
         advance(p);
+        break;
+    case TOK_ENUM:
+        t->kind = TYPE_ENUM;
+        advance(p);
+        if (parse_enum_values(p, t) != 0)
+            goto out;
         break;
     case TOK_MAP:
     case TOK_LIST:
@@ -185,6 +281,62 @@ static int parse_type(parser *p, type_ref **out, int depth)
 out:
     type_free(t);
     return rc;
+}
+
+/* An INT token into *v; -1 after an error when it is beyond int64. */
+static int int_value(parser *p, const char *what, long long *v)
+{
+    char text[64];
+
+    if (p->tok.kind != TOK_INT)
+        return error_expected(p, "an integer");
+    snprintf(text, sizeof text, "%.*s", (int)(p->tok.len < 63 ? p->tok.len : 63), p->tok.start);
+    errno = 0;
+    *v = strtoll(text, NULL, 10);
+    if (errno != 0 || p->tok.len > 63) {
+        source_error(p->src, p->tok.line, p->tok.col,
+                     "%s must be within [-9223372036854775808, 9223372036854775807]", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* '(' literal ')' of default(...) into f. */
+static int parse_default(parser *p, field *f)
+{
+    if (expect(p, TOK_LPAREN, "'('") != 0)
+        return -1;
+    const token *t = &p->tok;
+    if (t->kind == TOK_QUOTED) {
+        f->dflt_kind = LIT_STRING;
+        f->dflt_text = strndup(t->start + 1, t->len - 2);
+    } else if (t->kind == TOK_INT) {
+        f->dflt_kind = LIT_INT;
+        if (int_value(p, "default", &f->dflt_int) != 0)
+            return -1;
+        f->dflt_text = token_text(t);
+    } else if (t->kind == TOK_NUMBER) {
+        f->dflt_kind = LIT_NUMBER;
+        f->dflt_text = token_text(t);
+        if (f->dflt_text != NULL && !isfinite(strtod(f->dflt_text, NULL))) {
+            source_error(p->src, t->line, t->col, "default %s is not a finite number",
+                         f->dflt_text);
+            return -1;
+        }
+    } else if (t->kind == TOK_IDENT && t->len == 4 && memcmp(t->start, "true", 4) == 0) {
+        f->dflt_kind = LIT_BOOL;
+        f->dflt_int = 1;
+        f->dflt_text = token_text(t);
+    } else if (t->kind == TOK_IDENT && t->len == 5 && memcmp(t->start, "false", 5) == 0) {
+        f->dflt_kind = LIT_BOOL;
+        f->dflt_text = token_text(t);
+    } else {
+        return error_expected(p, "a default value (a quoted string, a number, true or false)");
+    }
+    if (f->dflt_text == NULL)
+        return oom();
+    advance(p);
+    return expect(p, TOK_RPAREN, "')'");
 }
 
 static int parse_modifiers(parser *p, field *f)
@@ -220,18 +372,48 @@ static int parse_modifiers(parser *p, field *f)
                 return -1;
             if (p->tok.kind != TOK_INT)
                 return error_expected(p, "a length in bytes");
+            if (p->tok.start[0] == '-' || strspn(p->tok.start, "0") == p->tok.len) {
+                source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at least 1");
+                return -1;
+            }
             if (p->tok.len > 9) {
                 source_error(p->src, p->tok.line, p->tok.col,
                              "maxlen must be at most 999999999");
                 return -1;
             }
             f->maxlen_value = strtoul(p->tok.start, NULL, 10);
-            if (f->maxlen_value == 0) {
-                source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at least 1");
-                return -1;
-            }
             advance(p);
             if (expect(p, TOK_RPAREN, "')'") != 0)
+                return -1;
+            break;
+        case TOK_MIN:
+        case TOK_MAX: {
+            int is_min = p->tok.kind == TOK_MIN;
+            modifier_pos *slot = is_min ? &f->min : &f->max;
+            if (slot->line != 0) {
+                source_error(p->src, pos.line, pos.col, "duplicate modifier %s",
+                             token_name(p->tok.kind));
+                return -1;
+            }
+            *slot = pos;
+            advance(p);
+            if (expect(p, TOK_LPAREN, "'('") != 0)
+                return -1;
+            if (int_value(p, is_min ? "min" : "max", is_min ? &f->min_value : &f->max_value) != 0)
+                return -1;
+            advance(p);
+            if (expect(p, TOK_RPAREN, "')'") != 0)
+                return -1;
+            break;
+        }
+        case TOK_DEFAULT:
+            if (f->dflt.line != 0) {
+                source_error(p->src, pos.line, pos.col, "duplicate modifier 'default'");
+                return -1;
+            }
+            f->dflt = pos;
+            advance(p);
+            if (parse_default(p, f) != 0)
                 return -1;
             break;
         case TOK_FORMAT:

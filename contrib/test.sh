@@ -10,9 +10,10 @@
 #   asan      build/test-asan, Debug + AddressSanitizer/UBSan: every ctest test
 #   fuzz      build/test-fuzz, clang + libFuzzer/ASan/UBSan (-DCW_FUZZ=ON):
 #             ctest label `fuzz` — fuzz_sync_payload_run (the generated
-#             payload parser), fuzz_schemac_run (the schema compiler) and
-#             fuzz_mcp_run (the MCP message handler), CW_FUZZ_SECONDS each
-#             (default 60), all at once; fails on any
+#             payload parsers, every schema type) for twice CW_FUZZ_SECONDS,
+#             fuzz_schemac_run (the schema compiler) and fuzz_mcp_run (the
+#             MCP message handler) for CW_FUZZ_SECONDS (default 60), two at
+#             a time, the longest first (~2x CW_FUZZ_SECONDS); fails on any
 #             finding, written to build/test-fuzz/fuzz-crashes/<target>/
 #   valgrind  build/test-normal (the normal build): ctest label `unit` under
 #             valgrind memcheck (ctest -T memcheck), failing on any invalid

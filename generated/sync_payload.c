@@ -6,126 +6,157 @@
 
 #include "sync_payload.h"
 
-static int cw_resource_instance_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,
-                                      unsigned flags, cw_resource_instance *out);
-static void cw_resource_instance_free_(cw_resource_instance *p);
-static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,
-                                           unsigned flags, cw_resource_instance_list *out);
-static void cw_resource_instance_list_free_(cw_resource_instance_list *p);
-static int cw_sync_payload_read_(cw_rt_ctx *ctx, struct json_object *obj, cw_sync_payload *out);
+static void cw_resource_instance_init_(cw_resource_instance *out);
+static int cw_resource_instance_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance *out);
+static void cw_sync_payload_init_(cw_sync_payload *out);
+static int cw_sync_payload_read_(cw_rt_ctx *ctx, unsigned flags, cw_sync_payload *out);
+static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out);
 
-/* record resource_instance (sync_payload.schema:20) */
-static int cw_resource_instance_read_(cw_rt_ctx *ctx, int present, struct json_object *obj,
-                                      unsigned flags, cw_resource_instance *out)
+/* record resource_instance (sync_payload.schema:32) */
+static void cw_resource_instance_init_(cw_resource_instance *out)
 {
-    struct json_object *v;
-    int has, ok = 1;
-
-    if (!cw_rt_read_record(ctx, present, obj, flags, &has))
-        return 0;
-    if (!has) {
-        out->id = "";
-        out->namespace = "";
-        out->name = "";
-        out->kind = "";
-        out->api_version = "";
-        out->api_group = "";
-        out->created_at = "";
-        return 1;
-    }
-    present = cw_rt_lookup(obj, "id", &v);
-    cw_rt_push_key(ctx, "id");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED | CW_RT_NONEMPTY, 2048, CW_RT_FMT_NONE, &out->id);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "namespace", &v);
-    cw_rt_push_key(ctx, "namespace");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->namespace);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "name", &v);
-    cw_rt_push_key(ctx, "name");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->name);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "kind", &v);
-    cw_rt_push_key(ctx, "kind");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->kind);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "apiVersion", &v);
-    cw_rt_push_key(ctx, "apiVersion");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->api_version);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "apiGroup", &v);
-    cw_rt_push_key(ctx, "apiGroup");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->api_group);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "labels", &v);
-    cw_rt_push_key(ctx, "labels");
-    ok &= cw_rt_read_str_map(ctx, present, v, CW_RT_NULLABLE, 65536, CW_RT_FMT_NONE, &out->labels);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "annotations", &v);
-    cw_rt_push_key(ctx, "annotations");
-    ok &= cw_rt_read_str_map(ctx, present, v, CW_RT_NULLABLE, 262144, CW_RT_FMT_NONE, &out->annotations);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "createdAt", &v);
-    cw_rt_push_key(ctx, "createdAt");
-    ok &= cw_rt_read_string(ctx, present, v, CW_RT_REQUIRED, 64, CW_RT_FMT_DATETIME, &out->created_at);
-    cw_rt_pop(ctx);
-    return ok;
+    memset(out, 0, sizeof *out);
+    out->id = "";
+    out->namespace = "";
+    out->name = "";
+    out->kind = "";
+    out->api_version = "";
+    out->api_group = "";
+    out->created_at = "";
 }
 
-static void cw_resource_instance_free_(cw_resource_instance *p)
+static int cw_resource_instance_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance *out)
 {
-    free(p->labels.items);
-    free(p->annotations.items);
+    cw_rt_key key = { 0 };
+    unsigned long long seen = 0;
+    int st;
+
+    cw_resource_instance_init_(out);
+    st = cw_rt_object_begin(ctx, flags);
+    if (st != 1)
+        return st == 2;
+    for (;;) {
+        st = cw_rt_object_next(ctx, &key);
+        if (st != 1)
+            break;
+        if (cw_rt_key_is(&key, "id", 2)) {
+            cw_rt_field(ctx, &seen, 0x1ull, "id", 2);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED | CW_RT_NONEMPTY, 2048, CW_RT_FMT_NONE, &out->id);
+        } else if (cw_rt_key_is(&key, "namespace", 9)) {
+            cw_rt_field(ctx, &seen, 0x2ull, "namespace", 9);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->namespace);
+        } else if (cw_rt_key_is(&key, "name", 4)) {
+            cw_rt_field(ctx, &seen, 0x4ull, "name", 4);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->name);
+        } else if (cw_rt_key_is(&key, "kind", 4)) {
+            cw_rt_field(ctx, &seen, 0x8ull, "kind", 4);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->kind);
+        } else if (cw_rt_key_is(&key, "apiVersion", 10)) {
+            cw_rt_field(ctx, &seen, 0x10ull, "apiVersion", 10);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->api_version);
+        } else if (cw_rt_key_is(&key, "apiGroup", 8)) {
+            cw_rt_field(ctx, &seen, 0x20ull, "apiGroup", 8);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 1024, CW_RT_FMT_NONE, &out->api_group);
+        } else if (cw_rt_key_is(&key, "labels", 6)) {
+            cw_rt_field(ctx, &seen, 0x40ull, "labels", 6);
+            st = cw_rt_read_str_map(ctx, CW_RT_NULLABLE, 65536, CW_RT_FMT_NONE, &out->labels);
+        } else if (cw_rt_key_is(&key, "annotations", 11)) {
+            cw_rt_field(ctx, &seen, 0x80ull, "annotations", 11);
+            st = cw_rt_read_str_map(ctx, CW_RT_NULLABLE, 262144, CW_RT_FMT_NONE, &out->annotations);
+        } else if (cw_rt_key_is(&key, "createdAt", 9)) {
+            cw_rt_field(ctx, &seen, 0x100ull, "createdAt", 9);
+            st = cw_rt_read_string(ctx, CW_RT_REQUIRED, 64, CW_RT_FMT_DATETIME, &out->created_at);
+        } else {
+            if (!cw_rt_skip_field(ctx, &key))
+                return 0;
+            continue;
+        }
+        cw_rt_pop(ctx);
+        if (!st)
+            return 0;
+    }
+    if (st == 0)
+        return 0;
+    cw_rt_required(ctx, seen, 0x1ull, "id", 2);
+    cw_rt_required(ctx, seen, 0x2ull, "namespace", 9);
+    cw_rt_required(ctx, seen, 0x4ull, "name", 4);
+    cw_rt_required(ctx, seen, 0x8ull, "kind", 4);
+    cw_rt_required(ctx, seen, 0x10ull, "apiVersion", 10);
+    cw_rt_required(ctx, seen, 0x20ull, "apiGroup", 8);
+    cw_rt_required(ctx, seen, 0x100ull, "createdAt", 9);
+    return 1;
+}
+
+/* record sync_payload (sync_payload.schema:44) */
+static void cw_sync_payload_init_(cw_sync_payload *out)
+{
+    memset(out, 0, sizeof *out);
+}
+
+static int cw_sync_payload_read_(cw_rt_ctx *ctx, unsigned flags, cw_sync_payload *out)
+{
+    cw_rt_key key = { 0 };
+    unsigned long long seen = 0;
+    int st;
+
+    cw_sync_payload_init_(out);
+    st = cw_rt_object_begin(ctx, flags);
+    if (st != 1)
+        return st == 2;
+    for (;;) {
+        st = cw_rt_object_next(ctx, &key);
+        if (st != 1)
+            break;
+        if (cw_rt_key_is(&key, "upserts", 7)) {
+            cw_rt_field(ctx, &seen, 0x1ull, "upserts", 7);
+            st = cw_resource_instance_list_read_(ctx, CW_RT_NULLABLE, &out->upserts);
+        } else if (cw_rt_key_is(&key, "deletes", 7)) {
+            cw_rt_field(ctx, &seen, 0x2ull, "deletes", 7);
+            st = cw_rt_read_str_list(ctx, CW_RT_NULLABLE | CW_RT_NONEMPTY, 2048, CW_RT_FMT_NONE, &out->deletes);
+        } else {
+            if (!cw_rt_skip_field(ctx, &key))
+                return 0;
+            continue;
+        }
+        cw_rt_pop(ctx);
+        if (!st)
+            return 0;
+    }
+    if (st == 0)
+        return 0;
+    return 1;
 }
 
 /* list<resource_instance> */
-static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, int present, struct json_object *arr,
-                                           unsigned flags, cw_resource_instance_list *out)
+static int cw_resource_instance_list_read_(cw_rt_ctx *ctx, unsigned flags, cw_resource_instance_list *out)
 {
-    size_t n;
-    int ok = 1;
+    size_t mark = cw_rt_scratch_mark(ctx);
+    void *items;
+    int st;
 
-    if (!cw_rt_read_array(ctx, present, arr, flags, &n))
-        return 0;
-    if (n == 0)
-        return 1;
-    out->items = calloc(n, sizeof *out->items);
-    if (out->items == NULL)
-        goto fail;
-    out->len = n;
-    for (size_t i = 0; i < n; i++) {
+    out->items = NULL;
+    out->len = 0;
+    st = cw_rt_array_begin(ctx, flags);
+    if (st != 1)
+        return st == 2;
+    for (size_t i = 0;; i++) {
+        cw_resource_instance item;
+
+        st = cw_rt_array_next(ctx, i);
+        if (st != 1)
+            break;
         cw_rt_push_index(ctx, i);
-        ok &= cw_resource_instance_read_(ctx, 1, json_object_array_get_idx(arr, i), CW_RT_REQUIRED,
-                                         &out->items[i]);
+        st = cw_resource_instance_read_(ctx, CW_RT_REQUIRED, &item);
         cw_rt_pop(ctx);
+        if (!st || !cw_rt_scratch_push(ctx, &item, sizeof item))
+            return 0;
     }
-    return ok;
-fail:
-    return cw_rt_oom(ctx);
-}
-
-static void cw_resource_instance_list_free_(cw_resource_instance_list *p)
-{
-    for (size_t i = 0; i < p->len; i++)
-        cw_resource_instance_free_(&p->items[i]);
-    free(p->items);
-}
-
-/* record sync_payload (sync_payload.schema:32) */
-static int cw_sync_payload_read_(cw_rt_ctx *ctx, struct json_object *obj, cw_sync_payload *out)
-{
-    struct json_object *v;
-    int present, ok = 1;
-
-    present = cw_rt_lookup(obj, "upserts", &v);
-    cw_rt_push_key(ctx, "upserts");
-    ok &= cw_resource_instance_list_read_(ctx, present, v, CW_RT_NULLABLE, &out->upserts);
-    cw_rt_pop(ctx);
-    present = cw_rt_lookup(obj, "deletes", &v);
-    cw_rt_push_key(ctx, "deletes");
-    ok &= cw_rt_read_str_list(ctx, present, v, CW_RT_NULLABLE | CW_RT_NONEMPTY, 2048, CW_RT_FMT_NONE, &out->deletes);
-    cw_rt_pop(ctx);
-    return ok;
+    if (st == 0)
+        return 0;
+    if (!cw_rt_scratch_take(ctx, mark, sizeof(cw_resource_instance), &items, &out->len))
+        return 0;
+    out->items = items;
+    return 1;
 }
 
 int cw_sync_payload_parse(const char *bytes, size_t len, cw_sync_payload *out, cw_issues *issues)
@@ -134,15 +165,20 @@ int cw_sync_payload_parse(const char *bytes, size_t len, cw_sync_payload *out, c
 
     memset(out, 0, sizeof *out);
     cw_issues_init(issues);
-    cw_rt_ctx_init(&ctx, issues);
-    out->json_root_ = cw_rt_parse_document(&ctx, bytes, len);
-    if (out->json_root_ == NULL)
+    cw_rt_ctx_init(&ctx, issues, bytes, len);
+    if (!cw_rt_document_begin(&ctx))
         goto fail;
-    if (!cw_sync_payload_read_(&ctx, out->json_root_, out))
+    if (!cw_sync_payload_read_(&ctx, CW_RT_REQUIRED, out))
         goto fail;
+    if (!cw_rt_document_end(&ctx) || issues->total != 0)
+        goto fail;
+    out->arena_ = ctx.arena;
+    ctx.arena = NULL;
+    cw_rt_ctx_done(&ctx);
     return 0;
 fail:
-    cw_sync_payload_free(out);
+    cw_rt_ctx_done(&ctx);
+    memset(out, 0, sizeof *out);
     return -1;
 }
 
@@ -150,8 +186,6 @@ void cw_sync_payload_free(cw_sync_payload *p)
 {
     if (p == NULL)
         return;
-    cw_resource_instance_list_free_(&p->upserts);
-    free(p->deletes.items);
-    json_object_put(p->json_root_);
+    cw_rt_arena_free(p->arena_);
     memset(p, 0, sizeof *p);
 }

@@ -2,24 +2,29 @@
  * Change the schema, then run `cmake --build <build dir> --target regen`
  * and commit generated/. */
 
-/* Ownership: cw_sync_payload_parse() keeps the json-c tree of the body in
- * `json_root_`. Every `const char *` below, and every key and value of a
- * cw_str_map or cw_str_list, is borrowed from that tree and stays valid
- * until cw_sync_payload_free(). The `items` arrays are owned by the struct.
- * Strings are never NULL: an absent optional or a null nullable string
- * reads as "", an absent or null map or list as empty. */
+/* Ownership: cw_sync_payload_parse() reads the body itself (no DOM) and
+ * copies what it keeps into one arena, `arena_`: every `const char *`
+ * below, every key and value of a cw_str_map or cw_str_list, and every
+ * `items` array lives there until cw_sync_payload_free(); the body may be
+ * freed as soon as the parse returns. Strings are NUL-terminated UTF-8
+ * and never NULL: an absent optional or a null nullable string
+ * reads as "", an absent or null map or list as empty, a field's
+ * default(...) when it has one. A bool, int, number or enum that may be
+ * absent or null, with no default, has a has_<member> flag. */
 #ifndef CW_SYNC_PAYLOAD_H
 #define CW_SYNC_PAYLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "schema_rt.h"
 
-#if CW_SCHEMA_RT_VERSION != 1
-#error "sync_payload.h was generated for schema_rt version 1: rebuild cw-schemac and run the regen target"
+#if CW_SCHEMA_RT_VERSION != 3
+#error "sync_payload.h was generated for schema_rt version 3: rebuild cw-schemac and run the regen target"
 #endif
 
-/* record resource_instance (sync_payload.schema:20) */
+/* record resource_instance (sync_payload.schema:32) */
 typedef struct cw_resource_instance {
     const char *id;                  /* id: string nonempty maxlen(2048) */
     const char *namespace;           /* namespace: string maxlen(1024) */
@@ -34,11 +39,11 @@ typedef struct cw_resource_instance {
 
 typedef struct cw_resource_instance_list { cw_resource_instance *items; size_t len; } cw_resource_instance_list;
 
-/* root record sync_payload (sync_payload.schema:32) */
+/* root record sync_payload (sync_payload.schema:44) */
 typedef struct cw_sync_payload {
     cw_resource_instance_list upserts; /* upserts: list<resource_instance> nullable optional */
     cw_str_list deletes;             /* deletes: list<string> nullable optional nonempty maxlen(2048) */
-    struct json_object *json_root_;  /* owns every borrowed string above */
+    cw_rt_arena *arena_;             /* owns every string and array above */
 } cw_sync_payload;
 
 /* Parse and validate `len` bytes of JSON (borrowed; need not be

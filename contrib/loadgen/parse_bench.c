@@ -4,11 +4,15 @@
  *
  * Each round parses the payload repeatedly for at least --round-ms and
  * gives bytes/s; the best of --rounds rounds is reported (the least
- * disturbed by other work on the machine). Prints a summary and
+ * disturbed by other work on the machine). Before that, once, the peak
+ * memory of one parse of a body of --memory-mib MiB (instances added until
+ * it is that large): the growth of the peak RSS while the parsed payload
+ * is alive, next to the body size. Prints a summary and
  * `result key=value ...`. Exit 0, 1 when the payload does not parse, 2 on
  * a usage error. */
 #include <getopt.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,46 @@ static int parse_tokener(const char *body, size_t len)
     return rc;
 }
 
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Peak RSS growth (bytes) of one parse of a payload of about `mib` MiB,
+ * its size in *body_len; -1 when it does not parse. */
+static long parse_peak(long mib, size_t *body_len)
+{
+    size_t per = 0, len = 0;
+    char *probe = lg_payload_upserts("parsebench", 0, 0, 100, &per);
+    if (probe == NULL)
+        return -1;
+    free(probe);
+    size_t n = (size_t)mib * 1024 * 1024 / (per / 100);
+    char *body = lg_payload_upserts("parsebench", 0, 0, n, &len);
+    if (body == NULL)
+        return -1;
+    while (len > (size_t)mib * 1024 * 1024 && n > 1) {
+        free(body);
+        n -= n / 100 + 1;
+        body = lg_payload_upserts("parsebench", 0, 0, n, &len);
+        if (body == NULL)
+            return -1;
+    }
+    long before = max_rss_kib();
+    cw_sync_payload p;
+    cw_issues issues;
+    long peak = -1;
+    if (cw_sync_payload_parse(body, len, &p, &issues) == 0) {
+        peak = (max_rss_kib() - before) * 1024;
+        cw_sync_payload_free(&p);
+    }
+    free(body);
+    *body_len = len;
+    return peak;
+}
+
 /* Best MB/s (1e6 bytes) over `rounds` rounds of >= round_ms each; -1 on a refused parse. */
 static double best_mbps(int (*parse)(const char *, size_t), const char *body, size_t len, long rounds,
                         long round_ms)
@@ -70,15 +114,16 @@ static double best_mbps(int (*parse)(const char *, size_t), const char *body, si
 
 int main(int argc, char **argv)
 {
-    enum { O_INST = 1, O_ROUNDS, O_ROUND_MS, O_HELP };
+    enum { O_INST = 1, O_ROUNDS, O_ROUND_MS, O_MEM, O_HELP };
     static const struct option opts[] = {
+        { "memory-mib", required_argument, NULL, O_MEM },
         { "instances", required_argument, NULL, O_INST },
         { "rounds", required_argument, NULL, O_ROUNDS },
         { "round-ms", required_argument, NULL, O_ROUND_MS },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
-    long instances = 1000, rounds = 7, round_ms = 300;
+    long instances = 1000, rounds = 7, round_ms = 300, mem_mib = 5;
     opterr = 0;
     for (;;) {
         int o = getopt_long(argc, argv, ":", opts, NULL);
@@ -89,11 +134,13 @@ int main(int argc, char **argv)
         case O_INST: bad = lg_flag_long(PROG, "--instances", optarg, 1, 1000000, &instances); break;
         case O_ROUNDS: bad = lg_flag_long(PROG, "--rounds", optarg, 1, 1000, &rounds); break;
         case O_ROUND_MS: bad = lg_flag_long(PROG, "--round-ms", optarg, 1, 60000, &round_ms); break;
+        case O_MEM: bad = lg_flag_long(PROG, "--memory-mib", optarg, 1, 512, &mem_mib); break;
         case O_HELP:
-            printf("usage: cw-parse-bench [--instances N] [--rounds R] [--round-ms MS]\n"
+            printf("usage: cw-parse-bench [--instances N] [--rounds R] [--round-ms MS] [--memory-mib M]\n"
                    "MB/s of the generated parse+validate on one N-instance cw-loadgen payload\n"
                    "(default 1000), best of R rounds (default 7) of at least MS ms (default 300),\n"
-                   "beside json-c's strict tokenizer alone on the same bytes.\n");
+                   "beside json-c's strict tokenizer alone on the same bytes; first the peak RSS\n"
+                   "growth of one parse of an M MiB payload (default 5).\n");
             return 0;
         default:
             lg_getopt_error(PROG, o, argv);
@@ -104,6 +151,12 @@ int main(int argc, char **argv)
     }
     if (lg_no_operands(PROG, argc, argv) != 0)
         return 2;
+    size_t mem_len = 0;
+    long peak = parse_peak(mem_mib, &mem_len);
+    if (peak < 0) {
+        fprintf(stderr, "cw-parse-bench: the memory payload did not parse\n");
+        return 1;
+    }
     size_t len = 0;
     char *body = lg_payload_upserts("parsebench", 0, 0, (size_t)instances, &len);
     if (body == NULL) {
@@ -120,7 +173,9 @@ int main(int argc, char **argv)
     printf("cw-parse-bench: %ld-instance payload of %zu bytes, best of %ld rounds\n", instances, len,
            rounds);
     printf("  generated parse+validate  %.1f MB/s\n  json-c strict tokenizer   %.1f MB/s\n", gen, tok);
-    printf("result instances=%ld bytes=%zu parse_mb_per_s=%.1f tokener_mb_per_s=%.1f\n", instances, len,
-           gen, tok);
+    printf("  peak memory of one parse  %.2f MiB for a %.2f MiB body (%.2fx)\n",
+           (double)peak / 1048576.0, (double)mem_len / 1048576.0, (double)peak / (double)mem_len);
+    printf("result instances=%ld bytes=%zu parse_mb_per_s=%.1f tokener_mb_per_s=%.1f "
+           "peak_parse_bytes=%ld peak_body_bytes=%zu\n", instances, len, gen, tok, peak, mem_len);
     return 0;
 }

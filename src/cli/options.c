@@ -49,7 +49,7 @@ static const flag FLAGS[] = {
     { "headers-timeout-ms", O_HEADERS_TIMEOUT, CW_CMD_SERVE, "MS", "a new connection's first request headers are due within this, else it is closed (default 5000; 0 = as later requests)" },
     { "body-stall-timeout", O_BODY_STALL, CW_CMD_SERVE, "S",   "a request body with no byte for this long is cut and its slot freed (default 5; 0 = off)" },
     { "body-min-rate",   O_BODY_MIN_RATE, CW_CMD_SERVE, "BYTES", "bytes/s a body must average once --body-stall-timeout has passed, else it is cut (default 1024; 0 = off)" },
-    { "max-handling-bytes", O_MAX_HANDLING, CW_CMD_SERVE, "BYTES", "estimated memory of the sync bodies being parsed at once (24 x body) before 503 (default 134217728 = 128 MiB)" },
+    { "max-handling-bytes", O_MAX_HANDLING, CW_CMD_SERVE, "BYTES", "estimated memory of the sync bodies being parsed at once (4 x body) before 503 (default 134217728 = 128 MiB)" },
     { "drain-ms",        O_DRAIN,       CW_CMD_SERVE, "MS",   "on SIGTERM, keep applying this long, then exit (the rest stays journaled; without a journal: 503) (default 20000)" },
     { "journal",         O_JOURNAL,     CW_CMD_SERVE, "DIR",  "durable journal of accepted requests, or 'off' (answers then wait for Chroma) (env "
                                                               "CW_JOURNAL, default $XDG_STATE_HOME or ~/.local/state: cluster-whisperer/journal)" },

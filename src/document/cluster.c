@@ -93,13 +93,13 @@ size_t cw_cluster_payload_issues(const cw_sync_payload *payload, const char *clu
                               "the cluster in the URL (?cluster=NAME) or drop the prefix";
     size_t n = 0;
     cw_rt_ctx ctx;
-    cw_rt_ctx_init(&ctx, issues);
+    cw_rt_ctx_init(&ctx, issues, "", 0);    /* no bytes to scan: only the path and the issues */
     for (size_t i = 0; i < payload->deletes.len; i++) {
         const char *id = payload->deletes.items[i];
         size_t c = cw_cluster_of_id(id);
         if (c == 0)
             continue;
-        cw_rt_push_key(&ctx, "deletes");
+        cw_rt_push_key(&ctx, "deletes", 7);
         cw_rt_push_index(&ctx, i);
         cw_rt_issue(&ctx, CW_ISSUE_QUALIFIED_ID, MSG, (int)(c + 1), id, (int)c, id);
         cw_rt_pop(&ctx);
@@ -111,14 +111,15 @@ size_t cw_cluster_payload_issues(const cw_sync_payload *payload, const char *clu
         size_t c = cw_cluster_of_id(id);
         if (c == 0)
             continue;
-        cw_rt_push_key(&ctx, "upserts");
+        cw_rt_push_key(&ctx, "upserts", 7);
         cw_rt_push_index(&ctx, i);
-        cw_rt_push_key(&ctx, "id");
+        cw_rt_push_key(&ctx, "id", 2);
         cw_rt_issue(&ctx, CW_ISSUE_QUALIFIED_ID, MSG, (int)(c + 1), id, (int)c, id);
         cw_rt_pop(&ctx);
         cw_rt_pop(&ctx);
         cw_rt_pop(&ctx);
         n++;
     }
+    cw_rt_ctx_done(&ctx);
     return n;
 }

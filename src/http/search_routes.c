@@ -79,9 +79,7 @@ static int request_of_body(cw_http_answer *a, const cw_http_args *args, const ch
         return -1;
     }
     cw_issues_init(issues);
-    cw_rt_ctx ctx;
-    cw_rt_ctx_init(&ctx, issues);
-    json_object *root = cw_rt_parse_document(&ctx, body, len);
+    json_object *root = cw_rt_parse_tree(issues, body, len);
     if (root == NULL) {
         if (cw_issues_is_oom(issues)) {
             cw_http_answer_unavailable(a, "out of memory while parsing", 0);

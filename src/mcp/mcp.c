@@ -331,9 +331,7 @@ static int parse(const char *msg, size_t len, json_object **out)
     if (issues == NULL)
         return E_INTERNAL;
     cw_issues_init(issues);
-    cw_rt_ctx ctx;
-    cw_rt_ctx_init(&ctx, issues);
-    *out = cw_rt_parse_document(&ctx, msg, len);
+    *out = cw_rt_parse_tree(issues, msg, len);
     int code = 0;
     if (*out == NULL)
         code = issues->len > 0 && strcmp(issues->items[0].code, CW_ISSUE_NOT_OBJECT) == 0 ? E_REQUEST

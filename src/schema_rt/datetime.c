@@ -1,7 +1,8 @@
-/* The datetime format of the schema (cw_rt_datetime_valid):
- * YYYY-MM-DDTHH:MM:SS, an optional fraction of 1-9 digits, then `Z` — a
- * real calendar date (leap years), hour 00-23, minute and second 00-59.
- * No offsets, no lowercase `t`/`z`, no date-only form. */
+/* The datetime formats of the schema: YYYY-MM-DDTHH:MM:SS, an optional
+ * fraction of 1-9 digits, then `Z` (datetime, cw_rt_datetime_valid) or
+ * `Z` / `+HH:MM` / `-HH:MM` (rfc3339, cw_rt_rfc3339_valid, what Go's
+ * time.Time marshals) — a real calendar date (leap years), hour 00-23,
+ * minute and second 00-59. No lowercase `t`/`z`, no date-only form. */
 #include "schema_rt.h"
 
 /* Value of `n` decimal digits at s, or -1 if any is not a digit. */
@@ -27,9 +28,11 @@ static int days_in_month(int year, int month)
     return days[month - 1];
 }
 
-int cw_rt_datetime_valid(const char *s, size_t len)
+/* The length of "YYYY-MM-DDTHH:MM:SS(.f{1,9})?" at s (a real date and
+ * time), or 0. */
+static size_t date_time_len(const char *s, size_t len)
 {
-    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, then ".f{1,9}" and "Z". */
+    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes; a zone follows, so 20 at least. */
     if (len < 20)
         return 0;
     if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
@@ -51,5 +54,26 @@ int cw_rt_datetime_valid(const char *s, size_t len)
         if (i - start < 1 || i - start > 9)
             return 0;
     }
-    return i + 1 == len && s[i] == 'Z';
+    return i;
+}
+
+int cw_rt_datetime_valid(const char *s, size_t len)
+{
+    size_t i = date_time_len(s, len);
+
+    return i != 0 && i + 1 == len && s[i] == 'Z';
+}
+
+int cw_rt_rfc3339_valid(const char *s, size_t len)
+{
+    size_t i = date_time_len(s, len);
+
+    if (i == 0 || i >= len)
+        return 0;
+    if (s[i] == 'Z')
+        return i + 1 == len;
+    if ((s[i] != '+' && s[i] != '-') || len - i != 6 || s[i + 3] != ':')
+        return 0;
+    int hour = digits(s + i + 1, 2), minute = digits(s + i + 4, 2);
+    return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59;
 }

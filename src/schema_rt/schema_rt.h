@@ -5,11 +5,15 @@
  *  - every user of a generated parser: the value types (cw_str_map,
  *    cw_str_list), the issue list (cw_issues) and its JSON rendering;
  *  - the generated code only: the cw_rt_* helpers below (parse context,
- *    error path, json-c front end, field readers).
+ *    error path, the JSON scanner and the field readers it drives).
  *
- * Ownership: strings in cw_str_map / cw_str_list are borrowed from the
- * json-c tree the generated root struct owns (see the generated header);
- * the `items` arrays are malloc'd and freed by the generated *_free().
+ * The generated parsers read the bytes themselves (no DOM), the way
+ * flatcc's generated JSON parsers drive flatcc_json_parser.h: strict
+ * RFC 8259, validating while scanning, one pass.
+ *
+ * Ownership: every string, and every `items` array, of a parsed value
+ * lives in one arena (cw_rt_arena) that the generated root struct owns;
+ * the generated *_free() releases it with one cw_rt_arena_free().
  *
  * Issues: the first CW_ISSUES_MAX issues are stored in document order;
  * later ones are only counted (`total`). Issue codes are static strings.
@@ -17,15 +21,17 @@
 #ifndef CW_SCHEMA_RT_H
 #define CW_SCHEMA_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
-
-#include <json-c/json.h>
+#include <stdint.h>
 
 #include "cw_error.h"   /* CW_MUST_CHECK */
 
+struct json_object;     /* json-c, for cw_rt_parse_tree() only */
+
 /* Bumped whenever the interface between generated code and this runtime
  * changes; generated files refuse to compile against another version. */
-#define CW_SCHEMA_RT_VERSION 1
+#define CW_SCHEMA_RT_VERSION 3
 
 typedef struct cw_str_pair { const char *key; const char *value; } cw_str_pair;
 /* Payload order; duplicate keys: last value wins (as JSON.parse), at the
@@ -56,8 +62,10 @@ typedef struct cw_issues {
 #define CW_ISSUE_REQUIRED         "required"          /* required key absent */
 #define CW_ISSUE_EMPTY            "empty"             /* nonempty string is "" */
 #define CW_ISSUE_TOO_LONG         "too_long"          /* string longer than maxlen bytes */
-#define CW_ISSUE_INVALID_UTF8     "invalid_utf8"      /* string or key not RFC 3629 UTF-8, or has NUL */
-#define CW_ISSUE_INVALID_DATETIME "invalid_datetime"  /* not YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z */
+#define CW_ISSUE_INVALID_UTF8     "invalid_utf8"      /* string or key not RFC 3629 UTF-8, has NUL, or a lone \\uD800-DFFF escape */
+#define CW_ISSUE_INVALID_DATETIME "invalid_datetime"  /* not YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z (datetime) or ...(Z|±HH:MM) (rfc3339) */
+#define CW_ISSUE_OUT_OF_RANGE     "out_of_range"      /* integer outside int64 or the field's min/max */
+#define CW_ISSUE_INVALID_ENUM     "invalid_enum"      /* string that is none of the enum's values */
 #define CW_ISSUE_INVALID_NUMBER   "invalid_number"    /* NaN, Infinity, out of range */
 #define CW_ISSUE_OUT_OF_MEMORY    "out_of_memory"     /* not the payload's fault: answer 5xx */
 
@@ -83,9 +91,15 @@ int cw_rt_utf8_valid(const char *s, size_t len);
  * date (leap years), hour 00-23, minute and second 00-59; else 0. */
 int cw_rt_datetime_valid(const char *s, size_t len);
 
+/* 1 when s[0..len) is RFC 3339 as Go's time.Time marshals it:
+ * YYYY-MM-DDTHH:MM:SS(.f{1,9})? then Z or +HH:MM / -HH:MM (hour 00-23,
+ * minute 00-59), with the date and time checked as above; else 0. */
+int cw_rt_rfc3339_valid(const char *s, size_t len);
+
 /* ---- for generated code only ------------------------------------------- */
 
-/* json-c tokener depth limit: the sync payload needs 4 levels. */
+/* Nesting limit of objects and arrays, the root object included: the
+ * sync payload needs 4 levels. */
 #define CW_RT_MAX_DEPTH 8
 #define CW_RT_PATH_MAX  (CW_RT_MAX_DEPTH + 2)
 
@@ -97,80 +111,268 @@ int cw_rt_datetime_valid(const char *s, size_t len);
 /* String formats. */
 #define CW_RT_FMT_NONE     0
 #define CW_RT_FMT_DATETIME 1
+#define CW_RT_FMT_RFC3339  2
+
+/* What a field's modifiers say about the strings or ints inside its maps
+ * and lists; a generated container reader hands it to each element. */
+typedef struct cw_rt_leaf {
+    unsigned flags;     /* CW_RT_NONEMPTY */
+    size_t maxlen;      /* strings, bytes; 0: none */
+    int format;         /* strings: CW_RT_FMT_* */
+    int64_t min, max;   /* ints */
+} cw_rt_leaf;
+
+/* The arena: a chain of blocks, bump-allocated, freed as one. */
+typedef struct cw_rt_arena cw_rt_arena;
+
+/* Free every block. NULL is fine. */
+void cw_rt_arena_free(cw_rt_arena *arena);
 
 typedef struct cw_rt_path_seg {
     const char *key;   /* NULL: an array index */
+    size_t len;        /* key bytes */
+    int raw;           /* key is JSON text between the quotes (escapes not decoded) */
     size_t index;
 } cw_rt_path_seg;
 
-/* Per-parse state: the issue list and the JSON path of the value being
- * read. Lives on the stack of the generated *_parse(). */
+/* An object key as read: `s`/`len` decoded (for matching; `len` is
+ * (size_t)-1 when it was too long to keep, so it matches no field),
+ * `raw`/`raw_len` the text between the quotes (for error paths). */
+typedef struct cw_rt_key {
+    const char *s;
+    size_t len;
+    const char *raw;
+    size_t raw_len;
+    size_t count;      /* members read so far: start the loop with a zeroed key */
+} cw_rt_key;
+
+#define CW_RT_KEY_BUF 128
+
+/* Per-parse state: the input cursor, the issue list, the JSON path of the
+ * value being read, the arena being filled and a scratch stack where lists
+ * and maps grow before they are copied, at their final size, into the
+ * arena. Lives on the stack of the generated *_parse().
+ *
+ * Issue tiers: a syntax error (tier 2, which stops the parse) replaces
+ * every issue before it; a bad value anywhere (invalid UTF-8, a number out
+ * of range: tier 1) replaces the schema issues (tier 0) and stops their
+ * recording — so the answer is what a parse-then-validate would give. */
 typedef struct cw_rt_ctx {
+    const char *p;             /* next byte */
+    const char *start, *end;
     cw_issues *issues;
+    int tier;                  /* of the issues in `issues` */
+    cw_issues held;            /* tier 1: the schema issues held back (withdrawn with
+                                  the bad values, they are the answer again) */
+    int fatal;                 /* a syntax error, too deep or out of memory: stop */
+    size_t nest;               /* objects and arrays open */
     cw_rt_path_seg path[CW_RT_PATH_MAX];
-    size_t depth;      /* may exceed CW_RT_PATH_MAX: deeper segments are not kept */
+    size_t depth;              /* may exceed CW_RT_PATH_MAX: deeper segments are not kept */
+    cw_rt_arena *arena;
+    char *scratch;
+    size_t scratch_len, scratch_cap;
+    char keybuf[CW_RT_KEY_BUF];
 } cw_rt_ctx;
 
-void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues);
-void cw_rt_push_key(cw_rt_ctx *ctx, const char *key);   /* `key` borrowed until the pop */
-void cw_rt_push_index(cw_rt_ctx *ctx, size_t index);
-void cw_rt_pop(cw_rt_ctx *ctx);
+void cw_rt_ctx_init(cw_rt_ctx *ctx, cw_issues *issues, const char *bytes, size_t len);
+/* Release the scratch stack and, unless it was handed out (set to NULL),
+ * the arena. */
+void cw_rt_ctx_done(cw_rt_ctx *ctx);
 
-/* Record an issue at the current path. */
-void cw_rt_issue(cw_rt_ctx *ctx, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The path: a key (borrowed until the pop) or an index pushed around
+ * every value read; inline, as every value pays for them. */
+static inline void cw_rt_push_key(cw_rt_ctx *ctx, const char *key, size_t len)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = key;
+        ctx->path[ctx->depth].len = len;
+        ctx->path[ctx->depth].raw = 0;
+        ctx->path[ctx->depth].index = 0;
+    }
+    ctx->depth++;
+}
 
-/* Record an out_of_memory issue at the current path. Returns 0. */
+static inline void cw_rt_push_index(cw_rt_ctx *ctx, size_t index)
+{
+    if (ctx->depth < CW_RT_PATH_MAX) {
+        ctx->path[ctx->depth].key = NULL;
+        ctx->path[ctx->depth].index = index;
+    }
+    ctx->depth++;
+}
+
+static inline void cw_rt_pop(cw_rt_ctx *ctx)
+{
+    if (ctx->depth > 0)
+        ctx->depth--;
+}
+
+/* Record an issue of `tier` at the current path (see cw_rt_ctx). */
+void cw_rt_issue_tier(cw_rt_ctx *ctx, int tier, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* At the end: when every bad value (tier 1) was withdrawn (an earlier
+ * value of a duplicate key), the schema issues held back are the answer. */
+void cw_rt_issues_settle(cw_rt_ctx *ctx);
+
+/* A schema issue (tier 0) at the current path. */
+#define cw_rt_issue(ctx, ...) cw_rt_issue_tier((ctx), 0, __VA_ARGS__)
+
+/* Withdraw the stored issues at or under the current path (the earlier
+ * value of a duplicate key: the last one wins). */
+void cw_rt_withdraw(cw_rt_ctx *ctx);
+
+/* Record out_of_memory and stop the parse. Returns 0. */
 int cw_rt_oom(cw_rt_ctx *ctx);
 
-/* Parse `bytes` with json-c (strict, depth CW_RT_MAX_DEPTH), require the
- * whole body to be one JSON object (trailing whitespace allowed), refuse
- * what strict mode still takes against RFC 8259 (raw control characters
- * in strings, numbers like `1.` or `00`), and check every string value and
- * object key at every depth (cw_rt_utf8_valid) and every number (finite;
- * integers within [-2^63, 2^64-1], which json-c reads exactly). Returns
- * the tree (caller owns: json_object_put), or NULL with issues recorded. */
-CW_MUST_CHECK struct json_object *cw_rt_parse_document(cw_rt_ctx *ctx, const char *bytes, size_t len);
+/* Bump-allocate `n` bytes (8-aligned) from the arena; NULL after
+ * cw_rt_oom(). */
+CW_MUST_CHECK void *cw_rt_alloc(cw_rt_ctx *ctx, size_t n);
 
-/* "null", "boolean", "number", "string", "array" or "object" (NULL → "null"). */
-const char *cw_rt_type_name(struct json_object *v);
+/* The document: leading whitespace, "body is empty", and a top level that
+ * is not an object (read whole, then not_object). Returns 1 with the
+ * cursor on '{', or 0 with issues. */
+CW_MUST_CHECK int cw_rt_document_begin(cw_rt_ctx *ctx);
+/* After the root object: only whitespace may follow. Returns 1, or 0. */
+CW_MUST_CHECK int cw_rt_document_end(cw_rt_ctx *ctx);
 
-/* Look up `key` in the object `obj`: 1 when present (*v is NULL for a
- * JSON null), 0 when absent (*v = NULL). */
-int cw_rt_lookup(struct json_object *obj, const char *key, struct json_object **v);
+/* The readers below all return 0 when the parse must stop (syntax error,
+ * too deep, out of memory) and otherwise go on — a value of the wrong type
+ * is recorded as an issue and skipped. The value readers (string, bool,
+ * int, number, enum) return 1 when they read a value, 2 when there was
+ * none (JSON null, or an issue): *out then holds the zero value ("", false,
+ * 0), and the generated code applies the field's default or clears its
+ * has_ flag. */
 
-/* 1 when `v` is an object, else records invalid_type ("expected object,
- * got array") and returns 0. */
-CW_MUST_CHECK int cw_rt_expect_object(cw_rt_ctx *ctx, struct json_object *v);
+/* Start of a record: returns 1 with '{' consumed (then loop on
+ * cw_rt_object_next), 2 when there is nothing to read (a null nullable,
+ * or a wrong type, recorded and skipped), 0 to stop. */
+CW_MUST_CHECK int cw_rt_object_begin(cw_rt_ctx *ctx, unsigned flags);
 
-/* The readers below take whether the key was present and its value `v`
- * (NULL for JSON null), the current path already naming the field. Each
- * returns 1 when the value is acceptable, or 0 with issues recorded.
- * An absent optional or a null nullable value reads as empty: "" for a
- * string (never NULL), no items for a map or list. `maxlen` is in bytes
- * (0: unlimited); for maps and lists the string modifiers apply to each
- * value / element. Outputs are filled even on failure, so the generated
- * *_free() can release them. */
-CW_MUST_CHECK int cw_rt_read_string(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                      size_t maxlen, int format, const char **out);
+/* The next key of an open object: 1 with *key read and ':' consumed (the
+ * value follows), 2 at the closing '}' (consumed), 0 to stop. A key that
+ * is not valid UTF-8 is recorded and its value skipped (the loop goes on
+ * to the next key by itself). */
+CW_MUST_CHECK int cw_rt_object_next(cw_rt_ctx *ctx, cw_rt_key *key);
 
-/* Map of string values. `out->items` is malloc'd (NULL when empty); keys
- * and values are borrowed from the tree. */
-CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                       size_t maxlen, int format, cw_str_map *out);
+/* 1 when the key is `name` (n bytes). */
+static inline int cw_rt_key_is(const cw_rt_key *key, const char *name, size_t n)
+{
+    return key->len == n && __builtin_memcmp(key->s, name, n) == 0;
+}
 
-/* List of strings. `out->items` is malloc'd (NULL when empty). */
-CW_MUST_CHECK int cw_rt_read_str_list(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                        size_t maxlen, int format, cw_str_list *out);
+/* Push the field's name on the path; when the field was already seen
+ * (`*seen` has `bit`), a duplicate key: the issues of the earlier value
+ * are withdrawn (last one wins). */
+static inline void cw_rt_field(cw_rt_ctx *ctx, unsigned long long *seen, unsigned long long bit,
+                               const char *name, size_t n)
+{
+    cw_rt_push_key(ctx, name, n);
+    if (*seen & bit)
+        cw_rt_withdraw(ctx);
+    *seen |= bit;
+}
 
-/* Start of a list of records: presence, null, type. Returns 1 with *len
- * set (0 for an absent or null optional list), or 0 with issues. */
-CW_MUST_CHECK int cw_rt_read_array(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                     size_t *len);
+/* An unknown key: its value is checked (syntax, UTF-8, numbers, depth)
+ * and skipped. */
+CW_MUST_CHECK int cw_rt_skip_field(cw_rt_ctx *ctx, const cw_rt_key *key);
 
-/* Start of a nested record: presence, null, type. Returns 1 with *has set
- * (0 for an absent or null optional record), or 0 with issues. */
-CW_MUST_CHECK int cw_rt_read_record(cw_rt_ctx *ctx, int present, struct json_object *v, unsigned flags,
-                      int *has);
+/* Record "required field is missing" for `name` unless `*seen` has `bit`. */
+void cw_rt_required(cw_rt_ctx *ctx, unsigned long long seen, unsigned long long bit,
+                    const char *name, size_t n);
+
+/* A string value (the path names it). null on a nullable field reads as
+ * "". `maxlen` in bytes (0: none). *out is "" or an arena string. */
+CW_MUST_CHECK int cw_rt_read_string(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                    const char **out);
+
+/* true or false. */
+CW_MUST_CHECK int cw_rt_read_bool(cw_rt_ctx *ctx, unsigned flags, bool *out);
+
+/* An integer: no fraction, no exponent (1.0 and 1e2 are invalid_type),
+ * within int64 and [min, max] (else out_of_range). */
+CW_MUST_CHECK int cw_rt_read_int(cw_rt_ctx *ctx, unsigned flags, int64_t min, int64_t max,
+                                 int64_t *out);
+
+/* Any finite JSON number, as the nearest double (NaN, Infinity and
+ * overflow are invalid_number). */
+CW_MUST_CHECK int cw_rt_read_number(cw_rt_ctx *ctx, unsigned flags, double *out);
+
+/* A string that is one of names[0..n): *out its index (else
+ * invalid_enum, *out 0). */
+CW_MUST_CHECK int cw_rt_read_enum(cw_rt_ctx *ctx, unsigned flags, const char *const *names,
+                                  size_t n, int *out);
+
+/* A map of strings: payload order, duplicate keys last-wins at the first
+ * position. `items` in the arena (NULL when empty). */
+CW_MUST_CHECK int cw_rt_read_str_map(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                     cw_str_map *out);
+
+/* A list of strings; `items` in the arena (NULL when empty). */
+CW_MUST_CHECK int cw_rt_read_str_list(cw_rt_ctx *ctx, unsigned flags, size_t maxlen, int format,
+                                      cw_str_list *out);
+
+/* A map of any value type, read by generated code: pairs of `size`
+ * bytes, each starting with its `const char *key`, grown on the scratch
+ * stack in payload order; a duplicate key's value replaces the earlier
+ * one at the first position (its issues withdrawn). */
+typedef struct cw_rt_map {
+    size_t mark;        /* scratch offset of pair 0 */
+    size_t size;        /* bytes of one pair */
+    size_t n;           /* pairs so far */
+    size_t at;          /* where the current key's pair goes: n, or a duplicate's position */
+    uint32_t *slots;    /* key index of large maps (pair number + 1; 0 empty) */
+    size_t cap;
+    cw_rt_key key;
+} cw_rt_map;
+
+/* Start of a map: as cw_rt_object_begin (1 open, 2 nothing to read, 0). */
+CW_MUST_CHECK int cw_rt_map_begin(cw_rt_ctx *ctx, unsigned flags, size_t size, cw_rt_map *m);
+/* The next key: 1 with *key in the arena and pushed on the path (read the
+ * value, cw_rt_pop, then cw_rt_map_put), 2 at '}', 0 to stop. */
+CW_MUST_CHECK int cw_rt_map_next(cw_rt_ctx *ctx, cw_rt_map *m, const char **key);
+/* Store the pair read (`size` bytes). 1, or 0 (out of memory). */
+CW_MUST_CHECK int cw_rt_map_put(cw_rt_ctx *ctx, cw_rt_map *m, const void *pair);
+/* Release the index; unless `st` is 0, move the pairs into the arena:
+ * *items (NULL when none) and *len. Returns 1, or 0 (st 0 or out of
+ * memory). */
+CW_MUST_CHECK int cw_rt_map_end(cw_rt_ctx *ctx, cw_rt_map *m, int st, void **items,
+                                size_t *len);
+
+/* Start of a list: 1 with '[' consumed (then loop on cw_rt_array_next),
+ * 2 when there is nothing to read (null nullable, or a wrong type recorded
+ * and skipped), 0 to stop. */
+CW_MUST_CHECK int cw_rt_array_begin(cw_rt_ctx *ctx, unsigned flags);
+
+/* Before element `index` of an open array: 1 when an element follows, 2
+ * at the closing ']' (consumed), 0 to stop. */
+CW_MUST_CHECK int cw_rt_array_next(cw_rt_ctx *ctx, size_t index);
+
+/* Any one value at the cursor, checked as strictly as a field's value
+ * (syntax, UTF-8, numbers, depth) and dropped. Same return as the readers. */
+CW_MUST_CHECK int cw_rt_skip_value(cw_rt_ctx *ctx);
+
+/* ---- free-form JSON for hand-written code ------------------------------ */
+
+/* Check `bytes` as strictly as a generated parser does (one JSON object,
+ * RFC 8259, RFC 3629 UTF-8, no NUL, no lone surrogate escape, depth
+ * CW_RT_MAX_DEPTH, finite numbers, integers within [-2^63, 2^64-1]), then
+ * build the json-c tree. Returns the tree (caller owns: json_object_put),
+ * or NULL with `issues` filled (not_object when it is JSON but not an
+ * object; out_of_memory: cw_issues_is_oom). `issues` is initialised by
+ * the caller. For the search API's body and MCP messages, not payloads. */
+CW_MUST_CHECK struct json_object *cw_rt_parse_tree(cw_issues *issues, const char *bytes, size_t len);
+
+/* The scratch stack: lists grow there (elements copied in by value), and
+ * cw_rt_scratch_take() moves the elements pushed since `mark` into the
+ * arena at their final size. */
+static inline size_t cw_rt_scratch_mark(const cw_rt_ctx *ctx)
+{
+    return ctx->scratch_len;
+}
+CW_MUST_CHECK int cw_rt_scratch_push(cw_rt_ctx *ctx, const void *elem, size_t size);
+/* *items = the arena copy (NULL when none), *len = their count; the
+ * scratch is popped back to `mark`. Returns 1, or 0 (out of memory). */
+CW_MUST_CHECK int cw_rt_scratch_take(cw_rt_ctx *ctx, size_t mark, size_t size, void **items,
+                                     size_t *len);
 
 #endif

@@ -1,12 +1,16 @@
 /* The generated sync payload parser (generated/sync_payload.c) and its
  * runtime (src/schema_rt): every case of the reference's schema tests,
- * the hostile inputs of DESIGN §6b, and the runtime's checks on their own.
- * Each case asserts the parsed values or the exact issue path/code/message. */
+ * the hostile inputs of DESIGN §6b, and the runtime's checks on their own;
+ * the CRD payload (generated/crd_sync_payload.c); every type and format of
+ * the schema language (all_types.schema, compiled at build time). Each
+ * case asserts the parsed values or the exact issue path/code/message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cw_test.h"
+#include "all_types.h"
+#include "crd_sync_payload.h"
 #include "schema_rt.h"
 #include "sync_payload.h"
 
@@ -50,7 +54,7 @@ static void check_first_issue(int rc, const char *path, const char *code, const 
                               int line)
 {
     CU_ASSERT_EQUAL(rc, -1);
-    CU_ASSERT_PTR_NULL(P.json_root_);
+    CU_ASSERT_PTR_NULL(P.arena_);
     CU_ASSERT_PTR_NULL(P.upserts.items);
     CU_ASSERT_EQUAL(P.upserts.len, 0);
     CU_ASSERT_PTR_NULL(P.deletes.items);
@@ -106,7 +110,7 @@ static void test_valid_instance(void)
     CU_ASSERT_STRING_EQUAL(P.deletes.items[0], "default/v1/Pod/old");
     CU_ASSERT_EQUAL(I.len, 0);
     cw_sync_payload_free(&P);
-    CU_ASSERT_PTR_NULL(P.json_root_);
+    CU_ASSERT_PTR_NULL(P.arena_);
     CU_ASSERT_PTR_NULL(P.upserts.items);
 }
 
@@ -246,7 +250,7 @@ static void test_empty_payload(void)
     EXPECT_OK("{\"upserts\":[],\"deletes\":[]}");
     CU_ASSERT_EQUAL(P.upserts.len, 0);
     CU_ASSERT_EQUAL(P.deletes.len, 0);
-    CU_ASSERT_PTR_NOT_NULL(P.json_root_);
+    CU_ASSERT_EQUAL(I.total, 0);
     cw_sync_payload_free(&P);
 }
 
@@ -729,9 +733,10 @@ static void test_huge_integers(void)
     EXPECT_ISSUE(body, "[\"upserts\",0,\"extra\",\"v\",1]", "invalid_number", NULL);
     snprintf(body, sizeof body, UPSERTS("{" INSTANCE_FIELDS("x", "y") ",\"name\":%s}"), big);
     EXPECT_ISSUE(body, "[\"upserts\",0,\"name\"]", "invalid_number", NULL);
-    /* Dropped by a duplicate key: still refused, at the top. */
+    /* Dropped by a duplicate key: still refused, where it is (the scanner
+     * sees it before the duplicate). */
     snprintf(body, sizeof body, "{\"x\":%s,\"x\":1}", big);
-    EXPECT_ISSUE(body, "[]", "invalid_number", "number is NaN, Infinity or out of range");
+    EXPECT_ISSUE(body, "[\"x\"]", "invalid_number", "number is NaN, Infinity or out of range");
     /* The bounds themselves are read exactly; one past either is refused. */
     EXPECT_OK("{\"x\":[18446744073709551615,-9223372036854775808,9223372036854775807]}");
     cw_sync_payload_free(&P);
@@ -903,7 +908,7 @@ static void test_free_null_and_zeroed(void)
     cw_sync_payload_free(NULL);
     cw_sync_payload_free(&z);
     cw_sync_payload_free(&z);
-    CU_ASSERT_PTR_NULL(z.json_root_);
+    CU_ASSERT_PTR_NULL(z.arena_);
 }
 
 /* ---- the runtime checks on their own --------------------------------------- */
@@ -972,7 +977,445 @@ static void test_rt_datetime_month_ends(void)
     CU_ASSERT_EQUAL(cw_rt_datetime_valid("2024-06-30T23:59:59.+1Z", 23), 0);
 }
 
+/* Regression (fuzz_sync_payload, 2026-12-07): a bad value (tier 1) used to
+ * discard the schema issues before it for good; when that value was then
+ * withdrawn as the earlier of a duplicate key, nothing was left and a
+ * payload with a type error was accepted (upserts[0] a string, id ""). */
+static void test_withdrawn_bad_value_keeps_schema_issues(void)
+{
+    EXPECT_ISSUE("{\"upserts\":[\"wigdetom\"],\"deletes\":[\"old.exa\xb6\xb6mple.com\"],"
+                 "\"deletes\":[\"old.example.com\"]}",
+                 "[\"upserts\",0]", "invalid_type", "expected object, got string");
+    CU_ASSERT_EQUAL(I.total, 1);
+    /* the schema issues after the bad value too, in document order */
+    EXPECT_ISSUE("{\"upserts\":[1],\"deletes\":[\"\xff\"],\"upserts\":[2],\"deletes\":[]}",
+                 "[\"upserts\",0]", "invalid_type", "expected object, got number");
+    CU_ASSERT_EQUAL(I.total, 1);
+    /* a bad value that stays still wins over the schema issues */
+    EXPECT_ISSUE("{\"upserts\":[1],\"deletes\":[\"\xff\"]}", "[\"deletes\",0]", "invalid_utf8",
+                 "string is not valid UTF-8 or contains NUL (\\u0000)");
+    CU_ASSERT_EQUAL(I.total, 1);
+}
+
+/* ---- the CRD payload (schema/crd_sync_payload.schema) -------------------- */
+
+static cw_crd_sync_payload C;
+
+/* Issue 0 is exactly path/code/message (the parse failed, rc -1). */
+static void check_issue0(int rc, const char *path, const char *code, const char *message,
+                         int line)
+{
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_TRUE(I.len >= 1);
+    if (rc != -1 || I.len < 1) {
+        fprintf(stderr, "\n%s:%d expected an issue %s %s\n", __FILE__, line, path, code);
+        return;
+    }
+    CU_ASSERT_STRING_EQUAL(I.items[0].path, path);
+    CU_ASSERT_STRING_EQUAL(I.items[0].code, code);
+    CU_ASSERT_STRING_EQUAL(I.items[0].message, message);
+    if (strcmp(I.items[0].path, path) != 0 || strcmp(I.items[0].code, code) != 0 ||
+        strcmp(I.items[0].message, message) != 0)
+        fprintf(stderr, "\n%s:%d got %s %s \"%s\"\n", __FILE__, line, I.items[0].path,
+                I.items[0].code, I.items[0].message);
+}
+
+/* The CRD parse of `body` failed, output zeroed, issue 0 exactly so. */
+static void check_crd_issue(const char *body, const char *path, const char *code,
+                            const char *message, int line)
+{
+    int rc = cw_crd_sync_payload_parse(body, strlen(body), &C, &I);
+
+    CU_ASSERT_PTR_NULL(C.arena_);
+    CU_ASSERT_PTR_NULL(C.upserts.items);
+    CU_ASSERT_PTR_NULL(C.deletes.items);
+    check_issue0(rc, path, code, message, line);
+}
+#define EXPECT_CRD_ISSUE(body, path, code, message) \
+    check_crd_issue(body, path, code, message, __LINE__)
+
+static void test_crd_accepts(void)
+{
+    static const char body[] = "{\"upserts\":[\"widgets.example.com\",\"gadgets.example.com\"],"
+                               "\"deletes\":[\"old.example.com\"]}";
+
+    CU_ASSERT_EQUAL_FATAL(cw_crd_sync_payload_parse(body, strlen(body), &C, &I), 0);
+    CU_ASSERT_EQUAL(C.upserts.len, 2);
+    CU_ASSERT_STRING_EQUAL(C.upserts.items[0], "widgets.example.com");
+    CU_ASSERT_STRING_EQUAL(C.upserts.items[1], "gadgets.example.com");
+    CU_ASSERT_EQUAL(C.deletes.len, 1);
+    CU_ASSERT_STRING_EQUAL(C.deletes.items[0], "old.example.com");
+    cw_crd_sync_payload_free(&C);
+    /* omitempty: both keys absent; a nil slice sent as null */
+    static const char *const empty[] = { "{}", "{\"upserts\":null,\"deletes\":null}",
+                                         "{\"upserts\":[],\"deletes\":[]}" };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(cw_crd_sync_payload_parse(empty[i], strlen(empty[i]), &C, &I), 0);
+        CU_ASSERT_EQUAL(C.upserts.len, 0);
+        CU_ASSERT_PTR_NULL(C.upserts.items);
+        CU_ASSERT_EQUAL(C.deletes.len, 0);
+        cw_crd_sync_payload_free(&C);
+    }
+}
+
+static void test_crd_refuses(void)
+{
+    EXPECT_CRD_ISSUE("{\"upserts\":\"a\"}", "[\"upserts\"]", "invalid_type",
+                     "expected array, got string");
+    EXPECT_CRD_ISSUE("{\"deletes\":[\"a\",1]}", "[\"deletes\",1]", "invalid_type",
+                     "expected string, got number");
+    EXPECT_CRD_ISSUE("{\"upserts\":[\"\"]}", "[\"upserts\",0]", "empty", "must not be empty");
+    EXPECT_CRD_ISSUE("[]", "[]", "not_object", "expected a JSON object, got array");
+    EXPECT_CRD_ISSUE("{\"upserts\":[\"a\"", "[]", "invalid_json",
+                     "malformed JSON: unexpected end of data");
+}
+
+/* ---- every type of the language (tests/payload/all_types.schema) --------- */
+
+static tt_all_types T;
+
+/* The required fields, valid, then `extra` (a later duplicate key wins). */
+#define ALL(extra)                                                                     \
+    "{\"flag\":true,\"count\":5,\"big\":-9223372036854775808,\"ratio\":1.5,"             \
+    "\"phase\":\"Running\",\"at\":\"2024-01-15T10:30:00Z\","                             \
+    "\"when\":\"2024-01-15T10:30:00.123+02:00\",\"owner\":{\"name\":\"rs\"}" extra "}"
+
+static void parse_all_ok(const char *body, int line)
+{
+    int rc = tt_all_types_parse(body, strlen(body), &T, &I);
+    if (rc != 0) {
+        char *j = cw_issues_to_json(&I);
+        fprintf(stderr, "\n%s:%d unexpected issues: %s\n", __FILE__, line, j);
+        free(j);
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+#define EXPECT_ALL_OK(body) parse_all_ok(body, __LINE__)
+
+static void check_all_issue(const char *body, const char *path, const char *code,
+                            const char *message, int line)
+{
+    int rc = tt_all_types_parse(body, strlen(body), &T, &I);
+
+    if (rc == 0)
+        tt_all_types_free(&T);
+    CU_ASSERT_PTR_NULL(T.arena_);
+    CU_ASSERT_PTR_NULL(T.owners.items);
+    check_issue0(rc, path, code, message, line);
+}
+#define EXPECT_ALL_ISSUE(body, path, code, message) \
+    check_all_issue(body, path, code, message, __LINE__)
+
+/* Required fields only: the optionals read as empty, absent or their default. */
+static void test_types_required_only(void)
+{
+    EXPECT_ALL_OK(ALL(""));
+    CU_ASSERT_EQUAL(T.flag, true);
+    CU_ASSERT_EQUAL(T.count, 5);
+    CU_ASSERT_EQUAL(T.big, INT64_MIN);
+    CU_ASSERT_DOUBLE_EQUAL(T.ratio, 1.5, 0);
+    CU_ASSERT_EQUAL(T.phase, TT_ALL_TYPES_PHASE_RUNNING);
+    CU_ASSERT_STRING_EQUAL(T.at, "2024-01-15T10:30:00Z");
+    CU_ASSERT_STRING_EQUAL(T.when, "2024-01-15T10:30:00.123+02:00");
+    CU_ASSERT_STRING_EQUAL(T.owner.name, "rs");
+    CU_ASSERT_EQUAL(T.owner.has_controller, false);
+    CU_ASSERT_EQUAL(T.owners.len, 0);
+    CU_ASSERT_PTR_NULL(T.owners.items);
+    CU_ASSERT_EQUAL(T.by_name.len, 0);
+    CU_ASSERT_EQUAL(T.counts.len, 0);
+    CU_ASSERT_EQUAL(T.grid.len, 0);
+    CU_ASSERT_EQUAL(T.flags.len, 0);
+    CU_ASSERT_EQUAL(T.ratios.len, 0);
+    CU_ASSERT_EQUAL(T.phases.len, 0);
+    CU_ASSERT_EQUAL(T.tags.len, 0);
+    CU_ASSERT_EQUAL(T.stamps.len, 0);
+    CU_ASSERT_EQUAL(T.has_maybe, false);
+    CU_ASSERT_EQUAL(T.maybe, 0);
+    CU_ASSERT_EQUAL(T.replicas, 1);
+    CU_ASSERT_EQUAL(T.mode, TT_ALL_TYPES_MODE_SAFE);
+    CU_ASSERT_STRING_EQUAL(T.label, "none");
+    CU_ASSERT_DOUBLE_EQUAL(T.weight, 0.5, 0);
+    CU_ASSERT_EQUAL(T.enabled, true);
+    tt_all_types_free(&T);
+}
+
+/* Every optional given: containers of every kind, nested, and values. */
+static void test_types_every_field(void)
+{
+    EXPECT_ALL_OK(ALL(",\"big\":9223372036854775807,\"ratio\":-2.5e-3,\"flag\":false,"
+                      "\"phase\":\"Succ\\u0065eded\",\"owner\":{\"name\":\"o\",\"controller\":true},"
+                      "\"owners\":[{\"name\":\"a\",\"controller\":false},{\"name\":\"b\",\"controller\":null}],"
+                      "\"byName\":{\"x\":{\"name\":\"n\"},\"y\":{\"name\":\"p\"},\"x\":{\"name\":\"m\"}},"
+                      "\"counts\":{\"a\":0,\"b\":255},\"grid\":[[1,-9],[],[9]],\"flags\":[true,false],"
+                      "\"ratios\":{\"pi\":3.25,\"n\":-1E+2,\"i\":7},\"phases\":[\"b\",\"a\"],"
+                      "\"tags\":{\"k\":[\"ab\",\"12345678\"],\"e\":[]},"
+                      "\"stamps\":[\"2024-01-15T10:30:00-05:30\",\"2024-02-29T23:59:59.999999999Z\"],"
+                      "\"maybe\":-7,\"replicas\":3,\"mode\":\"fast\",\"label\":\"l\",\"weight\":2,"
+                      "\"enabled\":false"));
+    CU_ASSERT_EQUAL(T.flag, false);
+    CU_ASSERT_EQUAL(T.big, INT64_MAX);
+    CU_ASSERT_DOUBLE_EQUAL(T.ratio, -2.5e-3, 0);
+    CU_ASSERT_EQUAL(T.phase, TT_ALL_TYPES_PHASE_SUCCEEDED);
+    CU_ASSERT_EQUAL(T.owner.controller, true);
+    CU_ASSERT_EQUAL(T.owner.has_controller, true);
+    CU_ASSERT_EQUAL_FATAL(T.owners.len, 2);
+    CU_ASSERT_STRING_EQUAL(T.owners.items[0].name, "a");
+    CU_ASSERT_EQUAL(T.owners.items[0].has_controller, true);
+    CU_ASSERT_EQUAL(T.owners.items[0].controller, false);
+    CU_ASSERT_STRING_EQUAL(T.owners.items[1].name, "b");
+    CU_ASSERT_EQUAL(T.owners.items[1].has_controller, false);
+    CU_ASSERT_EQUAL_FATAL(T.by_name.len, 2);         /* duplicate x: last wins, first place */
+    CU_ASSERT_STRING_EQUAL(T.by_name.items[0].key, "x");
+    CU_ASSERT_STRING_EQUAL(T.by_name.items[0].value.name, "m");
+    CU_ASSERT_STRING_EQUAL(T.by_name.items[1].key, "y");
+    CU_ASSERT_STRING_EQUAL(T.by_name.items[1].value.name, "p");
+    CU_ASSERT_EQUAL_FATAL(T.counts.len, 2);
+    CU_ASSERT_STRING_EQUAL(T.counts.items[1].key, "b");
+    CU_ASSERT_EQUAL(T.counts.items[1].value, 255);
+    CU_ASSERT_EQUAL_FATAL(T.grid.len, 3);
+    CU_ASSERT_EQUAL_FATAL(T.grid.items[0].len, 2);
+    CU_ASSERT_EQUAL(T.grid.items[0].items[1], -9);
+    CU_ASSERT_EQUAL(T.grid.items[1].len, 0);
+    CU_ASSERT_EQUAL(T.grid.items[2].items[0], 9);
+    CU_ASSERT_EQUAL_FATAL(T.flags.len, 2);
+    CU_ASSERT_EQUAL(T.flags.items[0], true);
+    CU_ASSERT_EQUAL(T.flags.items[1], false);
+    CU_ASSERT_EQUAL_FATAL(T.ratios.len, 3);
+    CU_ASSERT_DOUBLE_EQUAL(T.ratios.items[0].value, 3.25, 0);
+    CU_ASSERT_DOUBLE_EQUAL(T.ratios.items[1].value, -100, 0);
+    CU_ASSERT_DOUBLE_EQUAL(T.ratios.items[2].value, 7, 0);
+    CU_ASSERT_EQUAL_FATAL(T.phases.len, 2);
+    CU_ASSERT_EQUAL(T.phases.items[0], TT_ALL_TYPES_PHASES_B);
+    CU_ASSERT_EQUAL(T.phases.items[1], TT_ALL_TYPES_PHASES_A);
+    CU_ASSERT_EQUAL_FATAL(T.tags.len, 2);
+    CU_ASSERT_EQUAL_FATAL(T.tags.items[0].value.len, 2);
+    CU_ASSERT_STRING_EQUAL(T.tags.items[0].value.items[1], "12345678");
+    CU_ASSERT_EQUAL(T.tags.items[1].value.len, 0);
+    CU_ASSERT_EQUAL_FATAL(T.stamps.len, 2);
+    CU_ASSERT_STRING_EQUAL(T.stamps.items[0], "2024-01-15T10:30:00-05:30");
+    CU_ASSERT_EQUAL(T.has_maybe, true);
+    CU_ASSERT_EQUAL(T.maybe, -7);
+    CU_ASSERT_EQUAL(T.replicas, 3);
+    CU_ASSERT_EQUAL(T.mode, TT_ALL_TYPES_MODE_FAST);
+    CU_ASSERT_STRING_EQUAL(T.label, "l");
+    CU_ASSERT_DOUBLE_EQUAL(T.weight, 2, 0);
+    CU_ASSERT_EQUAL(T.enabled, false);
+    tt_all_types_free(&T);
+}
+
+/* null on a nullable field: no value (has_ false) or the default; the
+ * last of duplicate keys decides. */
+static void test_types_null_and_defaults(void)
+{
+    EXPECT_ALL_OK(ALL(",\"owners\":null,\"maybe\":5,\"maybe\":null,\"mode\":null,\"label\":null,"
+                      "\"weight\":null,\"replicas\":4,\"replicas\":2"));
+    CU_ASSERT_EQUAL(T.owners.len, 0);
+    CU_ASSERT_EQUAL(T.has_maybe, false);
+    CU_ASSERT_EQUAL(T.maybe, 0);
+    CU_ASSERT_EQUAL(T.mode, TT_ALL_TYPES_MODE_SAFE);
+    CU_ASSERT_STRING_EQUAL(T.label, "none");
+    CU_ASSERT_DOUBLE_EQUAL(T.weight, 0.5, 0);
+    CU_ASSERT_EQUAL(T.replicas, 2);
+    tt_all_types_free(&T);
+    EXPECT_ALL_OK(ALL(",\"maybe\":null,\"maybe\":0"));
+    CU_ASSERT_EQUAL(T.has_maybe, true);
+    tt_all_types_free(&T);
+    /* not nullable: null is a type error */
+    EXPECT_ALL_ISSUE(ALL(",\"enabled\":null"), "[\"enabled\"]", "invalid_type",
+                     "expected boolean, got null");
+    EXPECT_ALL_ISSUE(ALL(",\"byName\":null"), "[\"byName\"]", "invalid_type",
+                     "expected object, got null");
+    EXPECT_ALL_ISSUE(ALL(",\"replicas\":null"), "[\"replicas\"]", "invalid_type",
+                     "expected integer, got null");
+    EXPECT_ALL_ISSUE("{}", "[\"flag\"]", "required", "required field is missing");
+}
+
+static void test_types_bool(void)
+{
+    EXPECT_ALL_ISSUE(ALL(",\"flag\":\"true\""), "[\"flag\"]", "invalid_type",
+                     "expected boolean, got string");
+    EXPECT_ALL_ISSUE(ALL(",\"flag\":1"), "[\"flag\"]", "invalid_type",
+                     "expected boolean, got number");
+    EXPECT_ALL_ISSUE(ALL(",\"flag\":null"), "[\"flag\"]", "invalid_type",
+                     "expected boolean, got null");
+    EXPECT_ALL_ISSUE(ALL(",\"flags\":[true,null]"), "[\"flags\",1]", "invalid_type",
+                     "expected boolean, got null");
+    EXPECT_ALL_ISSUE(ALL(",\"flag\":True"), "[]", "invalid_json",
+                     "malformed JSON: unexpected character");
+    EXPECT_ALL_ISSUE(ALL(",\"flag\":truex"), "[]", "invalid_json",
+                     "malformed JSON: unexpected character");
+}
+
+static void test_types_int(void)
+{
+    static const char frac[] = "expected integer, got a number with a fraction or exponent";
+
+    EXPECT_ALL_ISSUE(ALL(",\"count\":1.0"), "[\"count\"]", "invalid_type", frac);
+    EXPECT_ALL_ISSUE(ALL(",\"count\":1e2"), "[\"count\"]", "invalid_type", frac);
+    EXPECT_ALL_ISSUE(ALL(",\"count\":\"1\""), "[\"count\"]", "invalid_type",
+                     "expected integer, got string");
+    EXPECT_ALL_ISSUE(ALL(",\"count\":101"), "[\"count\"]", "out_of_range", "must be at most 100");
+    EXPECT_ALL_ISSUE(ALL(",\"count\":-1"), "[\"count\"]", "out_of_range", "must be at least 0");
+    EXPECT_ALL_ISSUE(ALL(",\"big\":9223372036854775808"), "[\"big\"]", "out_of_range",
+                     "integer is outside int64 [-9223372036854775808, 9223372036854775807]");
+    EXPECT_ALL_ISSUE(ALL(",\"big\":18446744073709551615"), "[\"big\"]", "out_of_range",
+                     "integer is outside int64 [-9223372036854775808, 9223372036854775807]");
+    /* beyond what any JSON number here may be: the scanner's own refusal */
+    EXPECT_ALL_ISSUE(ALL(",\"big\":-9223372036854775809"), "[\"big\"]", "invalid_number",
+                     "number is NaN, Infinity or out of range");
+    EXPECT_ALL_ISSUE(ALL(",\"big\":-01"), "[]", "invalid_json", "malformed JSON: invalid number");
+    EXPECT_ALL_ISSUE(ALL(",\"counts\":{\"a\":256}"), "[\"counts\",\"a\"]", "out_of_range",
+                     "must be at most 255");
+    EXPECT_ALL_ISSUE(ALL(",\"grid\":[[1],[2,10]]"), "[\"grid\",1,1]", "out_of_range",
+                     "must be at most 9");
+    EXPECT_ALL_ISSUE(ALL(",\"grid\":[[1],[-10]]"), "[\"grid\",1,0]", "out_of_range",
+                     "must be at least -9");
+    EXPECT_ALL_ISSUE(ALL(",\"grid\":[1]"), "[\"grid\",0]", "invalid_type",
+                     "expected array, got number");
+    EXPECT_ALL_ISSUE(ALL(",\"maybe\":\"x\""), "[\"maybe\"]", "invalid_type",
+                     "expected integer, got string");
+}
+
+static void test_types_number(void)
+{
+    static const char not_finite[] = "number is NaN, Infinity or out of range";
+
+    EXPECT_ALL_OK(ALL(",\"ratio\":-0,\"weight\":1e-400"));
+    CU_ASSERT_DOUBLE_EQUAL(T.ratio, 0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(T.weight, 0, 0);          /* underflow rounds to 0: finite */
+    tt_all_types_free(&T);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":1e400"), "[\"ratio\"]", "invalid_number", not_finite);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":-1e400"), "[\"ratio\"]", "invalid_number", not_finite);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":NaN"), "[\"ratio\"]", "invalid_number", not_finite);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":Infinity"), "[\"ratio\"]", "invalid_number", not_finite);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":-Infinity"), "[\"ratio\"]", "invalid_number", not_finite);
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":\"1.5\""), "[\"ratio\"]", "invalid_type",
+                     "expected number, got string");
+    EXPECT_ALL_ISSUE(ALL(",\"ratios\":{\"x\":true}"), "[\"ratios\",\"x\"]", "invalid_type",
+                     "expected number, got boolean");
+    EXPECT_ALL_ISSUE(ALL(",\"ratio\":.5"), "[]", "invalid_json",
+                     "malformed JSON: unexpected character");
+}
+
+static void test_types_enum(void)
+{
+    EXPECT_ALL_ISSUE(ALL(",\"phase\":\"running\""), "[\"phase\"]", "invalid_enum",
+                     "must be one of \"Pending\", \"Running\", \"Succeeded\"");
+    EXPECT_ALL_ISSUE(ALL(",\"phase\":1"), "[\"phase\"]", "invalid_type",
+                     "expected string, got number");
+    EXPECT_ALL_ISSUE(ALL(",\"phase\":null"), "[\"phase\"]", "invalid_type",
+                     "expected string, got null");
+    EXPECT_ALL_ISSUE(ALL(",\"phases\":[\"a\",\"c\"]"), "[\"phases\",1]", "invalid_enum",
+                     "must be one of \"a\", \"b\"");
+    EXPECT_ALL_ISSUE(ALL(",\"mode\":\"\""), "[\"mode\"]", "invalid_enum",
+                     "must be one of \"fast\", \"safe\"");
+    EXPECT_ALL_ISSUE(ALL(",\"phase\":\"Run\xff" "ning\""), "[\"phase\"]", "invalid_utf8",
+                     "string is not valid UTF-8 or contains NUL (\\u0000)");
+}
+
+static void test_types_formats(void)
+{
+    static const char *const rfc3339_ok[] = {
+        "2024-01-15T10:30:00Z", "2024-01-15T10:30:00+00:00", "2024-01-15T10:30:00-08:00",
+        "2024-01-15T10:30:00.5+05:30", "2024-01-15T10:30:00.123456789+23:59",
+        "2000-02-29T00:00:00Z",
+    };
+    static const char *const rfc3339_bad[] = {
+        "2024-01-15T10:30:00", "2024-01-15T10:30:00+24:00", "2024-01-15T10:30:00+05:60",
+        "2024-01-15T10:30:00+0530", "2024-01-15T10:30:00+05", "2024-01-15 10:30:00Z",
+        "2024-01-15T10:30:00z", "2023-02-29T00:00:00Z", "2024-01-15T10:30:00.Z",
+        "2024-01-15T10:30:00.1234567890Z", "2024-01-15T10:30:00Z+01:00", "",
+    };
+    char body[512];
+
+    for (size_t i = 0; i < sizeof rfc3339_ok / sizeof rfc3339_ok[0]; i++) {
+        snprintf(body, sizeof body, ALL(",\"when\":\"%s\",\"stamps\":[\"%s\"]"), rfc3339_ok[i],
+                 rfc3339_ok[i]);
+        EXPECT_ALL_OK(body);
+        CU_ASSERT_STRING_EQUAL(T.when, rfc3339_ok[i]);
+        tt_all_types_free(&T);
+    }
+    for (size_t i = 0; i < sizeof rfc3339_bad / sizeof rfc3339_bad[0]; i++) {
+        snprintf(body, sizeof body, ALL(",\"when\":\"%s\""), rfc3339_bad[i]);
+        EXPECT_ALL_ISSUE(body, "[\"when\"]", "invalid_datetime",
+                         "expected an RFC 3339 datetime YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)");
+    }
+    EXPECT_ALL_ISSUE(ALL(",\"stamps\":[\"2024-01-15T10:30:00Z\",\"2024-13-01T00:00:00Z\"]"),
+                     "[\"stamps\",1]", "invalid_datetime",
+                     "expected an RFC 3339 datetime YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)");
+    /* datetime stays UTC only */
+    EXPECT_ALL_ISSUE(ALL(",\"at\":\"2024-01-15T10:30:00+00:00\""), "[\"at\"]", "invalid_datetime",
+                     "expected a UTC datetime YYYY-MM-DDTHH:MM:SS[.fraction]Z");
+    CU_ASSERT_EQUAL(cw_rt_rfc3339_valid("2024-01-15T10:30:00+01:00", 25), 1);
+    CU_ASSERT_EQUAL(cw_rt_rfc3339_valid("2024-01-15T10:30:00+01:00", 24), 0);
+}
+
+static void test_types_nested_paths(void)
+{
+    EXPECT_ALL_ISSUE(ALL(",\"owner\":{}"), "[\"owner\",\"name\"]", "required",
+                     "required field is missing");
+    EXPECT_ALL_ISSUE(ALL(",\"owner\":{\"name\":\"\"}"), "[\"owner\",\"name\"]", "empty",
+                     "must not be empty");
+    EXPECT_ALL_ISSUE(ALL(",\"owner\":[]"), "[\"owner\"]", "invalid_type",
+                     "expected object, got array");
+    EXPECT_ALL_ISSUE(ALL(",\"owners\":[{\"name\":\"a\"},{\"name\":\"b\",\"controller\":\"yes\"}]"),
+                     "[\"owners\",1,\"controller\"]", "invalid_type",
+                     "expected boolean, got string");
+    EXPECT_ALL_ISSUE(ALL(",\"byName\":{\"k\":{\"name\":1}}"), "[\"byName\",\"k\",\"name\"]",
+                     "invalid_type", "expected string, got number");
+    EXPECT_ALL_ISSUE(ALL(",\"tags\":{\"k\":[\"123456789\"]}"), "[\"tags\",\"k\",0]", "too_long",
+                     "longer than 8 bytes");
+    EXPECT_ALL_ISSUE(ALL(",\"tags\":{\"k\":[\"a\",\"\"]}"), "[\"tags\",\"k\",1]", "empty",
+                     "must not be empty");
+    EXPECT_ALL_ISSUE(ALL(",\"tags\":{\"k\":\"a\"}"), "[\"tags\",\"k\"]", "invalid_type",
+                     "expected array, got string");
+    /* the issue of an earlier duplicate is withdrawn: last wins */
+    EXPECT_ALL_OK(ALL(",\"counts\":{\"a\":999,\"a\":1}"));
+    CU_ASSERT_EQUAL_FATAL(T.counts.len, 1);
+    CU_ASSERT_EQUAL(T.counts.items[0].value, 1);
+    tt_all_types_free(&T);
+}
+
+/* A map large enough for its key index (more than 16 keys), with
+ * duplicates: payload order, last value at the first position. */
+static void test_types_large_map(void)
+{
+    char body[4096], *o = body;
+
+    o += sprintf(o, "%s", ALL(""));
+    o--;                                 /* before ALL's closing brace */
+    o += sprintf(o, ",\"counts\":{");
+    for (int i = 0; i < 40; i++)
+        o += sprintf(o, "%s\"k%d\":%d", i > 0 ? "," : "", i, i);
+    for (int i = 0; i < 40; i += 3)
+        o += sprintf(o, ",\"k%d\":%d", i, 200 + i % 50);
+    o += sprintf(o, "}}");
+    EXPECT_ALL_OK(body);
+    CU_ASSERT_EQUAL_FATAL(T.counts.len, 40);
+    for (int i = 0; i < 40; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        CU_ASSERT_STRING_EQUAL(T.counts.items[i].key, key);
+        CU_ASSERT_EQUAL(T.counts.items[i].value, i % 3 == 0 ? 200 + i % 50 : i);
+    }
+    tt_all_types_free(&T);
+}
+
 static CU_TestInfo tests[] = {
+    { "regression: a withdrawn bad value keeps the schema issues",
+      test_withdrawn_bad_value_keeps_schema_issues },
+    { "crd payload: accepted, omitempty and nil", test_crd_accepts },
+    { "crd payload: refused, exact paths", test_crd_refuses },
+    { "types: required only, optionals empty or default", test_types_required_only },
+    { "types: every field, every container", test_types_every_field },
+    { "types: null, has_ flags, defaults, duplicates", test_types_null_and_defaults },
+    { "types: bool", test_types_bool },
+    { "types: int (strict, int64, min/max)", test_types_int },
+    { "types: number (finite)", test_types_number },
+    { "types: enum", test_types_enum },
+    { "types: formats datetime and rfc3339", test_types_formats },
+    { "types: nested records, lists and maps: exact paths", test_types_nested_paths },
+    { "types: large map with duplicates", test_types_large_map },
     { "reference: valid instance", test_valid_instance },
     { "reference: labels/annotations omitted -> {}", test_labels_annotations_omitted },
     { "reference: labels/annotations null -> {}", test_labels_annotations_null },

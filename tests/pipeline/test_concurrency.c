@@ -419,15 +419,15 @@ void test_submit_take_releases_before_wait(void)
     taker t = { .p = fx.p };
     cw_issues issues;
     CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse(TAKE_BODY, strlen(TAKE_BODY), &t.payload, &issues), 0);
-    CU_ASSERT_PTR_NOT_NULL(t.payload.json_root_);
+    CU_ASSERT_PTR_NOT_NULL(t.payload.arena_);
 
     fake_store_gate(fx.store, 1);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t.thread, NULL, taker_main, &t), 0);
     fake_store_wait_entered(fx.store, 1);        /* its write is held at the gate */
     int64_t until = cw_now_ms() + 5000;
-    while (__atomic_load_n(&t.payload.json_root_, __ATOMIC_ACQUIRE) != NULL && cw_now_ms() < until)
+    while (__atomic_load_n(&t.payload.arena_, __ATOMIC_ACQUIRE) != NULL && cw_now_ms() < until)
         cw_sleep_ms(1);
-    CU_ASSERT_PTR_NULL(__atomic_load_n(&t.payload.json_root_, __ATOMIC_ACQUIRE));
+    CU_ASSERT_PTR_NULL(__atomic_load_n(&t.payload.arena_, __ATOMIC_ACQUIRE));
     fake_store_gate(fx.store, 0);
     pthread_join(t.thread, NULL);
 
@@ -450,9 +450,9 @@ void test_submit_take_releases_before_wait(void)
     CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse(TAKE_BODY, strlen(TAKE_BODY), &t.payload, &issues), 0);
     CU_ASSERT_EQUAL(cw_pipeline_submit_take(fx.p, &t.payload, FAR_MS, &t.res, &t.err), -1);
     CU_ASSERT_STRING_EQUAL(t.err.msg, "pipeline is shutting down");
-    CU_ASSERT_PTR_NULL(t.payload.json_root_);
+    CU_ASSERT_PTR_NULL(t.payload.arena_);
     CU_ASSERT_EQUAL_FATAL(cw_sync_payload_parse("{}", 2, &t.payload, &issues), 0);
     CU_ASSERT_EQUAL(cw_pipeline_submit_take(fx.p, &t.payload, FAR_MS, &t.res, &t.err), 0);
-    CU_ASSERT_PTR_NULL(t.payload.json_root_);
+    CU_ASSERT_PTR_NULL(t.payload.arena_);
     fx_stop(&fx);
 }

@@ -272,17 +272,114 @@ static void test_check_format_on_record(void)
 static void test_check_unknown_format(void)
 {
     expect_error(HEAD "record a { x: string format(date); }\nroot a;\n",
-                 "%s:2:22: unknown format 'date' (known: datetime)\n"
+                 "%s:2:22: unknown format 'date' (known: datetime, rfc3339)\n"
                  "record a { x: string format(date); }\n"
                  "                     ^");
 }
 
-static void test_check_unsupported_nesting(void)
+/* Any nesting compiles now (v2); what is refused is said exactly. */
+static char *read_out(const char *name);
+
+static void test_check_nesting_compiles(void)
 {
-    expect_error(HEAD "record a { x: map<list<string>>; }\nroot a;\n",
-                 "%s:2:19: unsupported type map<list<string>>: map values must be string\n"
-                 "record a { x: map<list<string>>; }\n"
-                 "                  ^");
+    static const char text[] =
+        HEAD "record b { y: string; }\n"
+        "record a {\n"
+        "  x: map<list<string>>;\n"
+        "  grid: list<list<int>> min(0) max(9);\n"
+        "  byName: map<b> nullable optional;\n"
+        "  deep: list<map<list<b>>>;\n"
+        "  phases: list<enum(\"Up\", \"Down\")>;\n"
+        "}\nroot a;\n";
+    char *err = NULL, *h = NULL;
+
+    CU_ASSERT_EQUAL(compile_bytes(text, strlen(text), &err), 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+    free(err);
+    h = read_out("t.h");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "typedef struct cw_str_list_pair { const char *key; cw_str_list value; } cw_str_list_pair;\n"
+                                     "typedef struct cw_str_list_map { cw_str_list_pair *items; size_t len; } cw_str_list_map;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "typedef struct cw_int_list_list { cw_int_list *items; size_t len; } cw_int_list_list;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "typedef struct cw_b_list_map { cw_b_list_pair *items; size_t len; } cw_b_list_map;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "    CW_A_PHASES_UP,                  /* \"Up\" */\n"
+                                     "    CW_A_PHASES_DOWN,                /* \"Down\" */\n"
+                                     "} cw_a_phases;\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "    cw_int_list_list grid;           /* grid: list<list<int>> min(0) max(9) */\n"));
+    free(h);
+}
+
+static void test_check_int_modifiers(void)
+{
+    expect_error(HEAD "record a { x: string min(1); y: list<int> max(1) min(2); }\nroot a;\n",
+                 "%s:2:22: modifier 'min' does not fit type string\n"
+                 "record a { x: string min(1); y: list<int> max(1) min(2); }\n"
+                 "                     ^\n"
+                 "%s:2:43: max(1) is below min(2)\n"
+                 "record a { x: string min(1); y: list<int> max(1) min(2); }\n"
+                 "                                          ^");
+    expect_error(HEAD "record a { x: int max(9223372036854775808); }\nroot a;\n",
+                 "%s:2:23: max must be within [-9223372036854775808, 9223372036854775807]\n"
+                 "record a { x: int max(9223372036854775808); }\n"
+                 "                      ^");
+}
+
+static void test_check_defaults(void)
+{
+    expect_error(HEAD "record a {\n  x: int default(\"1\");\n  y: int min(0) default(-1);\n"
+                 "  z: list<string> default(\"a\");\n  e: enum(\"a\") default(\"b\");\n"
+                 "  s: string maxlen(2) default(\"abc\");\n  n: number default(true);\n}\nroot a;\n",
+                 "%s:3:10: default(\"1\") is not an int\n"
+                 "  x: int default(\"1\");\n"
+                 "         ^\n"
+                 "%s:4:17: default(-1) is outside min/max\n"
+                 "  y: int min(0) default(-1);\n"
+                 "                ^\n"
+                 "%s:5:19: modifier 'default' does not fit type list<string> (an absent map, list or record is already empty)\n"
+                 "  z: list<string> default(\"a\");\n"
+                 "                  ^\n"
+                 "%s:6:16: default(\"b\") is not one of the enum's values\n"
+                 "  e: enum(\"a\") default(\"b\");\n"
+                 "               ^\n"
+                 "%s:7:23: default(\"abc\") breaks the field's nonempty or maxlen\n"
+                 "  s: string maxlen(2) default(\"abc\");\n"
+                 "                      ^\n"
+                 "%s:8:13: default(true) is not a number\n"
+                 "  n: number default(true);\n"
+                 "            ^");
+    expect_error(HEAD "record a { x: bool default(yes); }\nroot a;\n",
+                 "%s:2:28: expected a default value (a quoted string, a number, true or false), got identifier 'yes'\n"
+                 "record a { x: bool default(yes); }\n"
+                 "                           ^");
+}
+
+static void test_check_enums(void)
+{
+    expect_error(HEAD "record a { x: enum(\"a\", \"b\", \"a\"); }\nroot a;\n",
+                 "%s:2:15: duplicate enum value \"a\"\n"
+                 "record a { x: enum(\"a\", \"b\", \"a\"); }\n"
+                 "              ^");
+    expect_error(HEAD "record a { x: enum(\"a-b\", \"a.b\"); }\nroot a;\n",
+                 "%s:2:15: enum values \"a-b\" and \"a.b\" both become C constant CW_A_X_A_B\n"
+                 "record a { x: enum(\"a-b\", \"a.b\"); }\n"
+                 "              ^");
+    expect_error(HEAD "record a { x: enum(); }\nroot a;\n",
+                 "%s:2:20: expected a quoted enum value, got ')'\n"
+                 "record a { x: enum(); }\n"
+                 "                   ^");
+    expect_error(HEAD "record a_x { y: string; }\nrecord a { x: enum(\"u\"); z: a_x; }\nroot a;\n",
+                 "%s:3:15: the enum of field 'x' is C type cw_a_x, as is record 'a_x'\n"
+                 "record a { x: enum(\"u\"); z: a_x; }\n"
+                 "              ^");
+}
+
+/* A bool, int, number or enum that can be absent or null gets has_<name>. */
+static void test_check_presence_flag_clash(void)
+{
+    expect_error(HEAD "record a {\n  n: int optional;\n  hasN: string;\n}\nroot a;\n",
+                 "%s:4:3: field 'hasN' becomes C member 'has_n', the presence flag of field 'n' (line 3)\n"
+                 "  hasN: string;\n"
+                 "  ^");
 }
 
 static void test_check_missing_root(void)
@@ -440,7 +537,7 @@ static void test_check_reports_every_error(void)
                  "%s:3:6: unknown type 'nothing'\n"
                  "  x: nothing;\n"
                  "     ^\n"
-                 "%s:4:13: unknown format 'x' (known: datetime)\n"
+                 "%s:4:13: unknown format 'x' (known: datetime, rfc3339)\n"
                  "  y: string format(x);\n"
                  "            ^");
 }
@@ -451,7 +548,9 @@ static void test_usage_and_io_errors(void)
 
     setup_dir();
     CU_ASSERT_EQUAL(run_args("", &err), 2);
-    CU_ASSERT_STRING_EQUAL(err, "usage: cw-schemac SCHEMA OUTDIR");
+    CU_ASSERT_STRING_EQUAL(err, "usage: cw-schemac SCHEMA OUTDIR\n"
+                                "       cw-schemac import-go FILE.go TYPE...\n"
+                                "       cw-schemac --help");
     free(err);
 
     snprintf(args, sizeof args, "'%s/missing.schema' '%s'", g_dir, g_out);
@@ -616,7 +715,7 @@ static void test_successful_compile(void)
     CU_ASSERT_PTR_NULL(strstr(h, g_dir));
     CU_ASSERT_PTR_NULL(strstr(c, g_dir));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "#ifndef DEMO_T_H\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#if CW_SCHEMA_RT_VERSION != 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#if CW_SCHEMA_RT_VERSION != 3\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h,
         "typedef struct demo_item {\n"
         "    const char *format;              /* format: string nonempty maxlen(8) */\n"
@@ -632,30 +731,31 @@ static void test_successful_compile(void)
         "    demo_item_list items;            /* items: list<item> */\n"
         "    cw_str_list names;               /* names: list<string> nullable */\n"
         "    demo_item first;                 /* first: item optional */\n"
-        "    struct json_object *json_root_;  /* owns every borrowed string above */\n"
+        "    cw_rt_arena *arena_;             /* owns every string and array above */\n"
         "} demo_t;\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h,
         "int demo_t_parse(const char *bytes, size_t len, demo_t *out, cw_issues *issues);\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "void demo_t_free(demo_t *p);\n"));
+    /* One straight-line match per field: push the name, read the value. */
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "    present = cw_rt_lookup(obj, \"whenSeen\", &v);\n"
-        "    cw_rt_push_key(ctx, \"whenSeen\");\n"
-        "    ok &= cw_rt_read_string(ctx, present, v, 0, 0, CW_RT_FMT_DATETIME, &out->when_seen);\n"
-        "    cw_rt_pop(ctx);\n"));
+        "        } else if (cw_rt_key_is(&key, \"whenSeen\", 8)) {\n"
+        "            cw_rt_field(ctx, &seen, 0x2ull, \"whenSeen\", 8);\n"
+        "            st = cw_rt_read_string(ctx, 0, 0, CW_RT_FMT_DATETIME, &out->when_seen);\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "ok &= cw_rt_read_str_list(ctx, present, v, CW_RT_REQUIRED | CW_RT_NULLABLE, 0, CW_RT_FMT_NONE, &out->names);\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(c, "ok &= demo_item_read_(ctx, present, v, 0, &out->first);\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    demo_item_free_(&p->first);\n"));
+        "st = cw_rt_read_str_list(ctx, CW_RT_REQUIRED | CW_RT_NULLABLE, 0, CW_RT_FMT_NONE, &out->names);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "st = demo_item_read_(ctx, 0, &out->first);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    cw_rt_required(ctx, seen, 0x1ull, \"format\", 6);\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    cw_rt_arena_free(p->arena_);\n"));
     /* An absent optional record still has "" strings (never NULL, as the
      * header promises). */
     CU_ASSERT_PTR_NOT_NULL(strstr(c,
-        "    if (!has) {\n"
-        "        out->format = \"\";\n"
-        "        out->when_seen = \"\";\n"
-        "        out->pod_ip = \"\";\n"
-        "        out->http_port = \"\";\n"
-        "        return 1;\n"
-        "    }\n"));
+        "    memset(out, 0, sizeof *out);\n"
+        "    out->format = \"\";\n"
+        "    out->when_seen = \"\";\n"
+        "    out->pod_ip = \"\";\n"
+        "    out->http_port = \"\";\n"
+        "}\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "    demo_item_init_(&out->first);\n"));
     CU_ASSERT_PTR_NULL(strstr(c, " \n"));   /* no trailing blanks */
 
     /* The generated code is valid, warning-free C against the runtime header. */
@@ -714,7 +814,11 @@ static CU_TestInfo tests[] = {
     { "check: modifier does not fit the type", test_check_modifier_does_not_fit },
     { "check: string modifiers on a record", test_check_format_on_record },
     { "check: unknown format", test_check_unknown_format },
-    { "check: unsupported nesting", test_check_unsupported_nesting },
+    { "check: any nesting compiles", test_check_nesting_compiles },
+    { "check: min and max", test_check_int_modifiers },
+    { "check: defaults", test_check_defaults },
+    { "check: enums", test_check_enums },
+    { "check: has_ flag clashes with a member", test_check_presence_flag_clash },
     { "check: missing root", test_check_missing_root },
     { "check: missing prefix", test_check_missing_prefix },
     { "check: unknown root", test_check_unknown_root },
