@@ -48,8 +48,9 @@ for cfg in $configs; do
             ctest_args+=(-L fuzz) ;;
     valgrind)
             dir=build/test-normal; flags=(-DCW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
-            # generated_fresh is a `cmake -P` script: nothing of ours to check.
-            ctest_args+=(-T memcheck -L unit -E '^generated_fresh$'
+            # generated_fresh (a `cmake -P` script) and deploy_files (a node
+            # script reading the manifests): nothing of ours to check.
+            ctest_args+=(-T memcheck -L unit -E '^(generated_fresh|deploy_files)$'
               --overwrite MemoryCheckCommand="$(command -v valgrind)"
               --overwrite "MemoryCheckCommandOptions=--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=97 --num-callers=30 --track-origins=no"
               --overwrite MemoryCheckSuppressionFile="$top/contrib/valgrind.supp")
