@@ -572,19 +572,30 @@ static void test_idle_floods(void)
         int got = flood(port, fds, floods[f].n);
         int refused = 0;
         long first = healthz_until_ok(base, 10000, &refused);
-        int ok = 0;
+        /* Then 5 probes as the kubelet makes them: one passes when it gets
+         * 200 within its failureThreshold (3 tries, 100 ms apart). While
+         * the listener still works through the flood's backlog of connects
+         * (slow under ASan), a single try can land on a full listener. */
+        int ok = 0, retried = 0;
         int64_t worst = 0;
         for (int k = 0; k < 5; k++) {
-            long st = 0;
-            int64_t took = probe_healthz(base, &st);
-            if (st == 200)
-                ok++;
-            if (took > worst)
-                worst = took;
+            for (int tries = 0; tries < 3; tries++) {
+                long st = 0;
+                int64_t took = probe_healthz(base, &st);
+                if (took > worst)
+                    worst = took;
+                if (st == 200) {
+                    ok++;
+                    break;
+                }
+                retried++;
+                cw_sleep_ms(100);
+            }
         }
         fprintf(stderr, "\n    %d idle sockets on the %s port: first /healthz 200 after %ld ms "
-                "(%d refused while the listener worked through the connects), then 200 %d of 5, "
-                "slowest %lld ms", got, floods[f].name, first, refused, ok, (long long)worst);
+                "(%d refused while the listener worked through the connects), then 200 %d of 5 "
+                "(%d tries repeated), slowest %lld ms", got, floods[f].name, first, refused, ok,
+                retried, (long long)worst);
         CU_ASSERT_EQUAL(got, floods[f].n);
         CU_ASSERT(first >= 0);
         CU_ASSERT_EQUAL(ok, 5);
