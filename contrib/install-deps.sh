@@ -8,6 +8,7 @@ PACKAGES=(
   re2c wrk
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
   libcunit1-dev libopenblas-dev libsqlite3-dev sqlite3
+  libdnnl-dev                         # oneDNN: the local model's bf16/int8 products
   clang libclang-rt-14-dev valgrind   # libFuzzer (contrib/fuzz.sh), memcheck (test.sh)
   nodejs npm
   golang-go                           # the Go contract client (tests/contract/go)
