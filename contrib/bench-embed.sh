@@ -9,7 +9,9 @@
 # are what to compare).
 #
 #   contrib/bench-embed.sh [--threads N] [--seconds S] [--model-dir DIR]
-#                          [--precisions "fp32 bf16 int8"]
+#                          [--precisions "fp32 bf16 int8"] [--texts FILE]
+# --texts: one text per line (up to 64) instead of the built-in ones, e.g. the
+# documents cw-loadgen's instances become (contrib/bench-local.sh --dump-texts).
 #
 # Builds tests/local/bench_embed.c (target cw_bench_embed) in
 # build/bench-embed (Release) unless CW_BENCH_BIN points at a built one;

@@ -3,6 +3,7 @@
  *   cw_bench_embed [--model-dir DIR] [--threads N] [--seconds S]
  *
  *                  [--precision fp32|bf16|int8|auto] [--int8-per-tensor]
+ *                  [--texts FILE]   (one text per line, up to 64)
  *
  * S (default 3) one-second windows per batch size; the median is shown.
  * Prints one markdown row: the precision as the embedder describes it,
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     size_t threads = 0;
     cw_local_precision prec = CW_LOCAL_AUTO;
     int per_tensor = 0;
+    const char *texts_file = NULL;
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model-dir") == 0 && i + 1 < argc) {
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: --precision must be fp32, bf16, int8 or auto\n", argv[0]);
                 return 2;
             }
+        } else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc) {
+            texts_file = argv[++i];
         } else if (strcmp(argv[i], "--int8-per-tensor") == 0) {
             per_tensor = 1;
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -99,7 +103,7 @@ int main(int argc, char **argv)
         }
     }
 
-    static char storage[NTEXTS][256];
+    static char storage[NTEXTS][1024];
     const char *texts[NTEXTS];
     for (size_t i = 0; i < NTEXTS; i++) {
         snprintf(storage[i], sizeof storage[i],
@@ -107,6 +111,26 @@ int main(int argc, char **argv)
                  "tier=backend | Managed by Helm",
                  kinds[i % 8], apps[(i / 8) % 8], i, nss[i % 6], apps[(i / 8) % 8]);
         texts[i] = storage[i];
+    }
+    /* --texts FILE: up to NTEXTS lines replace them (cycled if fewer). */
+    if (texts_file != NULL) {
+        FILE *f = fopen(texts_file, "r");
+        if (f == NULL) {
+            perror(texts_file);
+            return 1;
+        }
+        size_t got = 0;
+        while (got < NTEXTS && fgets(storage[got], sizeof storage[got], f) != NULL) {
+            storage[got][strcspn(storage[got], "\n")] = '\0';
+            got++;
+        }
+        fclose(f);
+        if (got == 0) {
+            fprintf(stderr, "%s: no texts\n", texts_file);
+            return 1;
+        }
+        for (size_t i = 0; i < NTEXTS; i++)
+            texts[i] = storage[i % got];
     }
 
     long rss_before = rss_kb();
