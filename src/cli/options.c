@@ -22,7 +22,7 @@
 typedef enum {
     O_HOST = 1000, O_PORT, O_ADMIN_PORT, O_MAX_BODY, O_MAX_INFLIGHT, O_CONN_LIMIT, O_CONN_TIMEOUT,
     O_REQ_TIMEOUT, O_HEADERS_TIMEOUT, O_BODY_STALL, O_BODY_MIN_RATE, O_MAX_HANDLING, O_DRAIN, O_CHROMA_URL, O_TENANT, O_DATABASE, O_COLLECTION,
-    O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_BATCH_MAX, O_LINGER,
+    O_EMBEDDER, O_EMBED_URL, O_EMBED_MODEL, O_MODEL_DIR, O_EMBED_THREADS, O_EMBED_PRECISION, O_BATCH_MAX, O_LINGER,
     O_WORKERS, O_QUEUE_MAX, O_LOG_FORMAT, O_LOG_PROBES, O_KIND, O_NAMESPACE, O_JSON, O_EXPLAIN,
     O_RANKING, O_SERVER, O_JOURNAL, O_JOURNAL_MAX, O_ACK_WAIT, O_READY_ON, O_CLUSTER, O_DRY_RUN,
     O_FORGET_BATCH, O_CHROMA_TOKEN, O_CHROMA_TOKEN_FILE, O_CHROMA_AUTH_HEADER, O_CHROMA_CA_FILE,
@@ -70,8 +70,11 @@ static const flag FLAGS[] = {
     { "embedder",        O_EMBEDDER,    CHROMA_ONLY, "NAME", "local | voyage | openai (default: voyage if VOYAGE_API_KEY is set, "
                                                       "else openai if OPENAI_API_KEY is set, else local)" },
     { "embed-url",       O_EMBED_URL,   CHROMA_ONLY, "URL",  "embedding API base URL (voyage/openai; e.g. http://localhost:11434/v1)" },
-    { "embed-model",     O_EMBED_MODEL, CHROMA_ONLY, "NAME", "embedding model (voyage default voyage-4, openai text-embedding-3-small)" },
+    { "embed-model",     O_EMBED_MODEL, CHROMA_ONLY,  "NAME", "embedding model (voyage default voyage-4, openai text-embedding-3-small)" },
     { "model-dir",       O_MODEL_DIR,   CHROMA_ONLY, "DIR",  "local model directory (env CW_MODEL_DIR; default ~/.local/share/cluster-whisperer/all-MiniLM-L6-v2)" },
+    { "embed-threads",   O_EMBED_THREADS, CHROMA_ONLY, "N",   "local model: threads that compute embeddings, in all (default: every core)" },
+    { "embed-precision", O_EMBED_PRECISION, CHROMA_ONLY, "MODE", "local model: fp32 | bf16 | int8 | auto (default auto: int8 with AVX-512 VNNI, "
+                                                         "else bf16 with AVX-512 BF16, else fp32)" },
     { "batch-max",       O_BATCH_MAX,   PIPE, "N",    "texts per embedding batch (default 64)" },
     { "batch-linger-ms", O_LINGER,      PIPE, "MS",   "wait this long to coalesce concurrent requests (default 5)" },
     { "workers",         O_WORKERS,     PIPE, "N",    "embedding worker threads (default 2)" },
@@ -292,6 +295,18 @@ static int parse(cw_options *o, unsigned command, int argc, char **argv)
         case O_LINGER:
             if (parse_num(cmd, flag_name, optarg, 0, 10000, &v) != 0) return 2;
             o->batch_linger_ms = (int)v; break;
+        case O_EMBED_THREADS:
+            if (parse_num(cmd, flag_name, optarg, 1, 1024, &v) != 0) return 2;
+            o->embed_threads = (size_t)v; break;
+        case O_EMBED_PRECISION: {
+            cw_local_precision p;
+            if (cw_local_precision_parse(optarg, &p) != 0) {
+                fprintf(stderr, "cluster-whisperer %s: --embed-precision must be fp32, bf16, int8 or auto, got '%s'\n", cmd, optarg);
+                return 2;
+            }
+            o->embed_precision = (int)p;
+            break;
+        }
         case O_WORKERS:
             if (parse_num(cmd, flag_name, optarg, 1, 64, &v) != 0) return 2;
             o->workers = (size_t)v; break;
@@ -419,7 +434,12 @@ cw_embedder *cw_options_make_embedder(const cw_options *o, cw_error *err)
         char dir[PATH_MAX];
         const char *model_dir = o->model_dir != NULL ? o->model_dir
                                                      : cw_local_default_model_dir(dir, sizeof dir);
-        return cw_embedder_local_create(model_dir, 0, err);
+        cw_local_options lo = { .threads = o->embed_threads,
+                                .precision = (cw_local_precision)o->embed_precision };
+        cw_embedder *e = cw_embedder_local_create(model_dir, &lo, err);
+        if (e != NULL)
+            cw_log(CW_LOG_INFO, "local model: %s", cw_embedder_local_describe(e));
+        return e;
     }
 
     cw_remote_embedder_config cfg;

@@ -56,6 +56,8 @@ typedef struct cw_options {
     /* pipeline */
     size_t batch_max;
     int batch_linger_ms;
+    size_t embed_threads;         /* local model: 0 = every core */
+    int embed_precision;          /* cw_local_precision; 0 = auto */
     size_t workers;
     size_t queue_max;
     /* journal (serve) */

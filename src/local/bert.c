@@ -18,6 +18,7 @@ typedef struct bert_layer {
     float *w1, *b1;           /* [I x H], [I] */
     float *w2, *b2;           /* [H x I], [H] */
     float *ln2_g, *ln2_b;     /* [H] */
+    cw_dense *dqkv, *dwo, *dw1, *dw2;   /* the four products in cfg precision */
 } bert_layer;
 
 struct cw_bert {
@@ -25,6 +26,7 @@ struct cw_bert {
     float *word, *pos, *type;  /* [V x H], [P x H], [types x H] */
     float *emb_ln_g, *emb_ln_b;
     bert_layer *layer;         /* cfg.layers entries */
+    cw_bert_options opt;
 };
 
 /* ---- config.json ---- */
@@ -209,7 +211,37 @@ static int bert_load_layer(cw_bert *b, const cw_safetensors *st, const char *pat
     return 0;
 }
 
-cw_bert *cw_bert_create(const char *config_path, const char *weights_path, cw_error *err)
+/* The layer's four products in b->opt's precision; bf16/int8 copy the
+ * weights, so their F32 copies are freed (fp32 borrows them). */
+static int bert_make_dense(cw_bert *b, bert_layer *ly, cw_error *err)
+{
+    size_t H = b->cfg.hidden, IM = b->cfg.intermediate;
+    cw_dense_precision p = b->opt.precision;
+    cw_dense_act a = b->opt.act;
+    ly->dqkv = cw_dense_create(ly->wqkv, 3 * H, H, p, a, err);
+    if (ly->dqkv == NULL)
+        return -1;
+    ly->dwo = cw_dense_create(ly->wo, H, H, p, a, err);
+    if (ly->dwo == NULL)
+        return -1;
+    ly->dw1 = cw_dense_create(ly->w1, IM, H, p, a, err);
+    if (ly->dw1 == NULL)
+        return -1;
+    ly->dw2 = cw_dense_create(ly->w2, H, IM, p, a, err);
+    if (ly->dw2 == NULL)
+        return -1;
+    if (p != CW_DENSE_FP32) {
+        free(ly->wqkv);
+        free(ly->wo);
+        free(ly->w1);
+        free(ly->w2);
+        ly->wqkv = ly->wo = ly->w1 = ly->w2 = NULL;
+    }
+    return 0;
+}
+
+cw_bert *cw_bert_create(const char *config_path, const char *weights_path,
+                        const cw_bert_options *opt, cw_error *err)
 {
     cw_safetensors *st = NULL;
     cw_bert *b = calloc(1, sizeof *b);
@@ -217,6 +249,8 @@ cw_bert *cw_bert_create(const char *config_path, const char *weights_path, cw_er
         cw_error_set(err, CW_E_NOMEM, "bert: out of memory");
         goto fail;
     }
+    if (opt != NULL)
+        b->opt = *opt;
     if (bert_read_config(config_path, &b->cfg, err) != 0)
         goto fail;
     st = cw_safetensors_create(weights_path, err);
@@ -247,7 +281,8 @@ cw_bert *cw_bert_create(const char *config_path, const char *weights_path, cw_er
         bert_load(st, weights_path, "embeddings.LayerNorm.bias", H, 0, b->emb_ln_b, err) != 0)
         goto fail;
     for (size_t l = 0; l < c->layers; l++) {
-        if (bert_load_layer(b, st, weights_path, l, err) != 0)
+        if (bert_load_layer(b, st, weights_path, l, err) != 0 ||
+            bert_make_dense(b, &b->layer[l], err) != 0)
             goto fail;
     }
     cw_safetensors_destroy(st);
@@ -277,6 +312,10 @@ void cw_bert_destroy(cw_bert *b)
             free(ly->b2);
             free(ly->ln2_g);
             free(ly->ln2_b);
+            cw_dense_destroy(ly->dqkv);
+            cw_dense_destroy(ly->dwo);
+            cw_dense_destroy(ly->dw1);
+            cw_dense_destroy(ly->dw2);
         }
         free(b->layer);
     }
@@ -291,6 +330,23 @@ void cw_bert_destroy(cw_bert *b)
 const cw_bert_config *cw_bert_get_config(const cw_bert *b)
 {
     return &b->cfg;
+}
+
+const cw_bert_options *cw_bert_get_options(const cw_bert *b)
+{
+    return &b->opt;
+}
+
+const char *cw_bert_impl(const cw_bert *b)
+{
+    return b->cfg.layers > 0 ? cw_dense_impl(b->layer[0].dw1) : "none";
+}
+
+cw_dense_ctx *cw_bert_ctx_create(const cw_bert *b, size_t tokens, cw_error *err)
+{
+    const cw_bert_config *c = &b->cfg;
+    size_t wide = c->intermediate > 3 * c->hidden ? c->intermediate : 3 * c->hidden;
+    return cw_dense_ctx_create(tokens, wide, wide, err);
 }
 
 size_t cw_bert_scratch_floats(const cw_bert *b, size_t tokens, size_t max_len)
@@ -396,8 +452,8 @@ static void bert_attention(const cw_bert_config *c, const size_t *lens, size_t n
     }
 }
 
-void cw_bert_forward(const cw_bert *b, const int32_t *ids, const size_t *lens, size_t n,
-                     float *scratch, float *out)
+int cw_bert_forward(const cw_bert *b, const int32_t *ids, const size_t *lens, size_t n,
+                    float *scratch, cw_dense_ctx *ctx, float *out, cw_error *err)
 {
     const cw_bert_config *c = &b->cfg;
     size_t H = c->hidden, IM = c->intermediate;
@@ -406,8 +462,8 @@ void cw_bert_forward(const cw_bert *b, const int32_t *ids, const size_t *lens, s
         T += lens[i];
     float *x = out;                  /* the residual stream, [T x H] */
     float *qkv = scratch;            /* [T x 3H] */
-    float *ctx = qkv + T * 3 * H;    /* [T x H] */
-    float *tmp = ctx + T * H;        /* [T x H] */
+    float *ctx_rows = qkv + T * 3 * H;   /* attention output, [T x H] */
+    float *tmp = ctx_rows + T * H;   /* [T x H] */
     float *inter = tmp + T * H;      /* [T x I] */
     float *scores = inter + T * IM;   /* [max_len x max_len] */
 
@@ -428,26 +484,27 @@ void cw_bert_forward(const cw_bert *b, const int32_t *ids, const size_t *lens, s
         const bert_layer *ly = &b->layer[l];
         /* qkv = x Wqkv^T + bqkv */
         bert_fill_rows(qkv, ly->bqkv, T, 3 * H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)(3 * H), (int)H, 1.0f,
-                    x, (int)H, ly->wqkv, (int)H, 1.0f, qkv, (int)(3 * H));
-        bert_attention(c, lens, n, qkv, ctx, scores);
+        if (cw_dense_run(ly->dqkv, ctx, x, T, qkv, err) != 0)
+            return -1;
+        bert_attention(c, lens, n, qkv, ctx_rows, scores);
         /* x = LN(x + ctx Wo^T + bo) */
         bert_add_rows(tmp, x, ly->bo, T, H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)H, (int)H, 1.0f, ctx,
-                    (int)H, ly->wo, (int)H, 1.0f, tmp, (int)H);
+        if (cw_dense_run(ly->dwo, ctx, ctx_rows, T, tmp, err) != 0)
+            return -1;
         bert_layernorm(x, tmp, ly->ln1_g, ly->ln1_b, T, H, c->ln_eps);
         /* inter = gelu(x W1^T + b1) */
         bert_fill_rows(inter, ly->b1, T, IM);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)IM, (int)H, 1.0f, x,
-                    (int)H, ly->w1, (int)H, 1.0f, inter, (int)IM);
+        if (cw_dense_run(ly->dw1, ctx, x, T, inter, err) != 0)
+            return -1;
         if (c->gelu_tanh)
             cw_bert_gelu_tanh(inter, T * IM);
         else
             cw_bert_gelu(inter, T * IM);
         /* x = LN(x + inter W2^T + b2) */
         bert_add_rows(tmp, x, ly->b2, T, H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)H, (int)IM, 1.0f, inter,
-                    (int)IM, ly->w2, (int)IM, 1.0f, tmp, (int)H);
+        if (cw_dense_run(ly->dw2, ctx, inter, T, tmp, err) != 0)
+            return -1;
         bert_layernorm(x, tmp, ly->ln2_g, ly->ln2_b, T, H, c->ln_eps);
     }
+    return 0;
 }

@@ -68,3 +68,71 @@ BM_CLONES void cw_bert_gelu_tanh(float *x, size_t n)
         x[i] = 0.5f * v * (1.0f + (1.0f - 2.0f / (e + 1.0f)));
     }
 }
+
+/* Round to nearest even bf16 (the upper half of the float). Finite inputs
+ * only (the model's activations are). */
+BM_CLONES void cw_bert_to_bf16(const float *x, size_t n, void *out)
+{
+    uint16_t *o = out;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        u += 0x7FFFu + ((u >> 16) & 1u);
+        o[i] = (uint16_t)(u >> 16);
+    }
+}
+
+BM_CLONES float cw_bert_quantize_s8(const float *x, size_t n, int8_t *q)
+{
+    float amax = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    if (amax == 0.0f) {
+        memset(q, 0, n);
+        return 0.0f;
+    }
+    float inv = 127.0f / amax;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * inv;
+        v = v >= 0.0f ? v + 0.5f : v - 0.5f;   /* round half away from zero */
+        q[i] = (int8_t)(int32_t)v;             /* |v| <= 127.5: in range */
+    }
+    return amax / 127.0f;
+}
+
+BM_CLONES void cw_bert_dequant_add(const int32_t *acc, const float *row_scale,
+                                   const float *col_scale, size_t rows, size_t cols, float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const int32_t *a = acc + r * cols;
+        float *d = y + r * cols;
+        float s = row_scale[r];
+        for (size_t c = 0; c < cols; c++)
+            d[c] += (float)a[c] * (s * col_scale[c]);
+    }
+}
+
+BM_CLONES float cw_bert_absmax_masked(const float *x, const float *mask, size_t n)
+{
+    float amax = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i] * mask[i]);
+        amax = a > amax ? a : amax;
+    }
+    return amax;
+}
+
+BM_CLONES void cw_bert_quantize_s8_masked(const float *x, const float *mask, size_t n, float amax,
+                                          int8_t *q)
+{
+    float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * mask[i] * inv;
+        v = v > 127.0f ? 127.0f : v;
+        v = v < -127.0f ? -127.0f : v;
+        v = v >= 0.0f ? v + 0.5f : v - 0.5f;
+        q[i] = (int8_t)(int32_t)v;
+    }
+}

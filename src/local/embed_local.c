@@ -1,7 +1,9 @@
 /* cw_embedder_local — see embed_local.h. */
+#define _GNU_SOURCE   /* pthread_setname_np */
 #include "embed_local.h"
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -28,6 +30,8 @@ typedef struct local_embedder {
     pthread_cond_t slot_freed; /* signalled when free_slots grows */
     size_t free_slots;         /* compute slots not in use (<= threads) */
     int sync_ready;            /* lock and cond initialised */
+    cw_local_precision precision;   /* never AUTO */
+    char describe[160];
 } local_embedder;
 
 /* One share of a call: texts [first, first + count) computed by one thread. */
@@ -89,6 +93,7 @@ static int local_job_run(local_job *job)
     const int32_t *ids = job->ids;
     int rc = -1;
     float *scratch = NULL, *hidden = NULL;
+    cw_dense_ctx *ctx = NULL;
     /* Pass size: LOCAL_PASS_TOKENS (or one longest text), but no more than
      * this job needs, so a short query allocates little. */
     size_t cap = LOCAL_PASS_TOKENS > job->le->max_tokens ? LOCAL_PASS_TOKENS : job->le->max_tokens;
@@ -104,13 +109,18 @@ static int local_job_run(local_job *job)
         cw_error_set(&job->err, CW_E_NOMEM, "local embedder: out of memory for %zu tokens", cap);
         goto out;
     }
+    ctx = cw_bert_ctx_create(job->le->bert, cap > max_len ? cap : max_len, &job->err);
+    if (ctx == NULL)
+        goto out;
     while (done < job->count) {
         size_t n = 0, tokens = 0;
         while (done + n < job->count && (n == 0 || tokens + job->lens[done + n] <= cap)) {
             tokens += job->lens[done + n];
             n++;
         }
-        cw_bert_forward(job->le->bert, ids, job->lens + done, n, scratch, hidden);
+        if (cw_bert_forward(job->le->bert, ids, job->lens + done, n, scratch, ctx, hidden,
+                            &job->err) != 0)
+            goto out;
         const float *h = hidden;
         for (size_t i = 0; i < n; i++) {
             local_pool(h, job->lens[done + i], dim, job->out + (done + i) * dim);
@@ -121,6 +131,7 @@ static int local_job_run(local_job *job)
     }
     rc = 0;
 out:
+    cw_dense_ctx_destroy(ctx);
     free(scratch);
     free(hidden);
     return rc;
@@ -129,6 +140,7 @@ out:
 static void *local_job_thread(void *arg)
 {
     local_job *job = arg;
+    pthread_setname_np(pthread_self(), "cw-compute");
     (void)local_job_run(job);   /* the error stays in job->err */
     return NULL;
 }
@@ -274,8 +286,87 @@ static void local_fail(cw_error *err, const cw_error *inner)
                  inner->msg);
 }
 
-cw_embedder *cw_embedder_local_create(const char *model_dir, size_t threads, cw_error *err)
+int cw_local_precision_parse(const char *s, cw_local_precision *out)
 {
+    static const char *const names[] = { "auto", "fp32", "bf16", "int8" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (s != NULL && strcmp(s, names[i]) == 0) {
+            *out = (cw_local_precision)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const char *local_precision_name(cw_local_precision p)
+{
+    switch (p) {
+    case CW_LOCAL_FP32: return "fp32";
+    case CW_LOCAL_BF16: return "bf16";
+    case CW_LOCAL_INT8: return "int8";
+    case CW_LOCAL_AUTO: break;
+    }
+    return "auto";
+}
+
+#define LOCAL_CPU_VNNI 1u
+#define LOCAL_CPU_BF16 2u
+
+/* The CPU features the modes need, as cpuid and oneDNN's effective ISA
+ * (ONEDNN_MAX_CPU_ISA) both see them, less what CW_EMBED_CPU_FEATURES
+ * hides. */
+static unsigned local_cpu_features(void)
+{
+    unsigned f = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (__builtin_cpu_supports("avx512vnni") &&
+        (isa & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni)
+        f |= LOCAL_CPU_VNNI;
+    if (__builtin_cpu_supports("avx512bf16") &&
+        (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16)
+        f |= LOCAL_CPU_BF16;
+#endif
+    const char *keep = getenv("CW_EMBED_CPU_FEATURES");
+    if (keep != NULL) {
+        unsigned k = 0;
+        if (strstr(keep, "vnni") != NULL)
+            k |= LOCAL_CPU_VNNI;
+        if (strstr(keep, "bf16") != NULL)
+            k |= LOCAL_CPU_BF16;
+        f &= k;
+    }
+    return f;
+}
+
+cw_local_precision cw_local_precision_auto(void)
+{
+    unsigned f = local_cpu_features();
+    if (f & LOCAL_CPU_VNNI)
+        return CW_LOCAL_INT8;
+    if (f & LOCAL_CPU_BF16)
+        return CW_LOCAL_BF16;
+    return CW_LOCAL_FP32;
+}
+
+cw_local_precision cw_embedder_local_precision(const cw_embedder *e)
+{
+    return ((const local_embedder *)e)->precision;
+}
+
+const char *cw_embedder_local_describe(const cw_embedder *e)
+{
+    return ((const local_embedder *)e)->describe;
+}
+
+cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_options *opt,
+                                      cw_error *err)
+{
+    cw_local_options o = { 0 };
+    if (opt != NULL)
+        o = *opt;
+    size_t threads = o.threads;
     local_embedder *le = calloc(1, sizeof *le);
     cw_error inner;
     cw_error_clear(&inner);
@@ -309,7 +400,14 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, size_t threads, cw_
         local_fail(err, &inner);
         goto fail;
     }
-    le->bert = cw_bert_create(cfg_path, w_path, &inner);
+    le->precision = o.precision == CW_LOCAL_AUTO ? cw_local_precision_auto() : o.precision;
+    cw_bert_options bo = {
+        .precision = le->precision == CW_LOCAL_INT8   ? CW_DENSE_INT8
+                     : le->precision == CW_LOCAL_BF16 ? CW_DENSE_BF16
+                                                      : CW_DENSE_FP32,
+        .act = o.int8_per_tensor ? CW_DENSE_ACT_PER_TENSOR : CW_DENSE_ACT_PER_TOKEN,
+    };
+    le->bert = cw_bert_create(cfg_path, w_path, &bo, &inner);
     if (le->bert == NULL) {
         local_fail(err, &inner);
         goto fail;
@@ -339,6 +437,18 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, size_t threads, cw_
     }
     le->sync_ready = 1;
     openblas_set_num_threads(1);
+    unsigned feat = local_cpu_features();
+    int native = le->precision == CW_LOCAL_FP32 ||
+                 (le->precision == CW_LOCAL_INT8 && (feat & LOCAL_CPU_VNNI)) ||
+                 (le->precision == CW_LOCAL_BF16 && (feat & LOCAL_CPU_BF16));
+    snprintf(le->describe, sizeof le->describe, "%s (%s; %s%s), %zu compute thread%s",
+             local_precision_name(le->precision), o.precision == CW_LOCAL_AUTO ? "auto" : "asked",
+             le->precision == CW_LOCAL_FP32 ? "openblas " : "", le->precision == CW_LOCAL_FP32
+                 ? openblas_get_corename() : cw_bert_impl(le->bert),
+             threads, threads == 1 ? "" : "s");
+    if (!native)
+        snprintf(le->describe + strlen(le->describe), sizeof le->describe - strlen(le->describe),
+                 ", not native on this CPU");
     /* The model's name is the directory's last component. */
     size_t end = strlen(model_dir);
     while (end > 1 && model_dir[end - 1] == '/')

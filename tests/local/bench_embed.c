@@ -2,9 +2,15 @@
  *
  *   cw_bench_embed [--model-dir DIR] [--threads N] [--seconds S]
  *
- * S (default 3) one-second windows per batch size; best and median shown.
- * Prints a table: texts/s for batches of 1, 8 and 64 typical instance texts
- * (~40 tokens), achieved GFLOP/s, model load time and peak RSS. */
+ *                  [--precision fp32|bf16|int8|auto] [--int8-per-tensor]
+ *                  [--texts FILE]   (one text per line, up to 64)
+ *
+ * S (default 3) one-second windows per batch size; the median is shown.
+ * Prints one markdown row: the precision as the embedder describes it,
+ * texts/s (median) for batches of 1, 8 and 64 typical instance texts
+ * (~40 tokens), texts per CPU-second at batch 64, GFLOP/s at 64, tokens per
+ * text, model load time and peak RSS (contrib/bench-embed.sh runs one
+ * process per precision, so load and RSS are each mode's own). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,12 +77,24 @@ int main(int argc, char **argv)
     char dirbuf[1024];
     const char *dir = cw_local_default_model_dir(dirbuf, sizeof dirbuf);
     size_t threads = 0;
+    cw_local_precision prec = CW_LOCAL_AUTO;
+    int per_tensor = 0;
+    const char *texts_file = NULL;
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model-dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             threads = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+            if (cw_local_precision_parse(argv[++i], &prec) != 0) {
+                fprintf(stderr, "%s: --precision must be fp32, bf16, int8 or auto\n", argv[0]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--texts") == 0 && i + 1 < argc) {
+            texts_file = argv[++i];
+        } else if (strcmp(argv[i], "--int8-per-tensor") == 0) {
+            per_tensor = 1;
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = strtod(argv[++i], NULL);
         } else {
@@ -85,7 +103,7 @@ int main(int argc, char **argv)
         }
     }
 
-    static char storage[NTEXTS][256];
+    static char storage[NTEXTS][1024];
     const char *texts[NTEXTS];
     for (size_t i = 0; i < NTEXTS; i++) {
         snprintf(storage[i], sizeof storage[i],
@@ -94,12 +112,32 @@ int main(int argc, char **argv)
                  kinds[i % 8], apps[(i / 8) % 8], i, nss[i % 6], apps[(i / 8) % 8]);
         texts[i] = storage[i];
     }
+    /* --texts FILE: up to NTEXTS lines replace them (cycled if fewer). */
+    if (texts_file != NULL) {
+        FILE *f = fopen(texts_file, "r");
+        if (f == NULL) {
+            perror(texts_file);
+            return 1;
+        }
+        size_t got = 0;
+        while (got < NTEXTS && fgets(storage[got], sizeof storage[got], f) != NULL) {
+            storage[got][strcspn(storage[got], "\n")] = '\0';
+            got++;
+        }
+        fclose(f);
+        if (got == 0) {
+            fprintf(stderr, "%s: no texts\n", texts_file);
+            return 1;
+        }
+        for (size_t i = 0; i < NTEXTS; i++)
+            texts[i] = storage[i % got];
+    }
 
     long rss_before = rss_kb();
     double t0 = now_s();
     cw_error err;
     cw_error_clear(&err);
-    cw_embedder *e = cw_embedder_local_create(dir, threads, &err);
+    cw_embedder *e = cw_embedder_local_create(dir, &(cw_local_options){ .threads = threads, .precision = prec, .int8_per_tensor = per_tensor }, &err);
     double load_s = now_s() - t0;
     if (e == NULL) {
         fprintf(stderr, "%s\n", err.msg);
@@ -133,18 +171,13 @@ int main(int argc, char **argv)
     float *out = malloc(NTEXTS * e->dim * sizeof *out);
     if (out == NULL)
         return 1;
-    printf("model %s (%zu-d), compute threads %s, %.1f tokens/text, %.2f GFLOP/text\n", dir,
-           e->dim, threads == 0 ? "= cores" : "as given", total_tokens / NTEXTS,
-           flops_per_text / 1e9);
-    /* The machine may be shared: measure `seconds` one-second windows and
-     * report the best and the median, plus texts per CPU-second (user+sys
-     * time of this process), which other load does not distort much. */
-    printf("| %-6s | %14s | %16s | %14s | %14s |\n", "batch", "texts/s (best)",
-           "texts/s (median)", "GFLOP/s (best)", "texts/CPU-s");
-    printf("|--------|----------------|------------------|----------------|----------------|\n");
+    /* The machine may be shared: measure `seconds` one-second windows per
+     * batch size and report the median, plus texts per CPU-second (user +
+     * sys of this process) at batch 64, which other load distorts less.
+     * One markdown row; contrib/bench-embed.sh prints the header. */
     static const size_t batches[] = { 1, 8, 64 };
     size_t windows = seconds < 1.0 ? 1 : (size_t)seconds;
-    double rates[64];
+    double rates[64], median[3], per_cpu = 0.0;
     windows = windows > 64 ? 64 : windows;
     for (size_t b = 0; b < 3; b++) {
         size_t bs = batches[b];
@@ -172,16 +205,15 @@ int main(int argc, char **argv)
         }
         double cpu = cpu_s() - cpu0;
         qsort(rates, windows, sizeof rates[0], cmp_double);
-        double best = rates[windows - 1], median = rates[windows / 2];
-        printf("| %-6zu | %14.1f | %16.1f | %14.1f | %14.1f |\n", bs, best, median,
-               best * flops_per_text / 1e9, (double)total_done / cpu);
+        median[b] = rates[windows / 2];
+        per_cpu = (double)total_done / cpu;
     }
-    printf("\n| %-24s | %12s |\n", "measure", "value");
-    printf("|--------------------------|--------------|\n");
-    printf("| %-24s | %10.0f ms |\n", "model load", load_s * 1000.0);
-    printf("| %-24s | %10.1f MB |\n", "RSS after load", (double)rss_loaded / 1024.0);
-    printf("| %-24s | %10.1f MB |\n", "peak RSS", (double)rss_kb() / 1024.0);
-    printf("| %-24s | %10.1f MB |\n", "RSS before load", (double)rss_before / 1024.0);
+    printf("| %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f |\n",
+           cw_embedder_local_describe(e), median[0], median[1], median[2], per_cpu,
+           median[2] * flops_per_text / 1e9, total_tokens / NTEXTS, load_s * 1000.0,
+           (double)rss_kb() / 1024.0);
+    (void)rss_loaded;
+    (void)rss_before;
     free(out);
     cw_embedder_destroy(e);
     return 0;

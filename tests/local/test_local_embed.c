@@ -25,7 +25,10 @@ static cw_embedder *open_model(size_t threads)
     CU_ASSERT_PTR_NOT_NULL_FATAL(lt_model_file("tokenizer.json"));
     cw_error err;
     cw_error_clear(&err);
-    cw_embedder *e = cw_embedder_local_create(lt_model_dir(), threads, &err);
+    /* fp32: these tests hold the reference model's own vectors (the other
+     * precisions are held against fp32 in test_local_precision). */
+    cw_local_options o = { .threads = threads, .precision = CW_LOCAL_FP32 };
+    cw_embedder *e = cw_embedder_local_create(lt_model_dir(), &o, &err);
     if (e == NULL)
         fprintf(stderr, "\n%s\n", err.msg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -305,7 +308,7 @@ static void test_hf_f32_layout(void)
     CU_ASSERT_EQUAL_FATAL(lt_write_file("hf_f32/model.fp16.safetensors", "garbage", 7), 0);
     cw_error err;
     cw_error_clear(&err);
-    cw_embedder *hf = cw_embedder_local_create("./hf_f32//", 0, &err);
+    cw_embedder *hf = cw_embedder_local_create("./hf_f32//", &(cw_local_options){ .precision = CW_LOCAL_FP32 }, &err);
     if (hf == NULL)
         fprintf(stderr, "\n%s\n", err.msg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(hf);
@@ -333,7 +336,7 @@ static void expect_create_error(const char *dir, const char *what)
     snprintf(want, sizeof want, "local embedding model: %s%s", what, fix);
     cw_error err;
     cw_error_clear(&err);
-    cw_embedder *e = cw_embedder_local_create(dir, 0, &err);
+    cw_embedder *e = cw_embedder_local_create(dir, NULL, &err);
     CU_ASSERT_PTR_NULL(e);
     CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
     if (strcmp(err.msg, want) != 0)
