@@ -24,7 +24,7 @@ BUILD_PACKAGES=(
 # and the CA bundle an https:// Chroma or embedding API is verified with.
 RUNTIME_PACKAGES=(
   ca-certificates
-  libmicrohttpd12 libjson-c5 libcurl4 libopenblas0-pthread libsqlite3-0 libdnnl2
+  libmicrohttpd12 libjson-c5 libcurl4 libopenblas0-pthread libsqlite3-0 libdnnl2 libgomp1
 )
 
 # Everything: the build, plus what the tests and benchmarks use.

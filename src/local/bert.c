@@ -211,8 +211,8 @@ static int bert_load_layer(cw_bert *b, const cw_safetensors *st, const char *pat
     return 0;
 }
 
-/* The layer's four products in b->opt's precision; bf16/int8 copy the
- * weights, so their F32 copies are freed (fp32 borrows them). */
+/* The layer's four products in b->opt's precision; oneDNN copies the
+ * weights, so their F32 copies are freed (OpenBLAS fp32 borrows them). */
 static int bert_make_dense(cw_bert *b, bert_layer *ly, cw_error *err)
 {
     size_t H = b->cfg.hidden, IM = b->cfg.intermediate;

@@ -28,8 +28,8 @@ struct cw_dense {
     cw_dense_precision prec;
     cw_dense_act act;
     size_t n, k;
-    const float *w32;              /* fp32: borrowed weights */
-    void *wq;                      /* bf16/int8: weights in wmd's layout */
+    const float *w32;              /* fp32 (OpenBLAS): borrowed weights */
+    void *wq;                      /* oneDNN: weights in wmd's layout; NULL for OpenBLAS */
     dnnl_memory_desc_t wmd;        /* their memory descriptor */
     float *wscale;                 /* int8: [n] per output channel */
     float *wt32;                   /* int8: W^T [k x n] F32, for outlier input channels */
@@ -69,14 +69,15 @@ const char *cw_dense_precision_name(cw_dense_precision p)
     switch (p) {
     case CW_DENSE_BF16: return "bf16";
     case CW_DENSE_INT8: return "int8";
-    case CW_DENSE_FP32: break;
+    case CW_DENSE_FP32:
+    case CW_DENSE_FP32_ONEDNN: break;
     }
     return "fp32";
 }
 
 static dnnl_data_type_t dense_src_type(cw_dense_precision p)
 {
-    return p == CW_DENSE_BF16 ? dnnl_bf16 : dnnl_s8;
+    return p == CW_DENSE_FP32 || p == CW_DENSE_FP32_ONEDNN ? dnnl_f32 : p == CW_DENSE_BF16 ? dnnl_bf16 : dnnl_s8;
 }
 
 /* The matmul primitive descriptor for m rows; wmd NULL asks for the
@@ -101,7 +102,7 @@ static dnnl_status_t dense_pd(const cw_dense *d, size_t m, const dnnl_memory_des
     else if ((st = dnnl_memory_desc_init_by_tag(&wei, 2, wdims, dense_src_type(d->prec),
                                                 dnnl_format_tag_any)) != dnnl_success)
         return st;
-    st = dnnl_memory_desc_init_by_tag(&dst, 2, ddims, d->prec == CW_DENSE_BF16 ? dnnl_f32 : dnnl_s32,
+    st = dnnl_memory_desc_init_by_tag(&dst, 2, ddims, d->prec == CW_DENSE_INT8 ? dnnl_s32 : dnnl_f32,
                                       dnnl_ab);
     if (st != dnnl_success)
         return st;
@@ -110,7 +111,7 @@ static dnnl_status_t dense_pd(const cw_dense *d, size_t m, const dnnl_memory_des
     if ((st = dnnl_primitive_attr_create(&attr)) != dnnl_success)
         return st;
     st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (st == dnnl_success && d->prec == CW_DENSE_BF16) {
+    if (st == dnnl_success && d->prec != CW_DENSE_INT8) {
         /* y += x W^T: accumulate onto what the caller put in y. */
         st = dnnl_post_ops_create(&po);
         if (st == dnnl_success)
@@ -182,11 +183,10 @@ cw_dense *cw_dense_create(const float *w, size_t n, size_t k, cw_dense_precision
     d->act = act;
     d->n = n;
     d->k = k;
-    if (p == CW_DENSE_FP32) {
-        d->w32 = w;
-        strcpy(d->impl, "openblas");
+    d->w32 = w;
+    strcpy(d->impl, "openblas");
+    if (p == CW_DENSE_FP32)
         return d;
-    }
     pthread_once(&dense_engine_once, dense_engine_init);
     if (dense_engine_status != dnnl_success) {
         dense_dnnl_fail(err, "CPU engine", dense_engine_status);
@@ -208,7 +208,7 @@ cw_dense *cw_dense_create(const float *w, size_t n, size_t k, cw_dense_precision
         cw_error_set(err, CW_E_NOMEM, "dense: out of memory for weights");
         goto fail;
     }
-    if (p == CW_DENSE_BF16) {
+    if (p != CW_DENSE_INT8) {
         if (dense_reorder_in(d, w, dnnl_f32, err) != 0)
             goto fail;
     } else {
@@ -347,7 +347,7 @@ int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, f
                  cw_error *err)
 {
     size_t n = d->n, k = d->k;
-    if (d->prec == CW_DENSE_FP32) {
+    if (d->wq == NULL) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, x,
                     (int)k, d->w32, (int)k, 1.0f, y, (int)n);
         return 0;
@@ -359,7 +359,7 @@ int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, f
     size_t no = 0;
     if (d->prec == CW_DENSE_BF16) {
         cw_bert_to_bf16(x, m * k, c->xq);
-    } else {
+    } else if (d->prec == CW_DENSE_INT8) {
         no = dense_outliers(k, c, x, m);
         float *mask = c->colmax;   /* 1, or 0 on the outlier channels */
         if (d->act == CW_DENSE_ACT_PER_TENSOR) {
@@ -400,10 +400,11 @@ int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, f
         }
         c->pad_size = need;
     }
-    void *dst = d->prec == CW_DENSE_BF16 ? (void *)y : (void *)c->acc;
+    void *dst = d->prec == CW_DENSE_INT8 ? (void *)c->acc : (void *)y;
+    void *src = d->prec == CW_DENSE_FP32_ONEDNN ? (void *)x : c->xq;
     st = dnnl_primitive_create(&prim, pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&ms, smd, dense_engine, c->xq);
+        st = dnnl_memory_create(&ms, smd, dense_engine, src);
     if (st == dnnl_success)
         st = dnnl_memory_create(&mw, &d->wmd, dense_engine, d->wq);
     if (st == dnnl_success)

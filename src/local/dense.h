@@ -3,6 +3,11 @@
  *
  *   fp32  OpenBLAS cblas_sgemm on the F32 weights (borrowed from the
  *         caller, which keeps them alive).
+ *   fp32 on oneDNN  oneDNN's f32 matmul, JIT-compiled for the CPU it runs
+ *         on: the weights copied once at create into the layout the
+ *         primitive prefers; added onto y (the "sum" post-op). Debian's
+ *         OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) kernels on
+ *         CPUs newer than it knows (measured 3.4x slower here).
  *   bf16  oneDNN matmul: weights converted to bf16 once at create (in the
  *         layout the primitive prefers); x rounded to bf16 per call; f32
  *         accumulation, added onto y (the "sum" post-op).
@@ -29,7 +34,8 @@
 #include "cw_error.h"
 
 typedef enum cw_dense_precision {
-    CW_DENSE_FP32,
+    CW_DENSE_FP32,          /* OpenBLAS */
+    CW_DENSE_FP32_ONEDNN,   /* oneDNN f32 matmul (JIT for this CPU) */
     CW_DENSE_BF16,
     CW_DENSE_INT8
 } cw_dense_precision;
@@ -43,7 +49,7 @@ typedef enum cw_dense_act {
 typedef struct cw_dense cw_dense;
 typedef struct cw_dense_ctx cw_dense_ctx;
 
-/* "fp32", "bf16", "int8". */
+/* "fp32" (both fp32 kinds), "bf16", "int8". */
 const char *cw_dense_precision_name(cw_dense_precision p);
 
 /* A product with weights w[n x k] (row-major, borrowed: fp32 keeps the

@@ -311,6 +311,7 @@ static const char *local_precision_name(cw_local_precision p)
 
 #define LOCAL_CPU_VNNI 1u
 #define LOCAL_CPU_BF16 2u
+#define LOCAL_CPU_JIT 4u    /* oneDNN JITs f32 matmuls here (AVX2 or better) */
 
 /* The CPU features the modes need, as cpuid and oneDNN's effective ISA
  * (ONEDNN_MAX_CPU_ISA) both see them, less what CW_EMBED_CPU_FEATURES
@@ -321,6 +322,8 @@ static unsigned local_cpu_features(void)
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2)
+        f |= LOCAL_CPU_JIT;
     if (__builtin_cpu_supports("avx512vnni") &&
         (isa & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni)
         f |= LOCAL_CPU_VNNI;
@@ -335,6 +338,8 @@ static unsigned local_cpu_features(void)
             k |= LOCAL_CPU_VNNI;
         if (strstr(keep, "bf16") != NULL)
             k |= LOCAL_CPU_BF16;
+        if (strstr(keep, "jit") != NULL)
+            k |= LOCAL_CPU_JIT;
         f &= k;
     }
     return f;
@@ -401,9 +406,11 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_opti
         goto fail;
     }
     le->precision = o.precision == CW_LOCAL_AUTO ? cw_local_precision_auto() : o.precision;
+    unsigned feat = local_cpu_features();
     cw_bert_options bo = {
         .precision = le->precision == CW_LOCAL_INT8   ? CW_DENSE_INT8
                      : le->precision == CW_LOCAL_BF16 ? CW_DENSE_BF16
+                     : (feat & LOCAL_CPU_JIT)         ? CW_DENSE_FP32_ONEDNN
                                                       : CW_DENSE_FP32,
         .act = o.int8_per_tensor ? CW_DENSE_ACT_PER_TENSOR : CW_DENSE_ACT_PER_TOKEN,
     };
@@ -437,13 +444,12 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_opti
     }
     le->sync_ready = 1;
     openblas_set_num_threads(1);
-    unsigned feat = local_cpu_features();
     int native = le->precision == CW_LOCAL_FP32 ||
                  (le->precision == CW_LOCAL_INT8 && (feat & LOCAL_CPU_VNNI)) ||
                  (le->precision == CW_LOCAL_BF16 && (feat & LOCAL_CPU_BF16));
     snprintf(le->describe, sizeof le->describe, "%s (%s; %s%s), %zu compute thread%s",
              local_precision_name(le->precision), o.precision == CW_LOCAL_AUTO ? "auto" : "asked",
-             le->precision == CW_LOCAL_FP32 ? "openblas " : "", le->precision == CW_LOCAL_FP32
+             bo.precision == CW_DENSE_FP32 ? "openblas " : "", bo.precision == CW_DENSE_FP32
                  ? openblas_get_corename() : cw_bert_impl(le->bert),
              threads, threads == 1 ? "" : "s");
     if (!native)

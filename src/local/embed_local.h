@@ -10,15 +10,16 @@
  * (what contrib/install-model.sh installs); model.safetensors wins when
  * both exist.
  *
- * Precision (cw_local_options.precision): the dense products in fp32
- * (OpenBLAS), bf16 or int8 (oneDNN matmul; dense.h), converted once at
- * create. `auto` picks the fastest mode this CPU runs natively — int8 with
+ * Precision (cw_local_options.precision): the dense products in fp32,
+ * bf16 or int8 (oneDNN matmul; dense.h), converted once at create; fp32
+ * runs on OpenBLAS instead where oneDNN has no JIT for the CPU (below
+ * AVX2) or it is hidden. `auto` picks the fastest mode this CPU runs natively — int8 with
  * AVX-512 VNNI, else bf16 with AVX-512 BF16, else fp32 — all within the
  * accuracy bars tested in tests/local (cosine to fp32 >= 0.995 int8,
  * >= 0.999 bf16). The CPU's features come from cpuid and oneDNN's
  * effective ISA (so ONEDNN_MAX_CPU_ISA=AVX2 hides them too), and
  * CW_EMBED_CPU_FEATURES hides them for tests: "none", or a comma list of
- * the ones to keep ("vnni", "bf16"). An explicit bf16/int8 runs even where
+ * the ones to keep ("vnni", "bf16", "jit" = oneDNN for fp32). An explicit bf16/int8 runs even where
  * it is not native (oneDNN emulates; slower) — cw_embedder_local_describe()
  * says so.
  *
