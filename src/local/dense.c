@@ -343,43 +343,53 @@ static size_t dense_outliers(size_t k, cw_dense_ctx *c, const float *x, size_t m
     return no;
 }
 
-int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, float *y,
-                 cw_error *err)
+/* int8: x[m x k] into c->xq as s8 with c->xscale per row (or one scale
+ * for all rows), leaving out the outlier channels; returns how many
+ * outliers (c->outl). */
+static size_t dense_quantize(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m)
+{
+    size_t k = d->k;
+    size_t no = dense_outliers(k, c, x, m);
+    const float *mask = c->colmax;   /* 1, or 0 on the outlier channels */
+    float amax = 0.0f;
+    if (d->act == CW_DENSE_ACT_PER_TENSOR) {
+        for (size_t r = 0; r < m; r++) {
+            float a = cw_bert_absmax_masked(x + r * k, mask, k);
+            amax = a > amax ? a : amax;
+        }
+    }
+    for (size_t r = 0; r < m; r++) {
+        if (d->act != CW_DENSE_ACT_PER_TENSOR)
+            amax = cw_bert_absmax_masked(x + r * k, mask, k);
+        c->xscale[r] = amax / 127.0f;
+        cw_bert_quantize_s8_masked(x + r * k, mask, k, amax, (int8_t *)c->xq + r * k);
+    }
+    return no;
+}
+
+/* int8: y += x[:, O] W[:, O]^T in F32 for the `no` outlier channels O. */
+static void dense_outliers_add(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m,
+                               size_t no, float *y)
 {
     size_t n = d->n, k = d->k;
-    if (d->wq == NULL) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, x,
-                    (int)k, d->w32, (int)k, 1.0f, y, (int)n);
-        return 0;
-    }
+    for (size_t r = 0; r < m; r++)
+        for (size_t j = 0; j < no; j++)
+            c->xo[r * no + j] = x[r * k + c->outl[j]];
+    for (size_t j = 0; j < no; j++)
+        memcpy(c->wo + j * n, d->wt32 + c->outl[j] * n, n * sizeof *c->wo);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)no, 1.0f, c->xo,
+                (int)no, c->wo, (int)n, 1.0f, y, (int)n);
+}
+
+/* The oneDNN matmul of m rows: src (x's f32, bf16 or s8 form) times the
+ * weights into dst (y, or the s32 accumulator for int8). */
+static int dense_execute(const cw_dense *d, cw_dense_ctx *c, size_t m, void *src, void *dst,
+                         cw_error *err)
+{
     int rc = -1;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t prim = NULL;
     dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
-    size_t no = 0;
-    if (d->prec == CW_DENSE_BF16) {
-        cw_bert_to_bf16(x, m * k, c->xq);
-    } else if (d->prec == CW_DENSE_INT8) {
-        no = dense_outliers(k, c, x, m);
-        float *mask = c->colmax;   /* 1, or 0 on the outlier channels */
-        if (d->act == CW_DENSE_ACT_PER_TENSOR) {
-            float amax = 0.0f;
-            for (size_t r = 0; r < m; r++) {
-                float a = cw_bert_absmax_masked(x + r * k, mask, k);
-                amax = a > amax ? a : amax;
-            }
-            for (size_t r = 0; r < m; r++) {
-                c->xscale[r] = amax / 127.0f;
-                cw_bert_quantize_s8_masked(x + r * k, mask, k, amax, (int8_t *)c->xq + r * k);
-            }
-        } else {
-            for (size_t r = 0; r < m; r++) {
-                float amax = cw_bert_absmax_masked(x + r * k, mask, k);
-                c->xscale[r] = amax / 127.0f;
-                cw_bert_quantize_s8_masked(x + r * k, mask, k, amax, (int8_t *)c->xq + r * k);
-            }
-        }
-    }
     /* oneDNN's primitive cache makes the same shape's creation cheap. */
     dnnl_status_t st = dense_pd(d, m, &d->wmd, &pd);
     if (st != dnnl_success) {
@@ -400,8 +410,6 @@ int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, f
         }
         c->pad_size = need;
     }
-    void *dst = d->prec == CW_DENSE_INT8 ? (void *)c->acc : (void *)y;
-    void *src = d->prec == CW_DENSE_FP32_ONEDNN ? (void *)x : c->xq;
     st = dnnl_primitive_create(&prim, pd);
     if (st == dnnl_success)
         st = dnnl_memory_create(&ms, smd, dense_engine, src);
@@ -422,19 +430,6 @@ int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, f
         dense_dnnl_fail(err, "matmul", st);
         goto out;
     }
-    if (d->prec == CW_DENSE_INT8) {
-        cw_bert_dequant_add(c->acc, c->xscale, d->wscale, m, n, y);
-        if (no > 0) {
-            /* y += x[:, O] W[:, O]^T in F32 for the outlier channels O. */
-            for (size_t r = 0; r < m; r++)
-                for (size_t j = 0; j < no; j++)
-                    c->xo[r * no + j] = x[r * k + c->outl[j]];
-            for (size_t j = 0; j < no; j++)
-                memcpy(c->wo + j * n, d->wt32 + c->outl[j] * n, n * sizeof *c->wo);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)no, 1.0f,
-                        c->xo, (int)no, c->wo, (int)n, 1.0f, y, (int)n);
-        }
-    }
     rc = 0;
 out:
     dnnl_memory_destroy(ms);
@@ -444,4 +439,32 @@ out:
     dnnl_primitive_destroy(prim);
     dnnl_primitive_desc_destroy(pd);
     return rc;
+}
+
+int cw_dense_run(const cw_dense *d, cw_dense_ctx *c, const float *x, size_t m, float *y,
+                 cw_error *err)
+{
+    size_t n = d->n, k = d->k;
+    if (d->wq == NULL) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, x,
+                    (int)k, d->w32, (int)k, 1.0f, y, (int)n);
+        return 0;
+    }
+    switch (d->prec) {
+    case CW_DENSE_FP32:
+    case CW_DENSE_FP32_ONEDNN:
+        return dense_execute(d, c, m, (void *)x, y, err);
+    case CW_DENSE_BF16:
+        cw_bert_to_bf16(x, m * k, c->xq);
+        return dense_execute(d, c, m, c->xq, y, err);
+    case CW_DENSE_INT8:
+        break;
+    }
+    size_t no = dense_quantize(d, c, x, m);
+    if (dense_execute(d, c, m, c->xq, c->acc, err) != 0)
+        return -1;
+    cw_bert_dequant_add(c->acc, c->xscale, d->wscale, m, n, y);
+    if (no > 0)
+        dense_outliers_add(d, c, x, m, no, y);
+    return 0;
 }
