@@ -365,28 +365,23 @@ const char *cw_embedder_local_describe(const cw_embedder *e)
     return ((const local_embedder *)e)->describe;
 }
 
-cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_options *opt,
-                                      cw_error *err)
+/* The dense products' precision: fp32 on oneDNN's JIT where it has one. */
+static cw_dense_precision local_dense_precision(cw_local_precision p, unsigned feat)
 {
-    cw_local_options o = { 0 };
-    if (opt != NULL)
-        o = *opt;
-    size_t threads = o.threads;
-    local_embedder *le = calloc(1, sizeof *le);
-    cw_error inner;
-    cw_error_clear(&inner);
+    return p == CW_LOCAL_INT8 ? CW_DENSE_INT8
+         : p == CW_LOCAL_BF16 ? CW_DENSE_BF16
+         : (feat & LOCAL_CPU_JIT) ? CW_DENSE_FP32_ONEDNN
+                                  : CW_DENSE_FP32;
+}
+
+/* The tokenizer and the encoder from model_dir into le (le->precision
+ * set). -1 + inner (the bare reason; the caller wraps it) on failure. */
+static int local_load(local_embedder *le, const char *model_dir, const cw_bert_options *bo,
+                      cw_error *inner)
+{
     char tok_path[4096], cfg_path[4096], w_path[4096];
-    if (le == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "local embedder: out of memory");
-        goto fail;
-    }
-    le->base.vt = &local_vtable;
-    le->base.name = "local";
-    if (model_dir == NULL || model_dir[0] == '\0') {
-        cw_error_set(&inner, CW_E_CONFIG, "no model directory given");
-        local_fail(err, &inner);
-        goto fail;
-    }
+    if (model_dir == NULL || model_dir[0] == '\0')
+        return cw_error_set(inner, CW_E_CONFIG, "no model directory given");
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", model_dir);
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", model_dir);
     snprintf(w_path, sizeof w_path, "%s/model.safetensors", model_dir);
@@ -394,44 +389,78 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_opti
         snprintf(w_path, sizeof w_path, "%s/model.fp16.safetensors", model_dir);
     const char *need[] = { cfg_path, tok_path, w_path };
     for (size_t i = 0; i < 3; i++) {
-        if (!local_file_exists(need[i])) {
-            cw_error_set(&inner, CW_E_CONFIG, "%s: %s", need[i], strerror(ENOENT));
-            local_fail(err, &inner);
-            goto fail;
-        }
+        if (!local_file_exists(need[i]))
+            return cw_error_set(inner, CW_E_CONFIG, "%s: %s", need[i], strerror(ENOENT));
     }
-    le->wp = cw_wordpiece_create(tok_path, &inner);
-    if (le->wp == NULL) {
-        local_fail(err, &inner);
+    le->wp = cw_wordpiece_create(tok_path, inner);
+    if (le->wp == NULL)
+        return -1;
+    le->bert = cw_bert_create(cfg_path, w_path, bo, inner);
+    if (le->bert == NULL)
+        return -1;
+    const cw_bert_config *c = cw_bert_get_config(le->bert);
+    if (cw_wordpiece_id_limit(le->wp) > c->vocab)
+        return cw_error_set(inner, CW_E_CONFIG, "%s: token ids up to %zu but the model has %zu",
+                            tok_path, cw_wordpiece_id_limit(le->wp) - 1, c->vocab);
+    le->max_tokens = CW_LOCAL_MAX_TOKENS < c->max_positions ? CW_LOCAL_MAX_TOKENS
+                                                            : c->max_positions;
+    return 0;
+}
+
+/* le->describe: "int8 (auto; brg:avx512_core_vnni), 2 compute threads". */
+static void local_describe(local_embedder *le, int asked, cw_dense_precision dp, size_t threads,
+                           unsigned feat)
+{
+    int native = le->precision == CW_LOCAL_FP32 ||
+                 (le->precision == CW_LOCAL_INT8 && (feat & LOCAL_CPU_VNNI)) ||
+                 (le->precision == CW_LOCAL_BF16 && (feat & LOCAL_CPU_BF16));
+    int blas = dp == CW_DENSE_FP32;
+    snprintf(le->describe, sizeof le->describe, "%s (%s; %s%s), %zu compute thread%s%s",
+             local_precision_name(le->precision), asked ? "asked" : "auto",
+             blas ? "openblas " : "", blas ? openblas_get_corename() : cw_bert_impl(le->bert),
+             threads, threads == 1 ? "" : "s", native ? "" : ", not native on this CPU");
+}
+
+/* The model's name is the directory's last component. */
+static void local_model_name(local_embedder *le, const char *model_dir)
+{
+    size_t end = strlen(model_dir);
+    while (end > 1 && model_dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && model_dir[start - 1] != '/')
+        start--;
+    snprintf(le->model, sizeof le->model, "%.*s", (int)(end - start), model_dir + start);
+}
+
+cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_options *opt,
+                                      cw_error *err)
+{
+    cw_local_options o = { 0 };
+    if (opt != NULL)
+        o = *opt;
+    local_embedder *le = calloc(1, sizeof *le);
+    cw_error inner;
+    cw_error_clear(&inner);
+    if (le == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "local embedder: out of memory");
         goto fail;
     }
+    le->base.vt = &local_vtable;
+    le->base.name = "local";
     le->precision = o.precision == CW_LOCAL_AUTO ? cw_local_precision_auto() : o.precision;
     unsigned feat = local_cpu_features();
     cw_bert_options bo = {
-        .precision = le->precision == CW_LOCAL_INT8   ? CW_DENSE_INT8
-                     : le->precision == CW_LOCAL_BF16 ? CW_DENSE_BF16
-                     : (feat & LOCAL_CPU_JIT)         ? CW_DENSE_FP32_ONEDNN
-                                                      : CW_DENSE_FP32,
+        .precision = local_dense_precision(le->precision, feat),
         .act = o.int8_per_tensor ? CW_DENSE_ACT_PER_TENSOR : CW_DENSE_ACT_PER_TOKEN,
     };
-    le->bert = cw_bert_create(cfg_path, w_path, &bo, &inner);
-    if (le->bert == NULL) {
+    if (local_load(le, model_dir, &bo, &inner) != 0) {
         local_fail(err, &inner);
         goto fail;
     }
-    const cw_bert_config *c = cw_bert_get_config(le->bert);
-    if (cw_wordpiece_id_limit(le->wp) > c->vocab) {
-        cw_error_set(&inner, CW_E_CONFIG, "%s: token ids up to %zu but the model has %zu",
-                     tok_path, cw_wordpiece_id_limit(le->wp) - 1, c->vocab);
-        local_fail(err, &inner);
-        goto fail;
-    }
-    le->max_tokens = CW_LOCAL_MAX_TOKENS < c->max_positions ? CW_LOCAL_MAX_TOKENS
-                                                            : c->max_positions;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t ncores = cores > 0 ? (size_t)cores : 1;
-    if (threads == 0 || threads > ncores)
-        threads = ncores;
+    size_t threads = o.threads == 0 || o.threads > ncores ? ncores : o.threads;
     le->free_slots = threads;
     if (pthread_mutex_init(&le->lock, NULL) != 0) {
         cw_error_set(err, CW_E_INTERNAL, "local embedder: pthread_mutex_init failed");
@@ -444,27 +473,10 @@ cw_embedder *cw_embedder_local_create(const char *model_dir, const cw_local_opti
     }
     le->sync_ready = 1;
     openblas_set_num_threads(1);
-    int native = le->precision == CW_LOCAL_FP32 ||
-                 (le->precision == CW_LOCAL_INT8 && (feat & LOCAL_CPU_VNNI)) ||
-                 (le->precision == CW_LOCAL_BF16 && (feat & LOCAL_CPU_BF16));
-    snprintf(le->describe, sizeof le->describe, "%s (%s; %s%s), %zu compute thread%s",
-             local_precision_name(le->precision), o.precision == CW_LOCAL_AUTO ? "auto" : "asked",
-             bo.precision == CW_DENSE_FP32 ? "openblas " : "", bo.precision == CW_DENSE_FP32
-                 ? openblas_get_corename() : cw_bert_impl(le->bert),
-             threads, threads == 1 ? "" : "s");
-    if (!native)
-        snprintf(le->describe + strlen(le->describe), sizeof le->describe - strlen(le->describe),
-                 ", not native on this CPU");
-    /* The model's name is the directory's last component. */
-    size_t end = strlen(model_dir);
-    while (end > 1 && model_dir[end - 1] == '/')
-        end--;
-    size_t start = end;
-    while (start > 0 && model_dir[start - 1] != '/')
-        start--;
-    snprintf(le->model, sizeof le->model, "%.*s", (int)(end - start), model_dir + start);
+    local_describe(le, o.precision != CW_LOCAL_AUTO, bo.precision, threads, feat);
+    local_model_name(le, model_dir);
     le->base.model = le->model;
-    le->base.dim = c->hidden;
+    le->base.dim = cw_bert_get_config(le->bert)->hidden;
     le->base.max_batch = CW_LOCAL_MAX_BATCH;
     return &le->base;
 fail:
