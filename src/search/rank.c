@@ -491,33 +491,26 @@ static int emit(const entry *e, size_t n, size_t keep, cw_search_results *out, c
     return 0;
 }
 
-int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits, const char *query,
-                   cw_search_mode mode, size_t n, cw_search_results *out, cw_error *err)
+/* Vector mode: the hits in Chroma's order into e[0..nv). */
+static size_t rank_vector_only(entry *e, const cw_chroma_hits *vhits, size_t nv)
 {
-    int rc = -1;
-    memset(out, 0, sizeof *out);
-    size_t nc = corpus != NULL ? corpus->len : 0, nv = vhits != NULL ? vhits->len : 0;
-    entry *e = calloc(nc + nv + 1, sizeof *e);
-    cw_terms q = { 0 };
-    vocab voc = { 0 };
-    if (e == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "search: out of memory");
-        goto out;
+    for (size_t i = 0; i < nv; i++) {
+        const cw_chroma_hit *h = &vhits->items[i];
+        e[i] = (entry){ .id = h->id, .cluster = h->cluster, .namespace = h->namespace, .kind = h->kind,
+                        .name = h->name, .document = h->document, .distance = h->distance,
+                        .vector_rank = i + 1 };
+        e[i].vector_part = CW_SEARCH_W_VECTOR * (1.0 - h->distance);
+        e[i].score = e[i].vector_part;
     }
+    return nv;
+}
 
-    if (mode == CW_SEARCH_VECTOR) {
-        for (size_t i = 0; i < nv; i++) {
-            const cw_chroma_hit *h = &vhits->items[i];
-            e[i] = (entry){ .id = h->id, .cluster = h->cluster, .namespace = h->namespace, .kind = h->kind,
-                            .name = h->name, .document = h->document, .distance = h->distance,
-                            .vector_rank = i + 1 };
-            e[i].vector_part = CW_SEARCH_W_VECTOR * (1.0 - h->distance);
-            e[i].score = e[i].vector_part;
-        }
-        rc = emit(e, nv, n, out, err);
-        goto out;
-    }
-
+/* The corpus (deduplicated by id) and the vector hits merged into e,
+ * sorted by id; each hit's rank and distance on its entry. Returns the
+ * count; *worst_sim: the similarity of the farthest hit. */
+static size_t rank_merge(entry *e, const cw_chroma_records *corpus, size_t nc,
+                         const cw_chroma_hits *vhits, size_t nv, double *worst_sim)
+{
     size_t ne = 0;
     for (size_t i = 0; i < nc; i++) {
         const cw_chroma_record *r = &corpus->items[i];
@@ -534,7 +527,7 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
             e[w++] = e[i];
     ne = w;
     size_t base = ne;
-    double worst_sim = 0;
+    *worst_sim = 0;
     for (size_t i = 0; i < nv; i++) {
         const cw_chroma_hit *h = &vhits->items[i];
         if (h->id == NULL)
@@ -550,48 +543,18 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
             continue;
         m->distance = h->distance;
         m->vector_rank = i + 1;
-        worst_sim = 1.0 - h->distance;
+        *worst_sim = 1.0 - h->distance;
     }
     if (ne > base)
         qsort(e, ne, sizeof *e, by_id);
+    return ne;
+}
 
-    if (cw_terms_add(&q, query, 0, err) != 0)
-        goto out;
-    double norm = 0;
-    if (score_bm25(e, ne, &q, &norm, err) != 0)
-        goto out;
-
-    /* lexical ranks */
-    qsort(e, ne, sizeof *e, by_bm25);
-    for (size_t i = 0; i < ne && e[i].bm25 > 0; i++)
-        e[i].lexical_rank = i + 1;
-
-    if (mode == CW_SEARCH_LEXICAL) {
-        size_t matched = 0;
-        while (matched < ne && e[matched].bm25 > 0)
-            matched++;
-        for (size_t i = 0; i < matched; i++) {
-            e[i].lexical_part = norm > 0 ? e[i].bm25 / norm : 0;
-            e[i].score = e[i].lexical_part;
-        }
-        rc = emit(e, matched, n, out, err);
-        goto out;
-    }
-
-    const char *kind = NULL;
-    char scope[128];
-    if (vocab_build(&voc, e, ne, err) != 0)
-        goto out;
-    find_intent(&q, &voc, &kind, scope, sizeof scope);
-    if (kind != NULL && (out->intent_kind = strdup(kind)) == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "search: out of memory");
-        goto out;
-    }
-    if (scope[0] != '\0' && (out->intent_scope = strdup(scope)) == NULL) {
-        cw_error_set(err, CW_E_NOMEM, "search: out of memory");
-        goto out;
-    }
-
+/* Hybrid: each entry's parts (vector, lexical, intent kind and scope,
+ * workload) and their sum, sorted best first. */
+static void rank_hybrid(entry *e, size_t ne, size_t nv, double worst_sim, double norm,
+                        const char *kind, const char *scope)
+{
     for (size_t i = 0; i < ne; i++) {
         /* not among the nearest: at most as similar as the farthest one,
          * and ranked just after it when nothing else differs */
@@ -608,6 +571,58 @@ int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits,
         e[i].score = e[i].vector_part + e[i].lexical_part + e[i].kind_part + e[i].scope_part + e[i].workload_part;
     }
     qsort(e, ne, sizeof *e, by_score);
+}
+
+int cw_search_rank(const cw_chroma_records *corpus, const cw_chroma_hits *vhits, const char *query,
+                   cw_search_mode mode, size_t n, cw_search_results *out, cw_error *err)
+{
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    size_t nc = corpus != NULL ? corpus->len : 0, nv = vhits != NULL ? vhits->len : 0;
+    entry *e = calloc(nc + nv + 1, sizeof *e);
+    cw_terms q = { 0 };
+    vocab voc = { 0 };
+    if (e == NULL) {
+        cw_error_set(err, CW_E_NOMEM, "search: out of memory");
+        goto out;
+    }
+    if (mode == CW_SEARCH_VECTOR) {
+        rc = emit(e, rank_vector_only(e, vhits, nv), n, out, err);
+        goto out;
+    }
+    double worst_sim;
+    size_t ne = rank_merge(e, corpus, nc, vhits, nv, &worst_sim);
+    if (cw_terms_add(&q, query, 0, err) != 0)
+        goto out;
+    double norm = 0;
+    if (score_bm25(e, ne, &q, &norm, err) != 0)
+        goto out;
+    /* lexical ranks */
+    qsort(e, ne, sizeof *e, by_bm25);
+    for (size_t i = 0; i < ne && e[i].bm25 > 0; i++)
+        e[i].lexical_rank = i + 1;
+    if (mode == CW_SEARCH_LEXICAL) {
+        size_t matched = 0;
+        while (matched < ne && e[matched].bm25 > 0)
+            matched++;
+        for (size_t i = 0; i < matched; i++) {
+            e[i].lexical_part = norm > 0 ? e[i].bm25 / norm : 0;
+            e[i].score = e[i].lexical_part;
+        }
+        rc = emit(e, matched, n, out, err);
+        goto out;
+    }
+    const char *kind = NULL;
+    char scope[128];
+    if (vocab_build(&voc, e, ne, err) != 0)
+        goto out;
+    find_intent(&q, &voc, &kind, scope, sizeof scope);
+    if ((kind != NULL && (out->intent_kind = strdup(kind)) == NULL) ||
+        (scope[0] != '\0' && (out->intent_scope = strdup(scope)) == NULL)) {
+        cw_error_set(err, CW_E_NOMEM, "search: out of memory");
+        goto out;
+    }
+    rank_hybrid(e, ne, nv, worst_sim, norm, kind, scope);
     rc = emit(e, ne, n, out, err);
 out:
     if (rc != 0)
