@@ -484,6 +484,101 @@ out:
     }
 }
 
+/* Under j->lock, the leader me: the group is the first n_group of the
+ * queue (bounded by GROUP_MAX_BYTES); each gets its seqs, or is refused
+ * when the journal has no room left for it. Returns n_group. */
+static size_t assign_seqs(cw_journal *j, appender *me)
+{
+    size_t n_group = 1;
+    uint64_t group_bytes = me->bytes;
+    for (appender *a = me->next; a != NULL && group_bytes + a->bytes <= GROUP_MAX_BYTES;
+         a = a->next) {
+        group_bytes += a->bytes;
+        n_group++;
+    }
+    uint64_t room = j->max_bytes > j->st.backlog_bytes ? j->max_bytes - j->st.backlog_bytes : 0;
+    uint64_t taken = 0;
+    appender *a = me;
+    for (size_t i = 0; i < n_group; i++, a = a->next) {
+        if (taken + a->bytes > room) {
+            a->refused = 1;
+            cw_error_set_retry(&a->err, CW_E_UNAVAILABLE, RETRY_FULL_S,
+                               "journal full: %llu of %llu bytes hold unapplied operations "
+                               "(Chroma or the embedder is behind); try again later",
+                               (unsigned long long)j->st.backlog_bytes,
+                               (unsigned long long)j->max_bytes);
+            j->st.full_refusals++;
+            continue;
+        }
+        taken += a->bytes;
+        a->first_seq = j->next_seq;
+        j->next_seq += (int64_t)(a->n_deletes + a->n_upserts);
+        a->last_seq = j->next_seq - 1;
+    }
+    return n_group;
+}
+
+/* Under j->lock, after the group's transaction: count what was written
+ * (or give the seqs back when nothing was), take the group off the queue
+ * and wake its members. */
+static void finish_group(cw_journal *j, appender *me, size_t n_group, int64_t seq_before)
+{
+    int any = 0;
+    int64_t now = wall_ms();
+    appender *last = me;
+    appender *a = me;
+    for (size_t i = 0; i < n_group; i++, a = a->next) {
+        last = a;
+        if (a->refused) {
+            if (a->err.code != CW_OK && strncmp(a->err.msg, "journal full", 12) != 0)
+                j->st.append_errors++;
+            continue;
+        }
+        any = 1;
+        j->st.appends++;
+        j->st.backlog_ops += a->n_deletes + a->n_upserts;
+        j->st.backlog_bytes += a->bytes;
+        if (j->st.last_seq < a->last_seq)
+            j->st.last_seq = a->last_seq;
+        if (j->st.first_unapplied == 0) {
+            j->st.first_unapplied = a->first_seq;
+            j->st.oldest_ms = now;
+        }
+    }
+    if (any)
+        j->st.group_commits++;
+    else
+        j->next_seq = seq_before;   /* nothing written: no seq is used */
+    j->qhead = last->next;
+    if (j->qhead == NULL)
+        j->qtail = NULL;
+    a = me;
+    for (size_t i = 0; i < n_group; i++) {
+        appender *next = a->next;   /* read before `done`: then it may be gone */
+        a->done = 1;
+        a = next;
+    }
+    pthread_cond_broadcast(&j->turn);
+}
+
+/* Called with j->lock held by the appender at the head of the queue (the
+ * leader): take everyone queued (bounded), give them seqs and room, write
+ * them in one transaction (j->lock released meanwhile, so appenders can
+ * queue behind the group), wake them. Returns with j->lock held. */
+static void lead_group(cw_journal *j, appender *me)
+{
+    int64_t seq_before = j->next_seq;
+    size_t n_group = assign_seqs(j, me);
+    pthread_mutex_unlock(&j->lock);
+
+    pthread_mutex_lock(&j->wlock);
+    write_group(j, me, n_group);
+    pthread_mutex_unlock(&j->wlock);
+
+    pthread_mutex_lock(&j->lock);
+    finish_group(j, me, n_group, seq_before);
+}
+
 int cw_journal_append(cw_journal *j, char *const *deletes, size_t n_deletes,
                       const cw_document *upserts, size_t n_upserts, int64_t *first_seq,
                       int64_t *last_seq, cw_error *err)
@@ -522,82 +617,8 @@ int cw_journal_append_in(cw_journal *j, const char *cluster, char *const *delete
     j->qtail = &me;
     while (!me.done && j->qhead != &me)
         pthread_cond_wait(&j->turn, &j->lock);
-    if (!me.done) {
-        /* The leader: take everyone queued (bounded), give them seqs and
-         * room, write them in one transaction, wake them. The group is the
-         * first n_group of the queue: appenders that queue meanwhile
-         * follow it and wait for their turn. */
-        size_t n_group = 1;
-        uint64_t group_bytes = me.bytes;
-        for (appender *a = me.next; a != NULL && group_bytes + a->bytes <= GROUP_MAX_BYTES;
-             a = a->next) {
-            group_bytes += a->bytes;
-            n_group++;
-        }
-        int64_t seq_before = j->next_seq;
-        uint64_t room = j->max_bytes > j->st.backlog_bytes ? j->max_bytes - j->st.backlog_bytes : 0;
-        uint64_t taken = 0;
-        appender *a = &me;
-        for (size_t i = 0; i < n_group; i++, a = a->next) {
-            if (taken + a->bytes > room) {
-                a->refused = 1;
-                cw_error_set_retry(&a->err, CW_E_UNAVAILABLE, RETRY_FULL_S,
-                                   "journal full: %llu of %llu bytes hold unapplied operations "
-                                   "(Chroma or the embedder is behind); try again later",
-                                   (unsigned long long)j->st.backlog_bytes,
-                                   (unsigned long long)j->max_bytes);
-                j->st.full_refusals++;
-                continue;
-            }
-            taken += a->bytes;
-            a->first_seq = j->next_seq;
-            j->next_seq += (int64_t)(a->n_deletes + a->n_upserts);
-            a->last_seq = j->next_seq - 1;
-        }
-        pthread_mutex_unlock(&j->lock);
-
-        pthread_mutex_lock(&j->wlock);
-        write_group(j, &me, n_group);
-        pthread_mutex_unlock(&j->wlock);
-
-        pthread_mutex_lock(&j->lock);
-        int any = 0;
-        int64_t now = wall_ms();
-        appender *last = &me;
-        a = &me;
-        for (size_t i = 0; i < n_group; i++, a = a->next) {
-            last = a;
-            if (a->refused) {
-                if (a->err.code != CW_OK && strncmp(a->err.msg, "journal full", 12) != 0)
-                    j->st.append_errors++;
-                continue;
-            }
-            any = 1;
-            j->st.appends++;
-            j->st.backlog_ops += a->n_deletes + a->n_upserts;
-            j->st.backlog_bytes += a->bytes;
-            if (j->st.last_seq < a->last_seq)
-                j->st.last_seq = a->last_seq;
-            if (j->st.first_unapplied == 0) {
-                j->st.first_unapplied = a->first_seq;
-                j->st.oldest_ms = now;
-            }
-        }
-        if (any)
-            j->st.group_commits++;
-        else
-            j->next_seq = seq_before;   /* nothing written: no seq is used */
-        j->qhead = last->next;
-        if (j->qhead == NULL)
-            j->qtail = NULL;
-        a = &me;
-        for (size_t i = 0; i < n_group; i++) {
-            appender *next = a->next;   /* read before `done`: then it may be gone */
-            a->done = 1;
-            a = next;
-        }
-        pthread_cond_broadcast(&j->turn);
-    }
+    if (!me.done)
+        lead_group(j, &me);
     pthread_mutex_unlock(&j->lock);
 
     if (me.refused) {
@@ -653,12 +674,83 @@ static int grow(void **arr, size_t *cap, size_t len, size_t size)
     return 0;
 }
 
+/* Where cw_journal_load is in its result: capacities of the arrays it
+ * grows and the upserts loaded so far. */
+typedef struct load_state {
+    size_t chunks_cap, del_cap, up_cap, upserts;
+} load_state;
+
+/* The upsert of row st (its id taken) into chunk k. -1 on out of memory
+ * (the document is in k, to be freed with it). */
+static int load_upsert(sqlite3_stmt *st, cw_journal_chunk *k, load_state *ls, char *id)
+{
+    int oom = 0;
+    if (grow((void **)&k->upserts, &ls->up_cap, k->n_upserts, sizeof *k->upserts) != 0) {
+        free(id);
+        return -1;
+    }
+    cw_document *d = &k->upserts[k->n_upserts++];
+    memset(d, 0, sizeof *d);
+    d->id = id;
+    d->text = col_dup(st, 4, &oom);
+    d->namespace = col_dup(st, 5, &oom);
+    d->name = col_dup(st, 6, &oom);
+    d->kind = col_dup(st, 7, &oom);
+    d->api_version = col_dup(st, 8, &oom);
+    d->api_group = col_dup(st, 9, &oom);
+    d->labels = col_dup(st, 10, &oom);
+    d->cluster = col_dup(st, 13, &oom);
+    ls->upserts++;
+    return oom ? -1 : 0;
+}
+
+/* Row st into out: a new chunk at a new request, and where a delete
+ * follows an upsert (the chunk shape is deletes, then upserts). 1 when
+ * the row is past max_upserts (not taken), 0 taken, -1 out of memory. */
+static int load_row(sqlite3_stmt *st, size_t max_upserts, cw_journal_chunks *out, load_state *ls)
+{
+    int64_t seq = sqlite3_column_int64(st, 0);
+    int64_t req = sqlite3_column_int64(st, 1);
+    int is_upsert = sqlite3_column_int(st, 2) == OP_UPSERT;
+    if (is_upsert && ls->upserts >= max_upserts && out->len > 0)
+        return 1;
+    cw_journal_chunk *k = out->len > 0 ? &out->items[out->len - 1] : NULL;
+    if (k == NULL || k->req != req || (!is_upsert && k->n_upserts > 0)) {
+        if (grow((void **)&out->items, &ls->chunks_cap, out->len, sizeof *out->items) != 0)
+            return -1;
+        k = &out->items[out->len++];
+        memset(k, 0, sizeof *k);
+        k->req = req;
+        k->first_seq = seq;
+        ls->del_cap = ls->up_cap = 0;
+    }
+    int oom = 0;
+    char *id = col_dup(st, 3, &oom);
+    if (oom)
+        return -1;
+    if (id == NULL && (id = strdup("")) == NULL)
+        return -1;
+    if (is_upsert) {
+        if (load_upsert(st, k, ls, id) != 0)
+            return -1;
+    } else {
+        if (grow((void **)&k->deletes, &ls->del_cap, k->n_deletes, sizeof *k->deletes) != 0) {
+            free(id);
+            return -1;
+        }
+        k->deletes[k->n_deletes++] = id;
+    }
+    k->last_seq = seq;
+    out->last_seq = seq;
+    return 0;
+}
+
 int cw_journal_load(cw_journal *j, int64_t after_seq, size_t max_ops, size_t max_upserts,
                     cw_journal_chunks *out, cw_error *err)
 {
-    int rc = -1, oom = 0;
+    int rc = -1, taken = 0;
     sqlite3_stmt *st = NULL;
-    size_t chunks_cap = 0, del_cap = 0, up_cap = 0, upserts = 0;
+    load_state ls = { 0 };
 
     memset(out, 0, sizeof *out);
     if (max_ops == 0)
@@ -678,64 +770,9 @@ int cw_journal_load(cw_journal *j, int64_t after_seq, size_t max_ops, size_t max
     }
     sqlite3_bind_int64(st, 1, after_seq);
     sqlite3_bind_int64(st, 2, (int64_t)max_ops);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        int64_t req = sqlite3_column_int64(st, 1);
-        int is_upsert = sqlite3_column_int(st, 2) == OP_UPSERT;
-        if (is_upsert && upserts >= max_upserts && out->len > 0)
-            break;
-        cw_journal_chunk *k = out->len > 0 ? &out->items[out->len - 1] : NULL;
-        /* A new chunk at a new request, and where a delete follows an
-         * upsert (the chunk shape is deletes, then upserts). */
-        if (k == NULL || k->req != req || (!is_upsert && k->n_upserts > 0)) {
-            if (grow((void **)&out->items, &chunks_cap, out->len, sizeof *out->items) != 0) {
-                oom = 1;
-                break;
-            }
-            k = &out->items[out->len++];
-            memset(k, 0, sizeof *k);
-            k->req = req;
-            k->first_seq = seq;
-            del_cap = up_cap = 0;
-        }
-        char *id = col_dup(st, 3, &oom);
-        if (oom)
-            break;
-        if (id == NULL)
-            id = strdup("");
-        if (!is_upsert) {
-            if (id == NULL || grow((void **)&k->deletes, &del_cap, k->n_deletes,
-                                   sizeof *k->deletes) != 0) {
-                free(id);
-                oom = 1;
-                break;
-            }
-            k->deletes[k->n_deletes++] = id;
-        } else {
-            if (grow((void **)&k->upserts, &up_cap, k->n_upserts, sizeof *k->upserts) != 0) {
-                free(id);
-                oom = 1;
-                break;
-            }
-            cw_document *d = &k->upserts[k->n_upserts++];
-            memset(d, 0, sizeof *d);
-            d->id = id;
-            d->text = col_dup(st, 4, &oom);
-            d->namespace = col_dup(st, 5, &oom);
-            d->name = col_dup(st, 6, &oom);
-            d->kind = col_dup(st, 7, &oom);
-            d->api_version = col_dup(st, 8, &oom);
-            d->api_group = col_dup(st, 9, &oom);
-            d->labels = col_dup(st, 10, &oom);
-            d->cluster = col_dup(st, 13, &oom);
-            upserts++;
-            if (oom)
-                break;
-        }
-        k->last_seq = seq;
-        out->last_seq = seq;
-    }
-    if (oom) {
+    while ((src = sqlite3_step(st)) == SQLITE_ROW && (taken = load_row(st, max_upserts, out, &ls)) == 0)
+        ;
+    if (taken < 0) {
         cw_error_set(err, CW_E_NOMEM, "out of memory loading journaled operations");
         goto out;
     }
