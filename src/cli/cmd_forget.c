@@ -34,19 +34,6 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: cluster-whisperer forget-cluster [OPTIONS] NAME\n\n"
-                 "Delete every document of cluster NAME (metadata cluster = NAME) from the\n"
-                 "collection, in batches: a page of its ids, then a delete of those, until none\n"
-                 "is left. Each batch stands on its own: an interrupted run is finished by\n"
-                 "running it again. Documents of other clusters, and of none, are not touched.\n"
-                 "Stop the cluster's controller first and let serve's journal drain\n"
-                 "(`cluster-whisperer journal status`), or what it still applies comes back.\n\n"
-                 "options:\n");
-    cw_options_help(out, CW_CMD_FORGET);
-}
-
 /* Count the ids of `f`, page by page. 0 or -1. */
 static int count_ids(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size_t *n,
                      cw_error *err)
@@ -67,7 +54,7 @@ static int count_ids(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size
 int cw_cmd_forget_cluster(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_FORGET, argc, argv, usage, CW_LOG_WARN);
+    int early = cw_options_begin(&o, CW_CMD_FORGET, argc, argv, CW_LOG_WARN);
     if (early >= 0)
         return early;
     const char *name = o.positional;
