@@ -245,7 +245,7 @@ int cw_flags_parse(const cw_flag_command *cmd, void *base, int argc, char **argv
     if (apply_env(cmd, rows, n, base, errout) != 0)
         return 2;
 
-    optind = 1;
+    optind = 0;                               /* 0: glibc starts afresh (a second parse in one process) */
     opterr = 0;
     for (;;) {
         int c = getopt_long(argc, argv, shortopts, longopts, NULL);
