@@ -224,6 +224,7 @@ static const cw_flag JOURNAL_OWN[] = {
 };
 
 #define GROUPS(...) (const cw_flag *const[]){ __VA_ARGS__, NULL }
+#define POSITIONAL(what) .positional = what, .positional_at = CW_FLAG_AT(cw_options, positional)
 
 static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
     [CW_CMD_SERVE] = {
@@ -244,7 +245,7 @@ static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
                  "Apply a sync payload (the controller's JSON) to Chroma through the same\n"
                  "pipeline as `serve`: deletes, then upserts, embedding only changed texts.\n"
                  "With --cluster NAME, as `serve` stores a request of that cluster.\n",
-        .positional = "FILE", .positional_at = CW_FLAG_AT(cw_options, positional),
+        POSITIONAL("FILE"),
         .groups = GROUPS(SYNC_OWN, CHROMA, EMBED, PIPE, LOG),
     },
     [CW_CMD_SEARCH] = {
@@ -254,7 +255,7 @@ static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
                  "kind, namespace, name (and cluster, when results have one). Options may come\n"
                  "before or after QUERY; `--` ends them (for a QUERY that starts with '-').\n"
                  "Every cluster is searched unless --cluster names one.\n",
-        .positional = "QUERY", .positional_at = CW_FLAG_AT(cw_options, positional),
+        POSITIONAL("QUERY"),
         .groups = GROUPS(SEARCH_OWN, CHROMA, EMBED, LOG),
     },
     [CW_CMD_MCP] = {
@@ -275,7 +276,7 @@ static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
                  "running it again. Documents of other clusters, and of none, are not touched.\n"
                  "Stop the cluster's controller first and let serve's journal drain\n"
                  "(`cluster-whisperer journal status`), or what it still applies comes back.\n",
-        .positional = "NAME", .positional_at = CW_FLAG_AT(cw_options, positional),
+        POSITIONAL("NAME"),
         .groups = GROUPS(FORGET_OWN, CHROMA, LOG),
     },
     [CW_CMD_JOURNAL] = {
@@ -286,8 +287,7 @@ static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
                  "  dead-letters   the operations refused for good, with the reason\n"
                  "  requeue        move the dead letters back to the journal to be applied again\n"
                  "                 (stop the server first; it applies them when started)\n",
-        .positional = "status, dead-letters or requeue",
-        .positional_at = CW_FLAG_AT(cw_options, positional),
+        POSITIONAL("status, dead-letters or requeue"),
         .groups = GROUPS(JOURNAL_OWN),
     },
     [CW_CMD_VALIDATE] = {
@@ -297,7 +297,7 @@ static const cw_flag_command COMMANDS[CW_CMD_COUNT] = {
                  "validator generated from schema/sync_payload.schema. Prints\n"
                  "`ok: N upserts, M deletes` (exit 0) or the issues as JSON, exactly as the\n"
                  "server's 400 answer (exit 1). `-` reads standard input.\n",
-        .positional = "FILE", .positional_at = CW_FLAG_AT(cw_options, positional),
+        POSITIONAL("FILE"),
         .groups = NULL,
     },
 };
