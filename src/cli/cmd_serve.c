@@ -166,6 +166,23 @@ static void drain(cw_app *app, cw_http_server *server, int drain_ms)
         cw_log_warn("%zu requests still in flight at the drain deadline", left);
 }
 
+/* What a started server says once: its cluster, where it listens, its auth. */
+static void log_started(const cw_options *o, cw_http_server *server)
+{
+    if (o->cluster != NULL)
+        cw_log_info("sync requests that name no cluster are of cluster %s", o->cluster);
+    if (o->http.admin_port != 0)
+        cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", o->http.host,
+                    cw_http_server_port(server), cw_http_server_admin_port(server), o->chroma.url,
+                    o->chroma.collection);
+    else
+        cw_log_info("listening on %s:%u, chroma %s, collection %s", o->http.host,
+                    cw_http_server_port(server), o->chroma.url, o->chroma.collection);
+    if (o->http.auth_token_file != NULL)
+        cw_log_info("auth: sync and search want a bearer token (%s; re-read on change or SIGHUP)",
+                    o->http.auth_token_file);
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     cw_options o;
@@ -219,19 +236,7 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
         goto out;
     }
-    if (o.cluster != NULL)
-        cw_log_info("sync requests that name no cluster are of cluster %s", o.cluster);
-    if (hc.admin_port != 0)
-        cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", hc.host,
-                    cw_http_server_port(server), cw_http_server_admin_port(server), o.chroma.url,
-                    o.chroma.collection);
-    else
-        cw_log_info("listening on %s:%u, chroma %s, collection %s", hc.host,
-                    cw_http_server_port(server), o.chroma.url, o.chroma.collection);
-
-    if (hc.auth_token_file != NULL)
-        cw_log_info("auth: sync and search want a bearer token (%s; re-read on change or SIGHUP)",
-                    hc.auth_token_file);
+    log_started(&o, server);
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
         cw_log_info("SIGHUP: reading the token file again");
