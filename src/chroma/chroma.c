@@ -19,6 +19,14 @@
 #define CW_CHROMA_ID_MAX 128
 #define CW_CHROMA_URL_MAX 2048
 #define CW_CHROMA_PROBE_TIMEOUT_MS 2000
+/* The defaults of cw_chroma_config (also what NULL and 0 fields mean). */
+#define DEFAULT_URL "http://localhost:8000"
+#define DEFAULT_TENANT "default_tenant"
+#define DEFAULT_DATABASE "default_database"
+#define DEFAULT_COLLECTION "instances"
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DEFAULT_READ_TIMEOUT_MS 15000
+#define DEFAULT_WRITE_TIMEOUT_MS 120000
 
 struct cw_chroma {
     char *url;               /* base URL without trailing slash */
@@ -47,6 +55,18 @@ static char *escape_dup(const char *s)
     return copy;
 }
 
+void cw_chroma_config_defaults(cw_chroma_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = DEFAULT_URL;
+    cfg->tenant = DEFAULT_TENANT;
+    cfg->database = DEFAULT_DATABASE;
+    cfg->collection = DEFAULT_COLLECTION;
+    cfg->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+    cfg->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
+    cfg->write_timeout_ms = DEFAULT_WRITE_TIMEOUT_MS;
+}
+
 cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err)
 {
     cw_chroma *c = NULL;
@@ -62,9 +82,9 @@ cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err)
         goto nomem;
     c->lock_ready = 1;
     c->url = strdup(cfg->url);
-    c->collection = strdup(cfg->collection != NULL ? cfg->collection : "instances");
-    tenant = escape_dup(cfg->tenant != NULL ? cfg->tenant : "default_tenant");
-    database = escape_dup(cfg->database != NULL ? cfg->database : "default_database");
+    c->collection = strdup(cfg->collection != NULL ? cfg->collection : DEFAULT_COLLECTION);
+    tenant = escape_dup(cfg->tenant != NULL ? cfg->tenant : DEFAULT_TENANT);
+    database = escape_dup(cfg->database != NULL ? cfg->database : DEFAULT_DATABASE);
     if (c->url == NULL || c->collection == NULL || tenant == NULL || database == NULL)
         goto nomem;
     size_t len = strlen(c->url);
@@ -75,9 +95,9 @@ cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err)
     if (c->db_url == NULL)
         goto nomem;
     snprintf(c->db_url, cap, "%s/api/v2/tenants/%s/databases/%s", c->url, tenant, database);
-    c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 15000;
-    c->write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : 120000;
-    long connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
+    c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : DEFAULT_READ_TIMEOUT_MS;
+    c->write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : DEFAULT_WRITE_TIMEOUT_MS;
+    long connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     if (cfg->token != NULL && cfg->token[0] != '\0') {
         if (strpbrk(cfg->token, "\r\n") != NULL) {
             cw_error_set(err, CW_E_CONFIG, "chroma: the auth token holds a line break");

@@ -73,6 +73,10 @@ typedef struct cw_chroma_config {
     const char *ca_file;      /* PEM CA bundle for an https:// url, NULL = the system's */
 } cw_chroma_config;
 
+/* Fill `cfg` with the defaults: url http://localhost:8000, the tenant,
+ * database, collection and timeouts above, no token, the system's CAs. */
+void cw_chroma_config_defaults(cw_chroma_config *cfg);
+
 /* Copy the config; no network I/O. NULL with `err` set (CW_E_CONFIG for a
  * missing url, CW_E_NOMEM). */
 CW_MUST_CHECK cw_chroma *cw_chroma_create(const cw_chroma_config *cfg, cw_error *err);

@@ -42,7 +42,7 @@ int cw_app_open(cw_app *app, const cw_options *o, unsigned what, int require_chr
             goto out;
         }
         cw_log_warn("Chroma at %s is not usable yet (%s); /readyz answers 503 until it is",
-                    o->chroma_url, cerr.msg);
+                    o->chroma.url, cerr.msg);
     } else {
         char msg[512];
         if (cw_app_dimension_problem(app, msg, sizeof msg))
@@ -71,14 +71,8 @@ int cw_app_open(cw_app *app, const cw_options *o, unsigned what, int require_chr
                         cw_journal_path(app->journal), (unsigned long long)js.backlog_ops,
                         (unsigned long long)js.dead_letters);
         }
-        cw_pipeline_config pc;
-        cw_pipeline_config_defaults(&pc);
+        cw_pipeline_config pc = o->pipeline;   /* the flags wrote into it */
         pc.journal = app->journal;
-        pc.ack_wait_ms = o->ack_wait_ms;
-        pc.batch_max = o->batch_max;
-        pc.batch_linger_ms = o->batch_linger_ms;
-        pc.workers = o->workers;
-        pc.queue_max = o->queue_max;
         app->pipeline = cw_pipeline_create(&pc, app->embedder, app->store, err);
         if (app->pipeline == NULL)
             goto out;

@@ -34,19 +34,6 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: cluster-whisperer forget-cluster [OPTIONS] NAME\n\n"
-                 "Delete every document of cluster NAME (metadata cluster = NAME) from the\n"
-                 "collection, in batches: a page of its ids, then a delete of those, until none\n"
-                 "is left. Each batch stands on its own: an interrupted run is finished by\n"
-                 "running it again. Documents of other clusters, and of none, are not touched.\n"
-                 "Stop the cluster's controller first and let serve's journal drain\n"
-                 "(`cluster-whisperer journal status`), or what it still applies comes back.\n\n"
-                 "options:\n");
-    cw_options_help(out, CW_CMD_FORGET);
-}
-
 /* Count the ids of `f`, page by page. 0 or -1. */
 static int count_ids(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size_t *n,
                      cw_error *err)
@@ -64,10 +51,87 @@ static int count_ids(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size
     }
 }
 
+/* Delete one page of the ids of `f` (at most `batch`); *n the number
+ * deleted, 0 when none was left. `last_first` is the first id of the page
+ * before, replaced by this page's: seen again means Chroma did not delete
+ * it. 0, or -1 with one line printed. */
+static int delete_page(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size_t total,
+                       char **last_first, size_t *n)
+{
+    int rc = -1;
+    char **ids = NULL;
+    cw_chroma_records page;
+    memset(&page, 0, sizeof page);
+    cw_error err;
+    cw_error_clear(&err);
+    *n = 0;
+    if (cw_chroma_ids_where(c, f, 0, batch, &page, &err) != 0)
+        goto out;
+    if (page.len == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (*last_first != NULL && strcmp(*last_first, page.items[0].id) == 0) {
+        fprintf(stderr, "cluster-whisperer forget-cluster: Chroma still lists %s after "
+                "deleting it; stopping after %zu documents\n", *last_first, total);
+        goto out;
+    }
+    free(*last_first);
+    *last_first = strdup(page.items[0].id);
+    ids = calloc(page.len, sizeof *ids);
+    if (ids == NULL || *last_first == NULL) {
+        cw_error_set(&err, CW_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < page.len; i++)
+        ids[i] = page.items[i].id;
+    if (cw_chroma_delete(c, (const char *const *)ids, page.len, &err) != 0)
+        goto out;
+    *n = page.len;
+    rc = 0;
+out:
+    if (err.code != CW_OK)
+        fprintf(stderr, "cluster-whisperer forget-cluster: %s (after %zu documents deleted; run "
+                "it again to delete the rest)\n", err.msg, total);
+    free(ids);
+    cw_chroma_records_free(&page);
+    return rc;
+}
+
+/* Delete page after page until none is left or a signal came. 0, or -1
+ * with one line printed. */
+static int delete_batches(cw_chroma *c, const cw_chroma_filter *f, size_t batch, size_t *total,
+                          size_t *batches)
+{
+    int rc = -1;
+    char *last_first = NULL;
+    for (;;) {
+        if (g_stop) {
+            fprintf(stderr, "cluster-whisperer forget-cluster: interrupted after %zu batches "
+                    "(%zu documents deleted); run it again to delete the rest\n", *batches, *total);
+            goto out;
+        }
+        size_t n = 0;
+        if (delete_page(c, f, batch, *total, &last_first, &n) != 0)
+            goto out;
+        if (n == 0)
+            break;
+        *total += n;
+        (*batches)++;
+        printf("batch %zu: deleted %zu documents of cluster %s (%zu so far)\n", *batches, n,
+               f->cluster, *total);
+        fflush(stdout);
+    }
+    rc = 0;
+out:
+    free(last_first);
+    return rc;
+}
+
 int cw_cmd_forget_cluster(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_FORGET, argc, argv, usage, CW_LOG_WARN);
+    int early = cw_options_begin(&o, CW_CMD_FORGET, argc, argv, CW_LOG_WARN);
     if (early >= 0)
         return early;
     const char *name = o.positional;
@@ -80,7 +144,6 @@ int cw_cmd_forget_cluster(int argc, char **argv)
 
     int rc = 1, curl_ready = 0;
     cw_chroma *c = NULL;
-    char **ids = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "cluster-whisperer forget-cluster: libcurl could not be initialised\n");
         return 1;
@@ -115,61 +178,8 @@ int cw_cmd_forget_cluster(int argc, char **argv)
     }
 
     size_t total = 0, batches = 0;
-    char *last_first = NULL;          /* the first id of the page before: seen again = stuck */
-    for (;;) {
-        if (g_stop) {
-            fprintf(stderr, "cluster-whisperer forget-cluster: interrupted after %zu batches "
-                    "(%zu documents deleted); run it again to delete the rest\n", batches, total);
-            free(last_first);
-            goto out;
-        }
-        cw_chroma_records page;
-        if (cw_chroma_ids_where(c, &f, 0, batch, &page, &err) != 0) {
-            fprintf(stderr, "cluster-whisperer forget-cluster: %s (after %zu documents deleted; run "
-                    "it again to delete the rest)\n", err.msg, total);
-            free(last_first);
-            goto out;
-        }
-        if (page.len == 0) {
-            cw_chroma_records_free(&page);
-            break;
-        }
-        if (last_first != NULL && strcmp(last_first, page.items[0].id) == 0) {
-            fprintf(stderr, "cluster-whisperer forget-cluster: Chroma still lists %s after "
-                    "deleting it; stopping after %zu documents\n", last_first, total);
-            cw_chroma_records_free(&page);
-            free(last_first);
-            goto out;
-        }
-        free(last_first);
-        last_first = strdup(page.items[0].id);
-        ids = calloc(page.len, sizeof *ids);
-        if (ids == NULL || last_first == NULL) {
-            fprintf(stderr, "cluster-whisperer forget-cluster: out of memory\n");
-            cw_chroma_records_free(&page);
-            free(last_first);
-            goto out;
-        }
-        for (size_t i = 0; i < page.len; i++)
-            ids[i] = page.items[i].id;
-        int deleted = cw_chroma_delete(c, (const char *const *)ids, page.len, &err);
-        free(ids);
-        ids = NULL;
-        size_t n = page.len;
-        cw_chroma_records_free(&page);
-        if (deleted != 0) {
-            fprintf(stderr, "cluster-whisperer forget-cluster: %s (after %zu documents deleted; run "
-                    "it again to delete the rest)\n", err.msg, total);
-            free(last_first);
-            goto out;
-        }
-        total += n;
-        batches++;
-        printf("batch %zu: deleted %zu documents of cluster %s (%zu so far)\n", batches, n, name,
-               total);
-        fflush(stdout);
-    }
-    free(last_first);
+    if (delete_batches(c, &f, batch, &total, &batches) != 0)
+        goto out;
     if (total == 0)
         printf("cluster %s: no documents in collection %s, nothing deleted\n", name, coll);
     else
@@ -177,7 +187,6 @@ int cw_cmd_forget_cluster(int argc, char **argv)
                total, batches, coll);
     rc = 0;
 out:
-    free(ids);
     cw_chroma_destroy(c);
     if (curl_ready)
         curl_global_cleanup();

@@ -4,31 +4,15 @@
  *   requeue        move the dead letters back to be applied again (needs
  *                  the server stopped: it takes the journal's lock)
  * Reading works while the server runs (SQLite WAL). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "commands.h"
+#include "cw_log.h"
 #include "journal.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: cluster-whisperer journal status|dead-letters|requeue [OPTIONS]\n\n"
-            "Inspect serve's journal of accepted requests not yet applied to Chroma.\n"
-            "  status         operations waiting, their bytes and age, dead letters\n"
-            "  dead-letters   the operations refused for good, with the reason\n"
-            "  requeue        move the dead letters back to the journal to be applied again\n"
-            "                 (stop the server first; it applies them when started)\n\n"
-            "options:\n"
-            "  --journal DIR          the journal directory (env CW_JOURNAL, default\n"
-            "                         $XDG_STATE_HOME or ~/.local/state: cluster-whisperer/journal)\n"
-            "  --json                 JSON output (status, dead-letters)\n"
-            "  --limit N              dead-letters: at most N (default all)\n"
-            "  -h, --help             show this help\n");
-}
+#include "options.h"
 
 static int status(cw_journal *j, int json)
 {
@@ -56,51 +40,13 @@ static int status(cw_journal *j, int json)
 
 int cw_cmd_journal(int argc, char **argv)
 {
-    const char *dir = getenv("CW_JOURNAL");
-    int json = 0;
-    size_t limit = 0;
-    static const struct option longopts[] = {
-        { "journal", required_argument, NULL, 'j' },
-        { "json", no_argument, NULL, 'J' },
-        { "limit", required_argument, NULL, 'l' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j': dir = optarg; break;
-        case 'J': json = 1; break;
-        case 'l': {
-            char *end = NULL;
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || v < 1) {
-                fprintf(stderr, "cluster-whisperer journal: --limit wants a number from 1, got '%s'\n", optarg);
-                return 2;
-            }
-            limit = (size_t)v;
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "cluster-whisperer journal: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "cluster-whisperer journal: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "cluster-whisperer journal: missing status, dead-letters or requeue (see --help)\n");
-        return 2;
-    }
-    const char *what = argv[optind++];
-    if (optind < argc) {
-        fprintf(stderr, "cluster-whisperer journal: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return 2;
-    }
+    cw_options o;
+    int early = cw_options_begin(&o, CW_CMD_JOURNAL, argc, argv, CW_LOG_WARN);
+    if (early >= 0)
+        return early;
+    const char *dir = o.journal, *what = o.positional;
+    int json = o.json;
+    size_t limit = o.limit;
     int requeue = strcmp(what, "requeue") == 0;
     if (!requeue && strcmp(what, "status") != 0 && strcmp(what, "dead-letters") != 0) {
         fprintf(stderr, "cluster-whisperer journal: unknown action '%s': status, dead-letters or requeue\n", what);

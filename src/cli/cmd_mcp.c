@@ -14,20 +14,10 @@
 #include "cw_log.h"
 #include "mcp.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: cluster-whisperer mcp [OPTIONS]\n\n"
-                 "Serve the Model Context Protocol (JSON-RPC 2.0, one message per line) on\n"
-                 "stdin/stdout, with the tools search_instances (query, n, kind, namespace,\n"
-                 "ranking, explain) and get_instance (id). Register it with an MCP client as\n"
-                 "the command `cluster-whisperer mcp` (see README). Logs go to stderr.\n\noptions:\n");
-    cw_options_help(out, CW_CMD_MCP);
-}
-
 int cw_cmd_mcp(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_MCP, argc, argv, usage, CW_LOG_WARN);
+    int early = cw_options_begin(&o, CW_CMD_MCP, argc, argv, CW_LOG_WARN);
     if (early >= 0)
         return early;
     signal(SIGPIPE, SIG_IGN);

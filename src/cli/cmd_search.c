@@ -11,16 +11,6 @@
 #include "cw_log.h"
 #include "search.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: cluster-whisperer search [OPTIONS] QUERY [OPTIONS]\n\n"
-                 "Print the instances that best match QUERY: rank, score, cosine distance, id,\n"
-                 "kind, namespace, name (and cluster, when results have one). Options may come\n"
-                 "before or after QUERY; `--` ends them (for a QUERY that starts with '-').\n"
-                 "Every cluster is searched unless --cluster names one.\n\noptions:\n");
-    cw_options_help(out, CW_CMD_SEARCH);
-}
-
 /* Print a cell padded to `width`, or as is when longer. */
 static void cell(const char *s, int width)
 {
@@ -80,7 +70,7 @@ static void print_table(const cw_search_results *r, int explain)
 int cw_cmd_search(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_SEARCH, argc, argv, usage, CW_LOG_WARN);
+    int early = cw_options_begin(&o, CW_CMD_SEARCH, argc, argv, CW_LOG_WARN);
     if (early >= 0)
         return early;
 

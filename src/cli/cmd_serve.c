@@ -166,23 +166,27 @@ static void drain(cw_app *app, cw_http_server *server, int drain_ms)
         cw_log_warn("%zu requests still in flight at the drain deadline", left);
 }
 
-static void usage(FILE *out)
+/* What a started server says once: its cluster, where it listens, its auth. */
+static void log_started(const cw_options *o, cw_http_server *server)
 {
-    fprintf(out, "usage: cluster-whisperer serve [OPTIONS]   (or: cw-serve [OPTIONS])\n\n"
-                 "Receive the k8s-vectordb-sync controller's POST /api/v1/instances/sync,\n"
-                 "embed each instance and keep Chroma in step. Probes: GET /healthz, /readyz;\n"
-                 "Prometheus metrics: GET /metrics. Search (main port only):\n"
-                 "GET /api/v1/instances/search?q=...&n=10&kind=&namespace=&cluster=&ranking=&explain=,\n"
-                 "or POST it a JSON object; GET /api/v1/instances/ID for one instance.\n"
-                 "Many clusters: POST /api/v1/instances/sync?cluster=NAME or\n"
-                 "/api/v1/clusters/NAME/instances/sync (set in each controller's INSTANCES_ENDPOINT).\n\noptions:\n");
-    cw_options_help(out, CW_CMD_SERVE);
+    if (o->cluster != NULL)
+        cw_log_info("sync requests that name no cluster are of cluster %s", o->cluster);
+    if (o->http.admin_port != 0)
+        cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", o->http.host,
+                    cw_http_server_port(server), cw_http_server_admin_port(server), o->chroma.url,
+                    o->chroma.collection);
+    else
+        cw_log_info("listening on %s:%u, chroma %s, collection %s", o->http.host,
+                    cw_http_server_port(server), o->chroma.url, o->chroma.collection);
+    if (o->http.auth_token_file != NULL)
+        cw_log_info("auth: sync and search want a bearer token (%s; re-read on change or SIGHUP)",
+                    o->http.auth_token_file);
 }
 
 int cw_cmd_serve(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_SERVE, argc, argv, usage, CW_LOG_INFO);
+    int early = cw_options_begin(&o, CW_CMD_SERVE, argc, argv, CW_LOG_INFO);
     if (early >= 0)
         return early;
 
@@ -223,44 +227,16 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "cluster-whisperer serve: --ready-on journal needs a journal (not --journal off)\n");
         goto out;
     }
-    cw_http_config hc;
-    cw_http_config_defaults(&hc);
-    hc.host = o.host;
-    hc.port = (unsigned short)o.port;
-    hc.admin_port = (unsigned short)o.admin_port;
-    hc.max_body = o.max_body;
-    hc.connection_limit = o.connection_limit;
-    hc.max_inflight_bytes = o.max_inflight_bytes;
-    hc.connection_timeout_s = o.connection_timeout_s;
-    hc.request_deadline_ms = o.request_deadline_ms;
-    hc.headers_timeout_ms = o.headers_timeout_ms;
-    hc.body_stall_s = o.body_stall_s;
-    hc.body_min_rate = o.body_min_rate;
-    hc.max_handling_bytes = o.max_handling_bytes;
-    hc.log_probes = o.log_probes;
+    cw_http_config hc = o.http;       /* the flags wrote into it */
     hc.search_chroma = app.chroma;
     hc.search_embedder = app.embedder;
     hc.default_cluster = o.cluster;
-    hc.auth_token_file = o.auth_token_file;
     server = cw_http_server_start(&hc, app.pipeline, ready_cb, &ready, &err);
     if (server == NULL) {
         fprintf(stderr, "cluster-whisperer serve: %s\n", err.msg);
         goto out;
     }
-    if (o.cluster != NULL)
-        cw_log_info("sync requests that name no cluster are of cluster %s", o.cluster);
-    if (o.admin_port != 0)
-        cw_log_info("listening on %s:%u (admin %u), chroma %s, collection %s", o.host,
-                    cw_http_server_port(server), cw_http_server_admin_port(server), o.chroma_url,
-                    o.collection != NULL ? o.collection : "instances");
-    else
-        cw_log_info("listening on %s:%u, chroma %s, collection %s", o.host,
-                    cw_http_server_port(server), o.chroma_url,
-                    o.collection != NULL ? o.collection : "instances");
-
-    if (o.auth_token_file != NULL)
-        cw_log_info("auth: sync and search want a bearer token (%s; re-read on change or SIGHUP)",
-                    o.auth_token_file);
+    log_started(&o, server);
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
         cw_log_info("SIGHUP: reading the token file again");

@@ -16,19 +16,10 @@
 #define SYNC_MAX_FILE (1024u * 1024 * 1024)
 #define SYNC_DEADLINE_MS (30 * 60 * 1000)
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: cluster-whisperer sync [OPTIONS] FILE|-\n\n"
-                 "Apply a sync payload (the controller's JSON) to Chroma through the same\n"
-                 "pipeline as `serve`: deletes, then upserts, embedding only changed texts.\n"
-                 "With --cluster NAME, as `serve` stores a request of that cluster.\n\noptions:\n");
-    cw_options_help(out, CW_CMD_SYNC);
-}
-
 int cw_cmd_sync(int argc, char **argv)
 {
     cw_options o;
-    int early = cw_options_begin(&o, CW_CMD_SYNC, argc, argv, usage, CW_LOG_WARN);
+    int early = cw_options_begin(&o, CW_CMD_SYNC, argc, argv, CW_LOG_WARN);
     if (early >= 0)
         return early;
 

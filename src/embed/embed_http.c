@@ -401,6 +401,13 @@ static void remote_destroy(cw_embedder *self)
 
 static const cw_embedder_vtable REMOTE_VT = { remote_embed, remote_destroy };
 
+void cw_remote_embedder_config_defaults(cw_remote_embedder_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
+    cfg->deadline_ms = DEFAULT_DEADLINE_MS;
+}
+
 static cw_embedder *remote_create(const remote_flavor *flavor, const cw_remote_embedder_config *cfg,
                                   cw_error *err)
 {

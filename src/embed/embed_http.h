@@ -74,6 +74,10 @@ typedef struct cw_remote_embedder_config {
                                alone); default 256 KiB for both */
 } cw_remote_embedder_config;
 
+/* Fill `cfg` with the defaults both backends share (timeout_ms and
+ * deadline_ms 20000); the rest stays zero: each backend's own default. */
+void cw_remote_embedder_config_defaults(cw_remote_embedder_config *cfg);
+
 /* A voyage backend (name "voyage", dim 0 until the first answer). Makes no
  * network call. Trailing white space (a newline from a Secret file) is
  * dropped from the key. Returns NULL with `err` set: CW_E_CONFIG

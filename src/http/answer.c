@@ -80,6 +80,21 @@ void cw_http_answer_note_error(cw_http_answer *a, const char *fmt, ...)
     va_end(ap);
 }
 
+void cw_http_answer_not_found(cw_http_answer *a, const char *method, const char *path)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "no route for %s %s", method, path);
+    cw_http_answer_error(a, 404, "Not found", msg);
+}
+
+void cw_http_answer_method(cw_http_answer *a, const char *method, const char *allow)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is not allowed here; use %s", method, allow);
+    cw_http_answer_error(a, 405, "Method not allowed", msg);
+    a->allow = allow;
+}
+
 const char *cw_http_answer_bytes(const cw_http_answer *a, size_t *len)
 {
     if (a->body != NULL) {

@@ -58,6 +58,13 @@ void cw_http_answer_unavailable(cw_http_answer *a, const char *message, int retr
 void cw_http_answer_note_error(cw_http_answer *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* 404 {"error":"Not found","message":"no route for METHOD PATH"}. */
+void cw_http_answer_not_found(cw_http_answer *a, const char *method, const char *path);
+
+/* 405 "METHOD is not allowed here; use ALLOW" + the Allow header; `allow`
+ * is a static string (cw_http_route_allow()). */
+void cw_http_answer_method(cw_http_answer *a, const char *method, const char *allow);
+
 /* Body bytes and length (the malloc'd body or the static one). */
 const char *cw_http_answer_bytes(const cw_http_answer *a, size_t *len);
 

@@ -799,13 +799,9 @@ static enum MHD_Result on_complete(listener *l, struct MHD_Connection *conn, cw_
     case CW_ROUTE_READYZ:
         cw_http_handle_readyz(&a, is_shutting_down(s), s->ready, s->ready_ctx);
         break;
-    case CW_ROUTE_METRICS: {
-        size_t in_flight = cw_http_server_in_flight(s);
-        cw_http_answer_json(&a, 200, cw_http_metrics_render(s->metrics, in_flight, s->pipeline));
-        if (a.status == 200)
-            a.content_type = CW_HTTP_CT_PROMETHEUS;
+    case CW_ROUTE_METRICS:
+        cw_http_handle_metrics(&a, s->metrics, cw_http_server_in_flight(s), s->pipeline);
         break;
-    }
     case CW_ROUTE_OTHER:
     case CW_ROUTE_COUNT:
         cw_http_answer_error(&a, 500, "Internal error", "no handler");

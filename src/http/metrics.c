@@ -346,3 +346,11 @@ char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *
     render_clusters(&p, m);
     return cw_prom_take(&p);
 }
+
+void cw_http_handle_metrics(cw_http_answer *a, cw_http_metrics *m, size_t in_flight,
+                            cw_pipeline *pipeline)
+{
+    cw_http_answer_json(a, 200, cw_http_metrics_render(m, in_flight, pipeline));
+    if (a->status == 200)
+        a->content_type = CW_HTTP_CT_PROMETHEUS;
+}

@@ -91,4 +91,9 @@ void cw_http_metrics_search(cw_http_metrics *m, int mode, size_t results);
  * be NULL (its two families are then left out). */
 char *cw_http_metrics_render(cw_http_metrics *m, size_t in_flight, cw_pipeline *pipeline);
 
+/* GET /metrics: 200 with that text as CW_HTTP_CT_PROMETHEUS (the static
+ * 503 when it could not be built). */
+void cw_http_handle_metrics(cw_http_answer *a, cw_http_metrics *m, size_t in_flight,
+                            cw_pipeline *pipeline);
+
 #endif

@@ -209,7 +209,7 @@ int cw_http_request_check_head(cw_http_request *r, const cw_http_head *h, cw_htt
         return 1;
     }
     if (!cw_http_route_method_ok(r->route, h->method)) {
-        cw_http_answer_method(a, r->route, h->method);
+        cw_http_answer_method(a, h->method, cw_http_route_allow(r->route));
         return 1;
     }
     if (r->route == CW_ROUTE_SYNC && sync_cluster(r, h, a))

@@ -95,22 +95,6 @@ int cw_http_route_method_ok(cw_http_route route, const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
-void cw_http_answer_not_found(cw_http_answer *a, const char *method, const char *path)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "no route for %s %s", method, path);
-    cw_http_answer_error(a, 404, "Not found", msg);
-}
-
-void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *method)
-{
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s is not allowed here; use %s", method,
-             cw_http_route_allow(route));
-    cw_http_answer_error(a, 405, "Method not allowed", msg);
-    a->allow = cw_http_route_allow(route);
-}
-
 /* 400 from the parser's issues; 503 + Retry-After when the parser ran out
  * of memory (an overload: the same payload can succeed later). */
 static void answer_issues(cw_http_answer *a, const cw_issues *issues)

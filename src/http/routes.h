@@ -49,10 +49,6 @@ const char *cw_http_route_allow(cw_http_route route);
 /* 1 when `method` is allowed on `route`. */
 int cw_http_route_method_ok(cw_http_route route, const char *method);
 
-/* Fill `a` for the cases decided without a body: 404, 405 + Allow. */
-void cw_http_answer_not_found(cw_http_answer *a, const char *method, const char *path);
-void cw_http_answer_method(cw_http_answer *a, cw_http_route route, const char *method);
-
 /* POST sync: parse `body[0..len)` with the generated parser; on success
  * submit to `pipeline` with `deadline_ms` and answer after the commit.
  * 400 issues, 503 + Retry-After transient, 500 otherwise. */

@@ -412,7 +412,7 @@ static void test_usage(void)
     free(err);
     char *argv2[] = { getenv("CW_BIN"), "mcp", "--server", "localhost:3000", NULL };
     CU_ASSERT_EQUAL(proc_run(argv2, &out, &err), 2);
-    CU_ASSERT_STRING_EQUAL(err, "cluster-whisperer mcp: --server wants an http:// or https:// URL, got 'localhost:3000'\n");
+    CU_ASSERT_STRING_EQUAL(err, "cluster-whisperer mcp: --server: 'localhost:3000' is not an http:// or https:// URL\n");
     free(out);
     free(err);
     char *argv3[] = { getenv("CW_BIN"), "mcp", "--help", NULL };

@@ -106,8 +106,8 @@ static void test_command_help(void)
     CU_ASSERT_EQUAL(run(&out, NULL, "serve", "--help", NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--chroma-url URL"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--batch-linger-ms MS"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  --log-probes           also log /healthz, /readyz and /metrics "
-                                       "requests (default: not logged)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  --log-probes           also log /healthz, /readyz and /metrics requests\n"
+                                       "                         (default: not logged)\n"));
     free(out);
     /* a serve-only flag */
     CU_ASSERT_EQUAL(run(&out, NULL, "sync", "--help", NULL), 0);
@@ -182,9 +182,9 @@ static void test_options_after_the_query(void)
 {
     /* the README's own example shape: flags after the query are read */
     expect((const char *[]){ "search", "which databases are running", "-n", "0", "--namespace", "default", NULL }, 2,
-           "cluster-whisperer search: --n wants a number from 1 to 100, got '0'\n");
+           "cluster-whisperer search: -n wants a number from 1 to 100, got '0'\n");
     expect((const char *[]){ "search", "which databases", "-n", "101", NULL }, 2,
-           "cluster-whisperer search: --n wants a number from 1 to 100, got '101'\n");
+           "cluster-whisperer search: -n wants a number from 1 to 100, got '101'\n");
     expect((const char *[]){ "search", "databases", "--kind", NULL }, 2,
            "cluster-whisperer search: option '--kind' needs a value\n");
     expect((const char *[]){ "search", "databases", "--bogus", NULL }, 2,
