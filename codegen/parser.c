@@ -339,99 +339,102 @@ static int parse_default(parser *p, field *f)
     return expect(p, TOK_RPAREN, "')'");
 }
 
+/* The modifier at p->tok into *slot (its position); an error when the
+ * field has it already. Consumes the keyword. */
+static int take_modifier(parser *p, modifier_pos *slot)
+{
+    if (slot->line != 0) {
+        source_error(p->src, p->tok.line, p->tok.col, "duplicate modifier %s",
+                     token_name(p->tok.kind));
+        return -1;
+    }
+    *slot = (modifier_pos){ p->tok.line, p->tok.col };
+    advance(p);
+    return 0;
+}
+
+/* maxlen's "(N)": 1 <= N <= 999999999. */
+static int parse_maxlen_arg(parser *p, field *f)
+{
+    if (expect(p, TOK_LPAREN, "'('") != 0)
+        return -1;
+    if (p->tok.kind != TOK_INT)
+        return error_expected(p, "a length in bytes");
+    if (p->tok.start[0] == '-' || strspn(p->tok.start, "0") == p->tok.len) {
+        source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at least 1");
+        return -1;
+    }
+    if (p->tok.len > 9) {
+        source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at most 999999999");
+        return -1;
+    }
+    f->maxlen_value = strtoul(p->tok.start, NULL, 10);
+    advance(p);
+    return expect(p, TOK_RPAREN, "')'");
+}
+
+/* min's or max's "(N)". */
+static int parse_bound_arg(parser *p, int is_min, long long *value)
+{
+    if (expect(p, TOK_LPAREN, "'('") != 0)
+        return -1;
+    if (int_value(p, is_min ? "min" : "max", value) != 0)
+        return -1;
+    advance(p);
+    return expect(p, TOK_RPAREN, "')'");
+}
+
+/* format's "(name)". */
+static int parse_format_arg(parser *p, field *f)
+{
+    if (expect(p, TOK_LPAREN, "'('") != 0)
+        return -1;
+    if (p->tok.kind != TOK_IDENT)
+        return error_expected(p, "a format name");
+    f->format_name = token_text(&p->tok);
+    if (f->format_name == NULL)
+        return oom();
+    advance(p);
+    return expect(p, TOK_RPAREN, "')'");
+}
+
 static int parse_modifiers(parser *p, field *f)
 {
     for (;;) {
-        modifier_pos pos = { p->tok.line, p->tok.col };
         switch (p->tok.kind) {
         case TOK_SEMI:
             advance(p);
             return 0;
         case TOK_NULLABLE:
-        case TOK_OPTIONAL:
-        case TOK_NONEMPTY: {
-            modifier_pos *slot = p->tok.kind == TOK_NULLABLE ? &f->nullable
-                               : p->tok.kind == TOK_OPTIONAL ? &f->optional : &f->nonempty;
-            if (slot->line != 0) {
-                source_error(p->src, pos.line, pos.col, "duplicate modifier %s",
-                             token_name(p->tok.kind));
+            if (take_modifier(p, &f->nullable) != 0)
                 return -1;
-            }
-            *slot = pos;
-            advance(p);
             break;
-        }
+        case TOK_OPTIONAL:
+            if (take_modifier(p, &f->optional) != 0)
+                return -1;
+            break;
+        case TOK_NONEMPTY:
+            if (take_modifier(p, &f->nonempty) != 0)
+                return -1;
+            break;
         case TOK_MAXLEN:
-            if (f->maxlen.line != 0) {
-                source_error(p->src, pos.line, pos.col, "duplicate modifier 'maxlen'");
-                return -1;
-            }
-            f->maxlen = pos;
-            advance(p);
-            if (expect(p, TOK_LPAREN, "'('") != 0)
-                return -1;
-            if (p->tok.kind != TOK_INT)
-                return error_expected(p, "a length in bytes");
-            if (p->tok.start[0] == '-' || strspn(p->tok.start, "0") == p->tok.len) {
-                source_error(p->src, p->tok.line, p->tok.col, "maxlen must be at least 1");
-                return -1;
-            }
-            if (p->tok.len > 9) {
-                source_error(p->src, p->tok.line, p->tok.col,
-                             "maxlen must be at most 999999999");
-                return -1;
-            }
-            f->maxlen_value = strtoul(p->tok.start, NULL, 10);
-            advance(p);
-            if (expect(p, TOK_RPAREN, "')'") != 0)
+            if (take_modifier(p, &f->maxlen) != 0 || parse_maxlen_arg(p, f) != 0)
                 return -1;
             break;
         case TOK_MIN:
-        case TOK_MAX: {
-            int is_min = p->tok.kind == TOK_MIN;
-            modifier_pos *slot = is_min ? &f->min : &f->max;
-            if (slot->line != 0) {
-                source_error(p->src, pos.line, pos.col, "duplicate modifier %s",
-                             token_name(p->tok.kind));
-                return -1;
-            }
-            *slot = pos;
-            advance(p);
-            if (expect(p, TOK_LPAREN, "'('") != 0)
-                return -1;
-            if (int_value(p, is_min ? "min" : "max", is_min ? &f->min_value : &f->max_value) != 0)
-                return -1;
-            advance(p);
-            if (expect(p, TOK_RPAREN, "')'") != 0)
+            if (take_modifier(p, &f->min) != 0 || parse_bound_arg(p, 1, &f->min_value) != 0)
                 return -1;
             break;
-        }
-        case TOK_DEFAULT:
-            if (f->dflt.line != 0) {
-                source_error(p->src, pos.line, pos.col, "duplicate modifier 'default'");
+        case TOK_MAX:
+            if (take_modifier(p, &f->max) != 0 || parse_bound_arg(p, 0, &f->max_value) != 0)
                 return -1;
-            }
-            f->dflt = pos;
-            advance(p);
-            if (parse_default(p, f) != 0)
+            break;
+        case TOK_DEFAULT:
+            if (take_modifier(p, &f->dflt) != 0 || parse_default(p, f) != 0)
                 return -1;
             break;
         case TOK_FORMAT:
-            if (f->format.line != 0) {
-                source_error(p->src, pos.line, pos.col, "duplicate modifier 'format'");
-                return -1;
-            }
-            f->format = pos;
-            advance(p);
-            if (expect(p, TOK_LPAREN, "'('") != 0)
-                return -1;
-            if (p->tok.kind != TOK_IDENT)
-                return error_expected(p, "a format name");
-            f->format_name = token_text(&p->tok);
-            if (f->format_name == NULL)
-                return oom();
-            advance(p);
-            if (expect(p, TOK_RPAREN, "')'") != 0)
+            if (take_modifier(p, &f->format) != 0 || parse_format_arg(p, f) != 0)
                 return -1;
             break;
         default:
