@@ -706,12 +706,111 @@ out:
     return rc;
 }
 
+/* A slice "[]T" at i (the "["): a list, or one base64 string for []byte.
+ * i is advanced past it. */
+static int map_slice(importer *im, size_t *i, int depth, gtype *g, const char *text, int text_len)
+{
+    const gtok *t = &im->toks[*i];
+    if (!tok_is(&im->toks[*i + 1], "]"))
+        return fail(im, t->line, "array type %.*s is not supported (only slices)", text_len, text);
+    gtype elem = { 0 };
+    *i += 2;
+    int rc = map_type(im, i, depth + 1, &elem);
+    if (rc == 0 && elem.is_uint8) {
+        sb_printf(&g->text, "string");   /* []byte: one base64 string */
+        if (depth == 0)
+            g->nullable = 1;
+    } else if (rc == 0) {
+        wrap(g, "list", &elem, depth);
+    }
+    gtype_free(&elem);
+    return rc != 0 ? -1 : 0;
+}
+
+/* A map "map[string]T" at i (the "map"); only string keys. */
+static int map_map(importer *im, size_t *i, int depth, gtype *g, const char *text, int text_len)
+{
+    const gtok *t = &im->toks[*i];
+    gtype key = { 0 }, value = { 0 };
+    size_t key_tok = *i + 2;
+    int rc = -1;
+    *i = key_tok;
+    if (map_type(im, i, depth + 1, &key) != 0)
+        goto out;
+    if (!key.is_string || key.nullable) {
+        fail(im, t->line, "map key type %.*s of %.*s is not supported (only string keys)",
+             (int)(im->toks[*i].s - im->toks[key_tok].s), im->toks[key_tok].s, text_len, text);
+        goto out;
+    }
+    if (!tok_is(&im->toks[*i], "]")) {
+        expected(im, *i, "']'");
+        goto out;
+    }
+    (*i)++;
+    if (map_type(im, i, depth + 1, &value) != 0)
+        goto out;
+    wrap(g, "map", &value, depth);
+    rc = 0;
+out:
+    gtype_free(&key);
+    gtype_free(&value);
+    return rc;
+}
+
+/* A qualified name "pkg.Name" at i: only time.Time (an RFC 3339 string). */
+static int map_qualified(importer *im, size_t *i, gtype *g)
+{
+    const gtok *t = &im->toks[*i];
+    const gtok *name = &im->toks[*i + 2];
+    const gimport *imp = NULL;
+    for (size_t k = 0; k < im->nimports; k++) {
+        if (im->imports[k].name_len == t->len && memcmp(im->imports[k].name, t->s, t->len) == 0)
+            imp = &im->imports[k];
+    }
+    if (imp == NULL || imp->path_len != 4 || memcmp(imp->path, "time", 4) != 0 ||
+        !tok_is(name, "Time"))
+        return fail(im, t->line, "unknown type %.*s.%.*s (only time.Time from other packages)",
+                    (int)t->len, t->s, (int)name->len, name->s);
+    sb_printf(&g->text, "string");
+    g->format = "rfc3339";
+    *i += 3;
+    return 0;
+}
+
+/* A name at i: a type declared in the file, or a Go builtin. */
+static int map_ident(importer *im, size_t *i, int depth, gtype *g, const char *text, int text_len)
+{
+    const gtok *t = &im->toks[*i];
+    gdecl *d = find_decl(im, t->s, t->len);
+    if (tok_is(&im->toks[*i + 1], "["))
+        return fail(im, t->line, "generic type %.*s is not supported", text_len, text);
+    if (d != NULL) {
+        if (map_named(im, d, t->line, depth, g) != 0)
+            return -1;
+    } else {
+        const struct builtin *b = NULL;
+        for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
+            if (tok_is(t, builtins[k].name))
+                b = &builtins[k];
+        }
+        if (b == NULL)
+            return fail(im, t->line, "unknown type %.*s", (int)t->len, t->s);
+        sb_printf(&g->text, "%s", b->schema);
+        g->min = b->min;
+        g->max = b->max;
+        g->is_uint8 = strcmp(b->name, "uint8") == 0 || strcmp(b->name, "byte") == 0;
+        g->is_string = strcmp(b->name, "string") == 0;
+    }
+    (*i)++;
+    return 0;
+}
+
 /* The type at `*pi` (advanced past it) into `g`; `depth` counts the
  * lists and maps around it. */
 static int map_type(importer *im, size_t *pi, int depth, gtype *g)
 {
     size_t i = *pi;
-    int pointer = 0;
+    int pointer = 0, rc;
 
     if (depth > SCHEMAC_MAX_TYPE_DEPTH)
         return fail(im, im->toks[i].line, "type nested more than %d levels deep", SCHEMAC_MAX_TYPE_DEPTH);
@@ -723,96 +822,27 @@ static int map_type(importer *im, size_t *pi, int depth, gtype *g)
     const gtok *t = &im->toks[i];
     int text_len;
     const char *text = type_text(im, i, &text_len);
-    if (tok_is(t, "[")) {
-        if (!tok_is(&im->toks[i + 1], "]"))
-            return fail(im, t->line, "array type %.*s is not supported (only slices)", text_len, text);
-        gtype elem = { 0 };
-        i += 2;
-        int rc = map_type(im, &i, depth + 1, &elem);
-        if (rc == 0 && elem.is_uint8) {
-            sb_printf(&g->text, "string");   /* []byte: one base64 string */
-            if (depth == 0)
-                g->nullable = 1;
-        } else if (rc == 0) {
-            wrap(g, "list", &elem, depth);
-        }
-        gtype_free(&elem);
-        if (rc != 0)
-            return -1;
-    } else if (tok_is(t, "map") && tok_is(&im->toks[i + 1], "[")) {
-        gtype key = { 0 }, value = { 0 };
-        size_t key_tok = i + 2;
-        int rc = -1;
-        i = key_tok;
-        if (map_type(im, &i, depth + 1, &key) != 0)
-            goto map_out;
-        if (!key.is_string || key.nullable) {
-            fail(im, t->line, "map key type %.*s of %.*s is not supported (only string keys)",
-                 (int)(im->toks[i].s - im->toks[key_tok].s), im->toks[key_tok].s, text_len, text);
-            goto map_out;
-        }
-        if (!tok_is(&im->toks[i], "]")) {
-            expected(im, i, "']'");
-            goto map_out;
-        }
-        i++;
-        if (map_type(im, &i, depth + 1, &value) != 0)
-            goto map_out;
-        wrap(g, "map", &value, depth);
-        rc = 0;
-map_out:
-        gtype_free(&key);
-        gtype_free(&value);
-        if (rc != 0)
-            return -1;
-    } else if (tok_is(t, "chan") || tok_is(t, "<")) {
+    if (tok_is(t, "["))
+        rc = map_slice(im, &i, depth, g, text, text_len);
+    else if (tok_is(t, "map") && tok_is(&im->toks[i + 1], "["))
+        rc = map_map(im, &i, depth, g, text, text_len);
+    else if (tok_is(t, "chan") || tok_is(t, "<"))
         return fail(im, t->line, "channel type %.*s is not supported", text_len, text);
-    } else if (tok_is(t, "func")) {
+    else if (tok_is(t, "func"))
         return fail(im, t->line, "func type %.*s is not supported", text_len, text);
-    } else if (tok_is(t, "interface") || tok_is(t, "any") || tok_is(t, "error")) {
+    else if (tok_is(t, "interface") || tok_is(t, "any") || tok_is(t, "error"))
         return fail(im, t->line, "interface type %.*s is not supported", text_len, text);
-    } else if (tok_is(t, "struct")) {
+    else if (tok_is(t, "struct"))
         return fail(im, t->line, "anonymous struct type %.*s is not supported (declare it as a named type)",
                     text_len, text);
-    } else if (t->kind == GT_IDENT && tok_is(&im->toks[i + 1], ".") && im->toks[i + 2].kind == GT_IDENT) {
-        const gtok *name = &im->toks[i + 2];
-        const gimport *imp = NULL;
-        for (size_t k = 0; k < im->nimports; k++) {
-            if (im->imports[k].name_len == t->len && memcmp(im->imports[k].name, t->s, t->len) == 0)
-                imp = &im->imports[k];
-        }
-        if (imp == NULL || imp->path_len != 4 || memcmp(imp->path, "time", 4) != 0 ||
-            !tok_is(name, "Time"))
-            return fail(im, t->line, "unknown type %.*s.%.*s (only time.Time from other packages)",
-                        (int)t->len, t->s, (int)name->len, name->s);
-        sb_printf(&g->text, "string");
-        g->format = "rfc3339";
-        i += 3;
-    } else if (t->kind == GT_IDENT) {
-        gdecl *d = find_decl(im, t->s, t->len);
-        if (tok_is(&im->toks[i + 1], "["))
-            return fail(im, t->line, "generic type %.*s is not supported", text_len, text);
-        if (d != NULL) {
-            if (map_named(im, d, t->line, depth, g) != 0)
-                return -1;
-        } else {
-            const struct builtin *b = NULL;
-            for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
-                if (tok_is(t, builtins[k].name))
-                    b = &builtins[k];
-            }
-            if (b == NULL)
-                return fail(im, t->line, "unknown type %.*s", (int)t->len, t->s);
-            sb_printf(&g->text, "%s", b->schema);
-            g->min = b->min;
-            g->max = b->max;
-            g->is_uint8 = strcmp(b->name, "uint8") == 0 || strcmp(b->name, "byte") == 0;
-            g->is_string = strcmp(b->name, "string") == 0;
-        }
-        i++;
-    } else {
+    else if (t->kind == GT_IDENT && tok_is(&im->toks[i + 1], ".") && im->toks[i + 2].kind == GT_IDENT)
+        rc = map_qualified(im, &i, g);
+    else if (t->kind == GT_IDENT)
+        rc = map_ident(im, &i, depth, g, text, text_len);
+    else
         return expected(im, i, "a type");
-    }
+    if (rc != 0)
+        return -1;
     if (pointer) {
         g->is_uint8 = 0;   /* []*byte is a list of numbers */
         g->is_string = 0;
