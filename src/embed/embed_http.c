@@ -242,6 +242,8 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
      * of the bytes and no number parsing (~25% of our CPU per 1024-d
      * vector when answered as decimal numbers). */
     int base64 = !__atomic_load_n(&r->floats_only, __ATOMIC_RELAXED);
+    long b64_refused_status = 0;  /* the 400/422 a base64 request got, if any */
+    char b64_refusal[300] = "";
     char *body = cw_embed_wire_request(texts, n, r->model, input_type, r->max_text_bytes, base64, err);
 
     snprintf(desc, sizeof desc, "%s: no time left to call %s", name, r->endpoint);
@@ -266,6 +268,10 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
         if (post_once(r, body, left < r->timeout_ms ? (long)left : r->timeout_ms, &a, &status, &cc, err) != 0)
             goto out;
         if (cc == CURLE_OK && status >= 200 && status < 300) {
+            if (b64_refused_status != 0 && !__atomic_exchange_n(&r->floats_only, 1, __ATOMIC_RELAXED))
+                cw_log_info("%s: the embedding API refused \"encoding_format\":\"base64\" (HTTP %ld: %s) "
+                            "and answered without it; asking for arrays of numbers from now on",
+                            name, b64_refused_status, b64_refusal);
             rc = cw_embed_wire_parse_answer(name, a.body.data, a.body.len, n, CW_EMBEDDER_MAX_DIM, vecs, dim, err);
             goto out;
         }
@@ -296,13 +302,12 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
         } else if (status == 408 || status == 429 || status >= 500) {
             snprintf(desc, sizeof desc, "%s: the embedding API answered HTTP %ld", name, status);
         } else if (base64 && (status == 400 || status == 422)) {
-            /* An API that knows no "encoding_format" (or not "base64"):
-             * ask for numbers from now on, at once and without a backoff. */
-            char upstream[300];
-            cw_embed_wire_upstream_message(a.body.data, a.body.len, upstream, sizeof upstream);
-            if (!__atomic_exchange_n(&r->floats_only, 1, __ATOMIC_RELAXED))
-                cw_log_info("%s: the embedding API refused \"encoding_format\":\"base64\" (HTTP %ld: %s); "
-                            "asking for arrays of numbers from now on", name, status, upstream);
+            /* Maybe an API that knows no "encoding_format" (or not
+             * "base64"): ask again for numbers, at once. Only if that is
+             * answered does this backend ask for numbers from now on (a
+             * request refused for another reason is refused again). */
+            cw_embed_wire_upstream_message(a.body.data, a.body.len, b64_refusal, sizeof b64_refusal);
+            b64_refused_status = status;
             base64 = 0;
             free(body);
             body = cw_embed_wire_request(texts, n, r->model, input_type, r->max_text_bytes, 0, err);

@@ -539,27 +539,42 @@ static void test_base64_and_fallback(void)
         CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
         CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 1);
 
+        /* A 400 to the base64 request and to the one without: refused as
+         * any 400, and base64 is still asked for afterwards. */
+        cw_mock_embedder_fail(g_mock, 400, 2, 0);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 1, CW_EMBED_DOCUMENT, out, &err), -1);
+        CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+        CU_ASSERT_STRING_EQUAL(err.msg, voyage
+            ? "voyage: the embedding API refused the request (HTTP 400): mock: injected HTTP 400"
+            : "openai: the embedding API refused the request (HTTP 400): mock: injected HTTP 400");
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);
+        cw_error_clear(&err);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 2);
+        cw_mock_embedder_reset(g_mock);
+
         cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_IGNORE);
         memset(out, 0, sizeof out);
         CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
         CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
-        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 2);
-        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 1);
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 0);
 
         cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_REFUSE);
         memset(out, 0, sizeof out);
         CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
         CU_ASSERT_EQUAL(err.code, CW_OK);
         CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
-        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 4);          /* refused, then floats */
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);          /* refused, then floats */
         memset(out, 0, sizeof out);
         CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 2, CW_EMBED_DOCUMENT, out, &err), 0);
         CU_ASSERT_EQUAL(mismatches(THREE, 2, DIM, out), 0);
-        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 5);          /* floats only from now on */
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 4);          /* floats only from now on */
         /* back to a base64 server: this backend keeps asking for floats */
         cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_HONOUR);
         CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 1, CW_EMBED_DOCUMENT, out, &err), 0);
-        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 1);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 0);
         cw_embedder_destroy(e);
     }
     cw_mock_embedder_reset(g_mock);
