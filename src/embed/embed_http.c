@@ -228,6 +228,20 @@ static int refuse_key(remote_embedder *r, long status, cw_error *err)
     return cw_error_set(err, CW_E_CONFIG, "%s", msg);
 }
 
+/* 1 when a 400/422 answer names the encoding (vLLM, TEI, pydantic-based
+ * servers name the field they refuse): only then is the request worth
+ * sending again without "encoding_format". Any other 400 is the request's
+ * own fault and is refused as before. */
+static int refuses_base64(const answer *a)
+{
+    char msg[512];
+    cw_embed_wire_upstream_message(a->body.data, a->body.len, msg, sizeof msg);
+    for (char *c = msg; *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return strstr(msg, "encoding_format") != NULL || strstr(msg, "encoding format") != NULL ||
+           strstr(msg, "base64") != NULL;
+}
+
 /* One upstream batch, retried within `deadline`. On success *vecs (malloc'd
  * n * *dim floats) and *dim are set. */
 static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
@@ -301,11 +315,10 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             goto out;
         } else if (status == 408 || status == 429 || status >= 500) {
             snprintf(desc, sizeof desc, "%s: the embedding API answered HTTP %ld", name, status);
-        } else if (base64 && (status == 400 || status == 422)) {
-            /* Maybe an API that knows no "encoding_format" (or not
-             * "base64"): ask again for numbers, at once. Only if that is
-             * answered does this backend ask for numbers from now on (a
-             * request refused for another reason is refused again). */
+        } else if (base64 && (status == 400 || status == 422) && refuses_base64(&a)) {
+            /* An API that knows no "encoding_format" (or not "base64"):
+             * ask again for numbers, at once. Only if that is answered
+             * does this backend ask for numbers from now on. */
             cw_embed_wire_upstream_message(a.body.data, a.body.len, b64_refusal, sizeof b64_refusal);
             b64_refused_status = status;
             base64 = 0;
