@@ -35,6 +35,13 @@
 #   CW_BENCH_DIM          vector size                   (default 384)
 #   CW_BENCH_LOCAL_CLIENTS clients of the local-model fan-in (default 64)
 #   CW_BENCH_SERVER_ARGS  extra `serve` flags (e.g. "--workers 4 --batch-max 128")
+#   CW_BENCH_CELLS        "all" (default) or "fanin-ceiling": only the issue-19
+#                         cell (Chroma's 100-doc ceiling, then 64 clients x 100-
+#                         and 1-instance batches through the server, 1024-d mock,
+#                         server/Chroma/mock CPU ms per instance); with "all" it
+#                         runs first and prints a table of its own
+#   CW_BENCH_FANIN_DIM / _CLIENTS / _BATCHES   that cell's vector size (1024),
+#                         clients (64) and batch sizes ("100 1")
 # Progress goes to stderr; server logs and each server's last /metrics stay
 # in BUILD/bench-state/ (Chroma's data is removed at exit); the table is also written to BUILD/bench-table.md.
 # Numbers depend on the machine and what else runs on it: the load average
@@ -67,6 +74,8 @@ latencies=${CW_BENCH_LATENCIES:-"0 50"}
 sync_n=${CW_BENCH_SYNC:-$d_sync}
 dim=${CW_BENCH_DIM:-384}
 server_args=${CW_BENCH_SERVER_ARGS:-}
+cells=${CW_BENCH_CELLS:-all}
+[[ $cells == all || $cells == fanin-ceiling ]] || { echo "bench: CW_BENCH_CELLS must be all or fanin-ceiling, got '$cells'" >&2; exit 2; }
 [[ $seconds =~ ^[0-9]+$ && $seconds -ge 1 ]] || { echo "bench: seconds must be a whole number >= 1, got '$seconds'" >&2; exit 2; }
 env_used=$(env | grep -E '^CW_BENCH_' | sort | tr '\n' ' ' || true)
 
@@ -86,11 +95,11 @@ cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
 state="$build/bench-state"
 rm -rf "$state"
 mkdir -p "$state"
-server_pid="" sampler_pid="" mock_pids=()
+server_pid="" sampler_pid="" mock_pids=() fanin_mock_pid=""
 cleanup() {
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
   if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  for p in "${mock_pids[@]+"${mock_pids[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in "${mock_pids[@]+"${mock_pids[@]}"}" $fanin_mock_pid; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   "$top/contrib/chroma.sh" stop "$state/chroma" >/dev/null 2>&1 || true
   rm -rf "$state/chroma/data"
 }
@@ -213,6 +222,83 @@ errors_of() {
   done
   echo "$((bad + $(kv net_errors "$line")))/$(kv retries "$line")"
 }
+
+# --- 0. fan-in at Chroma's ceiling (issue 19), one run -------------------------------
+# Chroma's direct-upsert ceiling first (100 docs per request, one writer,
+# a fresh collection), then 64 controllers x 100-instance and x 1-instance
+# batches through the server, with a 1024-d mock embedder at 0 ms (its own
+# mock, so the main table's vectors keep their size). Per cell: instances/s
+# stored in Chroma (from the load's start until the journal is empty: a
+# 202 answers before the write) and the ratio to that ceiling, p50/p99 of
+# the answers, non-2xx, 202s, and CPU ms per
+# instance of the server, Chroma and the mock (utime+stime from
+# /proc/PID/stat, from the load's start until the journal is empty).
+# Rows go to a table of their own (BUILD/bench-fanin-ceiling.md).
+cpu_ticks() { sed 's/^.*) //' /proc/"$1"/stat 2>/dev/null | awk '{ print $12 + $13 }'; }
+clk_tck=$(getconf CLK_TCK)
+fc_rows=()
+fc_row() { local IFS='|'; fc_rows+=("| $(sed 's/|/ | /g' <<<"$*") |"); }
+fanin_ceiling_cell() {
+  local fdim=${CW_BENCH_FANIN_DIM:-1024} fc=${CW_BENCH_FANIN_CLIENTS:-64} fb=${CW_BENCH_FANIN_BATCHES:-"100 1"}
+  local chroma_pid fmock_pid fmock_url line ceil b name c0 s0 m0 c1 s1 m1 inst n202 bl
+  chroma_pid=$(cat "$state/chroma/pid")
+  "$build/cw-mock-embedder" --dim "$fdim" --latency-ms 0 >"$state/mock-fanin.out" 2>"$state/mock-fanin.log" &
+  fmock_pid=$!
+  fanin_mock_pid=$fmock_pid
+  for _ in $(seq 1 100); do [ "$(wc -l <"$state/mock-fanin.out")" -ge 2 ] && break; sleep 0.05; done
+  fmock_url=$(sed -n 2p "$state/mock-fanin.out")
+  [ -n "$fmock_url" ] || { say "the ${fdim}-d mock embedder did not start"; exit 1; }
+  mock_url[fanin]=$fmock_url
+  say "fan-in at the ceiling: Chroma ceiling, batches of 100, ${fdim}-d (${seconds} s)"
+  c0=$(cpu_ticks "$chroma_pid")
+  line=$("$build/cw-chroma-ceiling" --chroma-url "$chroma_url" --collection bench_fc_ceiling \
+           --batch 100 --instances 1000000 --duration "$seconds" --dim "$fdim" | grep '^result ') \
+    || { say "cw-chroma-ceiling failed"; exit 1; }
+  c1=$(cpu_ticks "$chroma_pid")
+  ceil=$(kv docs_per_s "$line")
+  fc_row "Chroma ceiling (one writer, 100 docs/upsert)" 1 100 "${ceil%.*}" 1.00 - - - - - - \
+      "$(awk -v t=$((c1 - c0)) -v n="$(kv instances "$line")" -v hz="$clk_tck" 'BEGIN { printf "%.3f", 1000 * t / hz / n }')" - \
+      "$(kv instances "$line") docs"
+  for b in $fb; do
+    name="fc_${fc}_${b}"
+    say "fan-in at the ceiling: c=$fc, B=$b, ${fdim}-d, ${seconds} s"
+    server_start "$name" fanin
+    s0=$(cpu_ticks "$server_pid"); c0=$(cpu_ticks "$chroma_pid"); m0=$(cpu_ticks "$fmock_pid")
+    t0=$(date +%s.%N)
+    line=$("$build/cw-loadgen" --url "$server_url" --clients "$fc" --batch "$b" --duration "$seconds" \
+             --run-id "fc${fc}b${b}" 2>&1 | grep '^result ' || true)
+    [ -n "$line" ] || { say "cw-loadgen printed no result"; exit 1; }
+    # CPU until everything answered 202 is applied too.
+    for _ in $(seq 1 600); do
+      bl=$(metric cw_journal_backlog_operations); [ "${bl:-0}" = 0 ] && break; sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    s1=$(cpu_ticks "$server_pid"); c1=$(cpu_ticks "$chroma_pid"); m1=$(cpu_ticks "$fmock_pid")
+    inst=$(kv instances "$line")
+    n202=$(sed -n 's/.*status_202=\([0-9]*\).*/\1/p' <<<"$line")
+    server_stop
+    per() { awk -v t="$1" -v n="$inst" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.3f", 1000 * t / hz / n; else print "-" }'; }
+    # Committed, not answered: a 202 is an answer before the write.
+    rate=$(awk -v n="$inst" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+    fc_row "fan-in through the server" "$fc" "$b" "$rate" \
+        "$(awk -v x="$rate" -v y="$ceil" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')" \
+        "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" \
+        "$(awk -v a="$(kv p50_ms "$line")" -v z="$(kv p99_ms "$line")" 'BEGIN { if (a > 0) printf "%.2f", z / a; else print "-" }')" \
+        "$(errors_of "$line")" "${n202:-0}" "$(per $((s1 - s0)))" "$(per $((c1 - c0)))" "$(per $((m1 - m0)))" \
+        "$inst instances answered in $(kv seconds "$line") s ($(kv instances_per_s "$line")/s), all in Chroma after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+  done
+  {
+    echo "command: $cmdline${env_used:+   (env: ${env_used% })}"
+    echo "machine: $(nproc) cores, load average at start ${load_start}, now $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "setup: mock embedder ${fdim}-d at 0 ms, one new connection per request, ${seconds} s per cell${server_args:+, serve $server_args}"
+    echo
+    echo "| fan-in at Chroma's ceiling | c | B | inst/s stored | x ceiling | p50 ms | p99 ms | p99/p50 | non-2xx/retries | 202s | server CPU ms/inst | Chroma CPU ms/inst | mock CPU ms/inst | note |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${fc_rows[@]}"
+  } | tee "$build/bench-fanin-ceiling.md"
+}
+fanin_ceiling_cell
+[ "$cells" = fanin-ceiling ] && exit 0
 
 # --- 1. healthz, keep-alive ------------------------------------------------------
 if command -v wrk >/dev/null; then

@@ -1,6 +1,8 @@
 /* cw_chroma_json — Chroma v2 request bodies and answers; see chroma_json.h. */
 #include "chroma_json.h"
 
+#include "cw_float.h"
+
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 #include <math.h>
@@ -18,17 +20,24 @@ typedef struct vec_ref {
     size_t dim;
 } vec_ref;
 
+/* Values formatted per chunk into a stack buffer, one append per chunk. */
+#define VEC_CHUNK 64
+
 static int vec_to_json(struct json_object *jso, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
     const vec_ref *r = json_object_get_userdata(jso);
-    char num[32];
+    char buf[VEC_CHUNK * (CW_FLOAT_FMT_MAX + 1) + 2];
     if (printbuf_memappend(pb, "[", 1) < 0)
         return -1;
-    for (size_t i = 0; i < r->dim; i++) {
-        int len = snprintf(num, sizeof(num), i == 0 ? "%.9g" : ",%.9g", (double)r->v[i]);
-        if (printbuf_memappend(pb, num, len) < 0)
+    for (size_t i = 0; i < r->dim; i += VEC_CHUNK) {
+        size_t m = r->dim - i < VEC_CHUNK ? r->dim - i : VEC_CHUNK;
+        size_t len = 0;
+        if (i > 0)
+            buf[len++] = ',';
+        len += cw_float_format_list(r->v + i, m, buf + len);
+        if (printbuf_memappend(pb, buf, (int)len) < 0)
             return -1;
     }
     return printbuf_memappend(pb, "]", 1) < 0 ? -1 : 0;

@@ -6,8 +6,12 @@
  * outputs are already released (zeroed) and `err` holds CW_E_INTERNAL
  * ("chroma <what>: unexpected answer: ...") or CW_E_NOMEM.
  *
- * Vectors are written with "%.9g" per value (round-trips every float) and
- * without one json-c object per number.
+ * Vectors are written as "%.9g" would write each value (round-trips every
+ * float; cw_float_format, without printf) and without one json-c object
+ * per number. Chroma 1.0.0's API takes upsert and query embeddings only as
+ * arrays of numbers: its OpenAPI document (GET /openapi.json) types them
+ * {"type":"array","items":{"type":"number","format":"float"}}, and a
+ * base64 string answers 400 "invalid type: string ..., expected a sequence".
  */
 #ifndef CW_CHROMA_JSON_H
 #define CW_CHROMA_JSON_H

@@ -6,6 +6,14 @@
  * openai backend works with OpenAI and compatible servers (Ollama, vLLM,
  * TEI, ...).
  *
+ * Both ask for base64-packed float32 vectors ("encoding_format":"base64",
+ * see embed_wire.h) and read arrays of numbers as well, for a server that
+ * ignores the field. One that refuses it (HTTP 400 or 422 to such a
+ * request, its message naming "encoding_format", "encoding format" or
+ * "base64") is asked again at once without it; when that is answered, this
+ * backend asks for numbers only from then on (logged once). A request
+ * refused either way is refused as below.
+ *
  * embed() splits the texts into calls of at most max_batch texts and
  * max_call_bytes of text (providers cap tokens per request), and, per call,
  * retries HTTP 408/429/5xx, connection failures and timeouts with

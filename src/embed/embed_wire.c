@@ -1,6 +1,9 @@
 #include "embed_wire.h"
 
+#include "cw_base64.h"
+
 #include <json-c/json.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +22,8 @@ size_t cw_embed_wire_cut(const char *text, size_t max)
 }
 
 char *cw_embed_wire_request(const char *const *texts, size_t n, const char *model,
-                            const char *input_type, size_t max_text_bytes, cw_error *err)
+                            const char *input_type, size_t max_text_bytes, int base64,
+                            cw_error *err)
 {
     char *body = NULL;
     json_object *root = json_object_new_object();
@@ -41,6 +45,8 @@ char *cw_embed_wire_request(const char *const *texts, size_t n, const char *mode
         goto out;
     if (input_type != NULL
         && json_object_object_add(root, "input_type", json_object_new_string(input_type)) != 0)
+        goto out;
+    if (base64 && json_object_object_add(root, "encoding_format", json_object_new_string("base64")) != 0)
         goto out;
     const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN
                                                               | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -93,7 +99,7 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
 {
     int rc = -1;
     json_object *root = NULL, *data = NULL;
-    float *vecs = NULL;
+    float *vecs = NULL, *scratch = NULL;
     unsigned char *seen = NULL;
     size_t dim = 0;
 
@@ -125,7 +131,7 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
 
         if (!json_object_is_type(item, json_type_object)
             || !json_object_object_get_ex(item, "embedding", &emb)
-            || !json_object_is_type(emb, json_type_array)) {
+            || (!json_object_is_type(emb, json_type_array) && !json_object_is_type(emb, json_type_string))) {
             cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: data[%zu] has no \"embedding\" array",
                          name, i);
             goto out;
@@ -144,7 +150,27 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
             goto out;
         }
         seen[slot] = 1;
-        size_t d = json_object_array_length(emb);
+        int packed = json_object_is_type(emb, json_type_string);
+        if (packed && vecs == NULL) {
+            /* the first vector's size: decode it into a scratch row */
+            scratch = malloc(max_dim * sizeof *scratch);
+            if (scratch == NULL) {
+                cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", name);
+                goto out;
+            }
+        }
+        long d_packed = 0;
+        if (packed) {
+            d_packed = cw_base64_decode_f32le(json_object_get_string(emb), (size_t)json_object_get_string_len(emb),
+                                              vecs == NULL ? scratch : &vecs[slot * dim],
+                                              vecs == NULL ? max_dim : dim);
+            if (d_packed < 0) {
+                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu is not base64-packed "
+                             "float32 (at most %zu values)", name, slot, vecs == NULL ? max_dim : dim);
+                goto out;
+            }
+        }
+        size_t d = packed ? (size_t)d_packed : json_object_array_length(emb);
         if (vecs == NULL) {
             if (d == 0 || d > max_dim) {
                 cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: a vector of %zu values (expected 1..%zu)",
@@ -157,10 +183,23 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
                 cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", name);
                 goto out;
             }
+            if (packed)
+                memcpy(&vecs[slot * dim], scratch, dim * sizeof *vecs);
         } else if (d != dim) {
             cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu has %zu values, expected %zu",
                          name, slot, d, dim);
             goto out;
+        }
+        if (packed) {
+            /* JSON cannot carry NaN or infinity; a packed vector can. */
+            for (size_t k = 0; k < dim; k++) {
+                if (!isfinite(vecs[slot * dim + k])) {
+                    cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu holds a non-finite value",
+                                 name, slot);
+                    goto out;
+                }
+            }
+            continue;
         }
         for (size_t k = 0; k < dim; k++) {
             json_object *v = json_object_array_get_idx(emb, k);
@@ -178,6 +217,7 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
     rc = 0;
 out:
     free(vecs);
+    free(scratch);
     free(seen);
     json_object_put(root);
     return rc;

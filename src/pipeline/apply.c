@@ -148,7 +148,7 @@ static int load_stage(cw_pipeline *p, cw_stage *s, int64_t after)
     cw_journal_chunks chunks;
     cw_error err;
     cw_error_clear(&err);
-    if (cw_journal_load(p->cfg.journal, after, p->ops_cap, p->upsert_target, &chunks, &err) != 0) {
+    if (cw_journal_load(p->cfg.journal, after, p->journal_ops_cap, p->journal_upserts, &chunks, &err) != 0) {
         cw_log_error("pipeline: cannot read the journal: %s", err.msg);
         return -1;
     }

@@ -28,6 +28,13 @@
 #define DEFAULT_ACK_WAIT_MS 3000
 #define DEFAULT_RETRY_MAX_MS 5000
 #define BATCH_OPS_FACTOR 4           /* ops cap = factor * batch_max * workers */
+/* Journal mode: the upserts one Chroma write carries when a backlog allows,
+ * sized by measurement rather than by batch_max * workers (128 by default).
+ * Chroma 1.0.0 from one writer, 1024-d, on the 2-core bench machine
+ * (cw-chroma-ceiling, issue 19): 100 docs/upsert 472 docs/s (1.25 ms of
+ * Chroma CPU per doc), 250: 538, 500: 640 (1.06 ms), 1000: 628. A batch
+ * still holds only what is pending, so a light load is not delayed. */
+#define CW_PL_JOURNAL_WRITE_DOCS 500
 #define RETRY_QUEUE_FULL_S 1
 #define RETRY_SHUTDOWN_S 2
 #define RETRY_DEADLINE_S 1
@@ -282,6 +289,9 @@ cw_pipeline *cw_pipeline_create(const cw_pipeline_config *cfg, cw_embedder *embe
     }
     p->upsert_target = p->cfg.batch_max * p->cfg.workers;
     p->ops_cap = BATCH_OPS_FACTOR * p->upsert_target;
+    p->journal_upserts = p->upsert_target > CW_PL_JOURNAL_WRITE_DOCS ? p->upsert_target
+                                                                     : CW_PL_JOURNAL_WRITE_DOCS;
+    p->journal_ops_cap = BATCH_OPS_FACTOR * p->journal_upserts;
     p->embedder = embedder;
     p->store = store;
 

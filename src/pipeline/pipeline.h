@@ -75,7 +75,11 @@ typedef struct cw_pipeline_config {
  * (one embedding chunk per worker) or batch_linger_ms passed, then takes
  * requests in arrival order while the batch stays within batch_max * workers
  * upserts and 4 * batch_max * workers ops (a single larger request still
- * goes, alone; its texts are split into chunks of ≤ batch_max). A zero
+ * goes, alone; its texts are split into chunks of ≤ batch_max). With a
+ * journal the linger is the same, but a batch read from the journal takes
+ * every pending operation up to max(batch_max * workers, 500) upserts (and
+ * 4x that in ops): one Chroma write of 500 stores ~1.35x the documents per
+ * second of writes of 100 (measured, pipeline.c). A zero
  * field in a config given to cw_pipeline_create() means its default
  * (batch_linger_ms 0 means no linger). */
 void cw_pipeline_config_defaults(cw_pipeline_config *cfg);

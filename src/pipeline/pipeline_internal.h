@@ -30,6 +30,9 @@ struct cw_pipeline {
     cw_pipeline_config cfg;      /* read-only after create */
     size_t upsert_target;        /* stop lingering at this many upserts */
     size_t ops_cap;              /* take no more requests past this many ops */
+    size_t journal_upserts;      /* journal mode: upserts per batch read from the journal
+                                  * (at least upsert_target and CW_PL_JOURNAL_WRITE_DOCS) */
+    size_t journal_ops_cap;      /* journal mode: ops per batch */
     cw_embedder *embedder;       /* borrowed */
     cw_store *store;             /* borrowed; used by the batcher only */
     cw_embed_pool *pool;

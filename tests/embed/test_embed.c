@@ -264,14 +264,19 @@ static void test_wire_request(void)
     const char *texts[] = { "a \"quoted\" text", "path/with/slashes" };
     cw_error err;
     cw_error_clear(&err);
-    char *body = cw_embed_wire_request(texts, 2, "voyage-4", "document", 0, &err);
+    char *body = cw_embed_wire_request(texts, 2, "voyage-4", "document", 0, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(body);
     CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"a \\\"quoted\\\" text\",\"path/with/slashes\"],"
                                  "\"model\":\"voyage-4\",\"input_type\":\"document\"}");
     free(body);
-    body = cw_embed_wire_request(texts, 1, "m", NULL, 0, &err);
+    body = cw_embed_wire_request(texts, 1, "m", NULL, 0, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(body);
     CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"a \\\"quoted\\\" text\"],\"model\":\"m\"}");
+    free(body);
+    body = cw_embed_wire_request(texts + 1, 1, "m", "query", 0, 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"path/with/slashes\"],\"model\":\"m\",\"input_type\":\"query\","
+                                 "\"encoding_format\":\"base64\"}");
     free(body);
 
     /* Cutting long texts never splits a UTF-8 character. */
@@ -282,7 +287,7 @@ static void test_wire_request(void)
     CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 5), 5);
     CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 8), 6);       /* not inside 数 */
     CU_ASSERT_EQUAL(cw_embed_wire_cut(cafe[0], 9), 9);
-    body = cw_embed_wire_request(cafe, 1, "m", NULL, 8, &err);
+    body = cw_embed_wire_request(cafe, 1, "m", NULL, 8, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(body);
     CU_ASSERT_STRING_EQUAL(body, "{\"input\":[\"caf\xc3\xa9 \"],\"model\":\"m\"}");
     free(body);
@@ -299,6 +304,8 @@ static void expect_parse_error(const char *body, size_t n, const char *msg)
     CU_ASSERT_EQUAL(dim, 0);
     CU_ASSERT_EQUAL(err.code, CW_E_INTERNAL);
     CU_ASSERT_STRING_EQUAL(err.msg, msg);
+    if (strcmp(err.msg, msg) != 0)
+        fprintf(stderr, "got '%s'\n", err.msg);
 }
 
 static void test_wire_answer(void)
@@ -317,13 +324,45 @@ static void test_wire_answer(void)
     CU_ASSERT_EQUAL(vecs[3], 4.5f);
     free(vecs);
 
+    /* Packed (1, -2, 0.5, 0.25), placed by index; a server may mix both forms. */
+    const char *packed = "{\"data\":[{\"embedding\":[9,8,7,6],\"index\":1},"
+                         "{\"embedding\":\"AACAPwAAAMAAAAA/AACAPg==\",\"index\":0}]}";
+    CU_ASSERT_EQUAL(cw_embed_wire_parse_answer("openai", packed, strlen(packed), 2, 4, &vecs, &dim, &err), 0);
+    CU_ASSERT_EQUAL(dim, 4);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vecs);
+    const float want[8] = { 1.0f, -2.0f, 0.5f, 0.25f, 9, 8, 7, 6 };
+    CU_ASSERT(memcmp(vecs, want, sizeof want) == 0);
+    free(vecs);
+    const char *packed2 = "{\"data\":[{\"embedding\":\"AABAQA==\"},{\"embedding\":\"AACAPw==\"}]}";
+    CU_ASSERT_EQUAL(cw_embed_wire_parse_answer("openai", packed2, strlen(packed2), 2, 4, &vecs, &dim, &err), 0);
+    CU_ASSERT_EQUAL(dim, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vecs);
+    CU_ASSERT_EQUAL(vecs[0], 3.0f);
+    CU_ASSERT_EQUAL(vecs[1], 1.0f);
+    free(vecs);
+
     expect_parse_error("not json", 1, "openai: malformed answer: not a JSON object");
     expect_parse_error("{\"data\":[]} x", 0, "openai: malformed answer: not a JSON object");
     expect_parse_error("[1]", 1, "openai: malformed answer: not a JSON object");
     expect_parse_error("{\"object\":\"list\"}", 1, "openai: malformed answer: no \"data\" array");
     expect_parse_error("{\"data\":[{\"embedding\":[1]}]}", 2, "openai: malformed answer: expected 2 embeddings, got 1");
-    expect_parse_error("{\"data\":[{\"embedding\":\"AAAA\"}]}", 1,
+    expect_parse_error("{\"data\":[{\"embedding\":{}}]}", 1,
                        "openai: malformed answer: data[0] has no \"embedding\" array");
+    /* base64-packed float32: whole values, strict base64, finite, sizes agree */
+    expect_parse_error("{\"data\":[{\"embedding\":\"AAAA\"}]}", 1,
+                       "openai: malformed answer: embedding 0 is not base64-packed float32 (at most 4 values)");
+    expect_parse_error("{\"data\":[{\"embedding\":\"AACAPw\"}]}", 1,
+                       "openai: malformed answer: embedding 0 is not base64-packed float32 (at most 4 values)");
+    expect_parse_error("{\"data\":[{\"embedding\":\"AACAPwAAAMAAAAA/AACAPgAAgD8=\"}]}", 1,
+                       "openai: malformed answer: embedding 0 is not base64-packed float32 (at most 4 values)");
+    expect_parse_error("{\"data\":[{\"embedding\":\"AACAPwAAwH8=\"}]}", 1,
+                       "openai: malformed answer: embedding 0 holds a non-finite value");
+    expect_parse_error("{\"data\":[{\"embedding\":\"AACAPwAAwH8=\"},{\"embedding\":\"AABAQA==\"}]}", 2,
+                       "openai: malformed answer: embedding 0 holds a non-finite value");
+    expect_parse_error("{\"data\":[{\"embedding\":[1,2]},{\"embedding\":\"AABAQA==\"}]}", 2,
+                       "openai: malformed answer: embedding 1 has 1 values, expected 2");
+    expect_parse_error("{\"data\":[{\"embedding\":[1,2]},{\"embedding\":\"AACAPwAAAMAAAAA/\"}]}", 2,
+                       "openai: malformed answer: embedding 1 is not base64-packed float32 (at most 2 values)");
     expect_parse_error("{\"data\":[{\"embedding\":[1],\"index\":5}]}", 1,
                        "openai: malformed answer: data[0] has index 5, expected 0..0");
     expect_parse_error("{\"data\":[{\"embedding\":[1],\"index\":0},{\"embedding\":[2],\"index\":0}]}", 2,
@@ -476,6 +515,69 @@ static void test_openai_shape_and_index_order(void)
     CU_ASSERT_EQUAL(cw_mock_embedder_last_auth(g_mock, buf, sizeof buf), 1);
     CU_ASSERT_STRING_EQUAL(buf, "Bearer sk-abc");
     cw_embedder_destroy(e);
+}
+
+/* Packed vectors asked for and read; floats read from a server that ignores
+ * the field; a server that refuses it is asked again without, at once, and
+ * never asked for base64 again. The vectors are exact every time. */
+static void test_base64_and_fallback(void)
+{
+    float out[3 * DIM];
+    cw_error err;
+    cw_remote_embedder_config cfg;
+
+    for (int voyage = 0; voyage <= 1; voyage++) {
+        cw_mock_embedder_reset(g_mock);
+        memset(&cfg, 0, sizeof cfg);
+        cfg.url = cw_mock_embedder_url(g_mock);
+        cfg.api_key = voyage ? "vk" : NULL;
+        cw_error_clear(&err);
+        cw_embedder *e = voyage ? cw_embedder_voyage_create(&cfg, &err) : cw_embedder_openai_create(&cfg, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 1);
+
+        /* A 400 that does not name the encoding: refused as any 400 (no
+         * second try), and base64 is still asked for afterwards. */
+        cw_mock_embedder_fail(g_mock, 400, 1, 0);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 1, CW_EMBED_DOCUMENT, out, &err), -1);
+        CU_ASSERT_EQUAL(err.code, CW_E_CONFIG);
+        CU_ASSERT_STRING_EQUAL(err.msg, voyage
+            ? "voyage: the embedding API refused the request (HTTP 400): mock: injected HTTP 400"
+            : "openai: the embedding API refused the request (HTTP 400): mock: injected HTTP 400");
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 2);
+        cw_error_clear(&err);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 2);
+        cw_mock_embedder_reset(g_mock);
+
+        cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_IGNORE);
+        memset(out, 0, sizeof out);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 1);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 0);
+
+        cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_REFUSE);
+        memset(out, 0, sizeof out);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 3, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(err.code, CW_OK);
+        CU_ASSERT_EQUAL(mismatches(THREE, 3, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 3);          /* refused, then floats */
+        memset(out, 0, sizeof out);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 2, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(mismatches(THREE, 2, DIM, out), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_calls(g_mock), 4);          /* floats only from now on */
+        /* back to a base64 server: this backend keeps asking for floats */
+        cw_mock_embedder_set_base64(g_mock, CW_MOCK_BASE64_HONOUR);
+        CU_ASSERT_EQUAL(cw_embedder_embed(e, THREE, 1, CW_EMBED_DOCUMENT, out, &err), 0);
+        CU_ASSERT_EQUAL(cw_mock_embedder_packed_calls(g_mock), 0);
+        cw_embedder_destroy(e);
+    }
+    cw_mock_embedder_reset(g_mock);
 }
 
 static char **numbered_texts(size_t n, const char *fmt)
@@ -1154,6 +1256,7 @@ int main(void)
         { "create: defaults and the voyage key requirement", test_create_defaults_and_errors },
         { "voyage: exact vectors, input_type, bearer, probe_dim", test_voyage_exact_vectors },
         { "openai: no input_type, optional key, placed by index", test_openai_shape_and_index_order },
+        { "base64-packed vectors asked for; floats read; refused once, floats after", test_base64_and_fallback },
         { "sequential calls reuse one connection", test_connection_reuse },
         { "long texts: cut for openai, whole for voyage", test_long_texts_cut },
         { "batches split to max_batch, order preserved", test_batch_split },

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw_base64.h"
+#include "cw_float.h"
 #include "cw_time.h"
 
 #define MOCK_MAX_BODY (64u * 1024u * 1024u)
@@ -43,7 +45,9 @@ struct cw_mock_embedder {
     uint64_t rate_seed;           /* splitmix64 state of the fault draws */
     unsigned long rate_fails, rate_stalls;
     cw_mock_answer answer;
+    cw_mock_base64 base64;
     unsigned long calls;
+    unsigned long packed_calls;   /* answered with base64-packed vectors */
     unsigned long inputs;
     unsigned long max_inputs;
     unsigned long connections;
@@ -219,18 +223,22 @@ static void body_fmt(body_buf *b, const char *fmt, ...)
 
 /* The success body for `inputs` (an array of strings), malloc'd; NULL on
  * out of memory. Written by hand rather than through json-c objects: the
- * mock must not be the bottleneck of a load test. Floats are printed with
- * %.9g, which reads back as exactly the same float. */
+ * mock must not be the bottleneck of a load test. Floats are printed as
+ * %.9g prints them (cw_float_format), which reads back as exactly the same
+ * float; `packed`: each vector as base64 of its little-endian float32
+ * bytes instead. */
 static char *embeddings_answer(json_object *inputs, const char *model, size_t dim,
-                               cw_mock_answer mode)
+                               cw_mock_answer mode, int packed)
 {
     size_t n = json_object_array_length(inputs), shown = n, tokens = 0;
     body_buf b = { NULL, 0, 0, 0 };
     float *vec = malloc(dim * sizeof *vec);
+    char *text_buf = malloc(dim * (CW_FLOAT_FMT_MAX + 1) + CW_BASE64_ENCODED_LEN(4 * dim) + 1);
     json_object *model_json = json_object_new_string(model);
 
-    if (vec == NULL || model_json == NULL) {
+    if (vec == NULL || text_buf == NULL || model_json == NULL) {
         free(vec);
+        free(text_buf);
         json_object_put(model_json);
         return NULL;
     }
@@ -243,16 +251,24 @@ static char *embeddings_answer(json_object *inputs, const char *model, size_t di
         size_t values = (mode == CW_MOCK_ANSWER_RAGGED && k == shown - 1 && dim > 1) ? dim - 1 : dim;
 
         cw_mock_embedder_vector(text, dim, vec);
-        body_str(&b, k > 0 ? ",{\"object\":\"embedding\",\"embedding\":[" : "{\"object\":\"embedding\",\"embedding\":[");
-        for (size_t d = 0; d < values; d++)
-            body_fmt(&b, d > 0 ? ",%.9g" : "%.9g", (double)vec[d]);
-        body_fmt(&b, "],\"index\":%zu}", i);
+        body_str(&b, k > 0 ? ",{\"object\":\"embedding\",\"embedding\":" : "{\"object\":\"embedding\",\"embedding\":");
+        if (packed) {
+            body_str(&b, "\"");
+            body_add(&b, text_buf, cw_base64_encode_f32le(vec, values, text_buf));
+            body_str(&b, "\"");
+        } else {
+            body_str(&b, "[");
+            body_add(&b, text_buf, cw_float_format_list(vec, values, text_buf));
+            body_str(&b, "]");
+        }
+        body_fmt(&b, ",\"index\":%zu}", i);
         tokens += strlen(text) / 4 + 1;
     }
     body_str(&b, "],\"model\":");
     body_str(&b, json_object_to_json_string_ext(model_json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     body_fmt(&b, ",\"usage\":{\"prompt_tokens\":%zu,\"total_tokens\":%zu}}", tokens, tokens);
     free(vec);
+    free(text_buf);
     json_object_put(model_json);
     if (b.oom) {
         free(b.p);
@@ -269,13 +285,15 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
 /* Validate the request body; on success *inputs (an array of strings, owned
  * by *root) and *model are set. Returns NULL or the 400 message. */
 static const char *parse_request(const mock_request *req, json_object **root, json_object **inputs,
-                                 const char **model, const char **input_type)
+                                 const char **model, const char **input_type, int *packed,
+                                 cw_mock_base64 b64)
 {
-    json_object *in = NULL, *mo = NULL, *it = NULL;
+    json_object *in = NULL, *mo = NULL, *it = NULL, *ef = NULL;
     json_tokener *tok = json_tokener_new();
 
     *root = NULL;
     *input_type = NULL;
+    *packed = 0;
     if (tok == NULL)
         return "out of memory";
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -295,6 +313,14 @@ static const char *parse_request(const mock_request *req, json_object **root, js
         *input_type = json_object_get_string(it);
         if (strcmp(*input_type, "document") != 0 && strcmp(*input_type, "query") != 0)
             return "\"input_type\" must be \"document\", \"query\" or null";
+    }
+    if (json_object_object_get_ex(*root, "encoding_format", &ef) && ef != NULL) {
+        if (b64 == CW_MOCK_BASE64_REFUSE)
+            return "unknown field \"encoding_format\"";
+        const char *f = json_object_is_type(ef, json_type_string) ? json_object_get_string(ef) : "";
+        if (strcmp(f, "float") != 0 && strcmp(f, "base64") != 0)
+            return "\"encoding_format\" must be \"float\", \"base64\" or null";
+        *packed = strcmp(f, "base64") == 0 && b64 == CW_MOCK_BASE64_HONOUR;
     }
     if (!json_object_object_get_ex(*root, "input", &in))
         return "\"input\" is required";
@@ -362,6 +388,7 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     }
     dim = m->dim;
     mode = m->answer;
+    cw_mock_base64 b64 = m->base64;
     pthread_mutex_unlock(&m->lock);
 
     if (latency_ms > 0)
@@ -379,7 +406,8 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     json_object *root = NULL, *inputs = NULL;
     char *answer = NULL;
     const char *model = NULL, *input_type = NULL;
-    const char *bad = parse_request(req, &root, &inputs, &model, &input_type);
+    int packed = 0;
+    const char *bad = parse_request(req, &root, &inputs, &model, &input_type, &packed, b64);
     enum MHD_Result ok;
     if (bad != NULL) {
         ok = answer_error(conn, MHD_HTTP_BAD_REQUEST, bad, 0);
@@ -389,6 +417,7 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
     pthread_mutex_lock(&m->lock);
     if (m->epoch == epoch) {
         m->inputs += n;
+        m->packed_calls += packed && mode != CW_MOCK_ANSWER_GARBAGE;
         if (n > m->max_inputs)
             m->max_inputs = n;
         m->has_input_type = input_type != NULL;
@@ -402,7 +431,7 @@ static enum MHD_Result handle_embeddings(cw_mock_embedder *m, struct MHD_Connect
         ok = answer_text(conn, MHD_HTTP_OK, "this is not json", 0);
         goto out;
     }
-    answer = embeddings_answer(inputs, model, dim, mode);
+    answer = embeddings_answer(inputs, model, dim, mode, packed);
     if (answer == NULL) {
         ok = answer_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "mock: out of memory", 0);
         goto out;
@@ -608,6 +637,21 @@ void cw_mock_embedder_set_answer(cw_mock_embedder *m, cw_mock_answer answer)
     MOCK_UNLOCK(m);
 }
 
+void cw_mock_embedder_set_base64(cw_mock_embedder *m, cw_mock_base64 mode)
+{
+    MOCK_LOCK(m);
+    m->base64 = mode;
+    MOCK_UNLOCK(m);
+}
+
+unsigned long cw_mock_embedder_packed_calls(const cw_mock_embedder *m)
+{
+    MOCK_LOCK(m);
+    unsigned long v = m->packed_calls;
+    MOCK_UNLOCK(m);
+    return v;
+}
+
 void cw_mock_embedder_set_dim(cw_mock_embedder *m, size_t dim)
 {
     MOCK_LOCK(m);
@@ -632,7 +676,9 @@ void cw_mock_embedder_reset(cw_mock_embedder *m)
     m->rate_fails = 0;
     m->rate_stalls = 0;
     m->answer = CW_MOCK_ANSWER_OK;
+    m->base64 = CW_MOCK_BASE64_HONOUR;
     m->calls = 0;
+    m->packed_calls = 0;
     m->inputs = 0;
     m->max_inputs = 0;
     m->connections = 0;

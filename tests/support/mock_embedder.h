@@ -2,9 +2,12 @@
  *
  * A real HTTP peer (libmicrohttpd, its own polling thread plus a thread per
  * connection, bound to 127.0.0.1) that answers `POST .../embeddings` with
- * {"input": "text" | ["text", ...], "model": "m", "input_type"?: ...} by
+ * {"input": "text" | ["text", ...], "model": "m", "input_type"?: ...,
+ *  "encoding_format"?: "float" | "base64" | null} by
  * {"object":"list","data":[{"object":"embedding","embedding":[...],"index":i}],
- *  "model":"m","usage":{...}}, the vectors being cw_mock_embedder_vector().
+ *  "model":"m","usage":{...}}, the vectors being cw_mock_embedder_vector();
+ * with "base64" each "embedding" is a string, the base64 of the vector's
+ * little-endian float32 bytes (as OpenAI answers; see cw_mock_base64).
  * A malformed body answers 400 {"error":{"message":"..."}}; another path
  * 404, another method 405.
  *
@@ -27,6 +30,13 @@ typedef enum cw_mock_answer {
     CW_MOCK_ANSWER_RAGGED,     /* the last vector one value short */
     CW_MOCK_ANSWER_GARBAGE     /* 200 with a body that is not JSON */
 } cw_mock_answer;
+
+/* What the mock does with "encoding_format": "base64". */
+typedef enum cw_mock_base64 {
+    CW_MOCK_BASE64_HONOUR,     /* packed vectors (the default, as OpenAI) */
+    CW_MOCK_BASE64_IGNORE,     /* arrays of numbers all the same (a server without the option) */
+    CW_MOCK_BASE64_REFUSE      /* 400 to any request naming "encoding_format" (a strict server) */
+} cw_mock_base64;
 
 /* Start on 127.0.0.1:`port` (0 = any free port) answering vectors of `dim`
  * values. NULL when the port cannot be bound or on out of memory. */
@@ -68,6 +78,12 @@ void cw_mock_embedder_fault_counts(const cw_mock_embedder *m, unsigned long *fai
 
 /* Change what successful calls answer (see cw_mock_answer). */
 void cw_mock_embedder_set_answer(cw_mock_embedder *m, cw_mock_answer answer);
+
+/* How to treat "encoding_format":"base64" from now on (reset: HONOUR). */
+void cw_mock_embedder_set_base64(cw_mock_embedder *m, cw_mock_base64 mode);
+
+/* Calls answered with base64-packed vectors. */
+unsigned long cw_mock_embedder_packed_calls(const cw_mock_embedder *m);
 
 /* Answer vectors of `dim` values from now on (e.g. a model switch). */
 void cw_mock_embedder_set_dim(cw_mock_embedder *m, size_t dim);
