@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema_rt_version.h"   /* CW_SCHEMA_RT_VERSION: the runtime's, one number */
 #include "schemac.h"
-
-/* Must match CW_SCHEMA_RT_VERSION in src/schema_rt/schema_rt.h. */
-#define RUNTIME_VERSION 3
 
 typedef struct emitter {
     FILE *out;
@@ -418,9 +416,9 @@ static void emit_header(emitter *e)
     blank(e);
     println(e, "#include \"schema_rt.h\"");
     blank(e);
-    println(e, "#if CW_SCHEMA_RT_VERSION != %d", RUNTIME_VERSION);
+    println(e, "#if CW_SCHEMA_RT_VERSION != %d", CW_SCHEMA_RT_VERSION);
     println(e, "#error \"%s.h was generated for schema_rt version %d: rebuild cw-schemac and run the regen target\"",
-            e->base, RUNTIME_VERSION);
+            e->base, CW_SCHEMA_RT_VERSION);
     println(e, "#endif");
     blank(e);
     for (record *r = e->s->records; r != NULL; r = r->next)

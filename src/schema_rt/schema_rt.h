@@ -26,12 +26,9 @@
 #include <stdint.h>
 
 #include "cw_error.h"   /* CW_MUST_CHECK */
+#include "schema_rt_version.h"   /* CW_SCHEMA_RT_VERSION */
 
 struct json_object;     /* json-c, for cw_rt_parse_tree() only */
-
-/* Bumped whenever the interface between generated code and this runtime
- * changes; generated files refuse to compile against another version. */
-#define CW_SCHEMA_RT_VERSION 3
 
 typedef struct cw_str_pair { const char *key; const char *value; } cw_str_pair;
 /* Payload order; duplicate keys: last value wins (as JSON.parse), at the

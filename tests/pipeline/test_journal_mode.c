@@ -224,10 +224,12 @@ void test_journal_replayed_after_restart(void)
     CU_ASSERT_EQUAL(res.accepted, 1);
     CU_ASSERT_EQUAL(fx_submit(&jx.fx, "+b", FAR_MS, &res, &err), 0);
     CU_ASSERT_EQUAL(res.accepted, 1);
-    int64_t t0 = cw_now_ms();
+    /* The shutdown gives up at its drain deadline: it returns while the
+     * embedder still fails (no call succeeded, so nothing was applied and
+     * the whole backlog is still journaled: backlog_ops 3 below). One that
+     * waited for the embedder to recover would never return (ctest
+     * TIMEOUT); no wall-time bound, which a loaded machine could miss. */
     cw_pipeline_shutdown(jx.fx.p, cw_now_ms() + 100);
-    int64_t took = cw_now_ms() - t0;
-    CU_ASSERT(took < 5000);
     fx_stop(&jx.fx);
     cw_journal_close(jx.journal);
 

@@ -155,8 +155,10 @@ static void test_oversize_expect_100(void)
         size_t extra = 0;
         int st = rc_read_answer(fd, 5000, out, sizeof out, &extra);   /* no body sent, ever */
         int64_t took = cw_now_ms() - t0;
+        /* Answered on the headers: the client never sends a byte of body,
+         * so the 413 cannot have waited for one (ordering, not a budget:
+         * `took` is only printed). */
         CU_ASSERT_EQUAL(st, 413);
-        CU_ASSERT(took < 50);
         CU_ASSERT(strncmp(out, "HTTP/1.1 413", 12) == 0);          /* no 100 Continue first */
         CU_ASSERT(rc_answer_body_is(out, want));
         CU_ASSERT_PTR_NOT_NULL(strcasestr(out, "\r\nConnection: close\r\n"));
@@ -164,7 +166,7 @@ static void test_oversize_expect_100(void)
         long closed = rc_wait_closed(fd, 3000, &extra);
         CU_ASSERT(closed >= 0);
         CU_ASSERT_EQUAL(extra, 0);
-        if (st != 413 || took >= 50 || closed < 0)
+        if (st != 413 || closed < 0)
             fprintf(stderr, "\n  Content-Length %s: %d after %lld ms, closed %ld\n%s\n",
                     lengths[i], st, (long long)took, closed, out);
         else
@@ -745,8 +747,7 @@ static void test_slow_clients_admin(void)
             if (took > worst)
                 worst = took;
             CU_ASSERT_EQUAL(r.status, want[k]);
-            CU_ASSERT(took < 100);
-            if (r.status != want[k] || took >= 100)
+            if (r.status != want[k])
                 fprintf(stderr, "\n  admin %s: %ld (curl %d) after %lld ms %.200s\n", paths[k],
                         r.status, r.curl_code, (long long)took, r.body);
             http_reply_free(&r);
@@ -755,6 +756,11 @@ static void test_slow_clients_admin(void)
     }
     fprintf(stderr, "\n    admin probes while the main listener is full: slowest %lld ms",
             (long long)worst);
+    /* Not queued behind the main listener (ordering, not a budget): every
+     * probe was answered while the stalled clients still held all the
+     * sync slots. */
+    for (int i = 0; i < SLOW_LIMIT; i++)
+        CU_ASSERT(!rc_is_closed(fds[i]));
 
     for (int i = 0; i < SLOW_CLIENTS; i++)
         rc_close(fds[i]);
@@ -810,16 +816,20 @@ static char *nested(const char *open, const char *inner, const char *close, int 
     return s;
 }
 
+/* Refused by the parser (exact 400 body) before any embedding: the mock
+ * embedder got no call. How long parsing takes is not asserted (a budget
+ * a loaded machine can miss); `took` is printed on a failure. */
 static void post_abuse(const char *what, const char *body, const char *want)
 {
     http_reply r;
+    unsigned long calls = cw_mock_embedder_calls(F.mock);
     int64_t t0 = cw_now_ms();
     http_post_sync(F.base, body, &r);
     int64_t took = cw_now_ms() - t0;
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT_STRING_EQUAL(r.body, want);
-    CU_ASSERT(took < 1000);
-    if (r.status != 400 || strcmp(r.body, want) != 0 || took >= 1000)
+    CU_ASSERT_EQUAL(cw_mock_embedder_calls(F.mock), calls);
+    if (r.status != 400 || strcmp(r.body, want) != 0)
         fprintf(stderr, "\n  %s: %ld after %lld ms\n  got  %s\n  want %s\n", what, r.status,
                 (long long)took, r.body, want);
     http_reply_free(&r);

@@ -19,6 +19,15 @@ typedef struct sink {
     size_t len;
 } sink;
 
+
+/* The total timeout of every request (http_set_timeout_ms). */
+static long g_timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+
+void http_set_timeout_ms(long ms)
+{
+    __atomic_store_n(&g_timeout_ms, ms > 0 ? ms : HTTP_DEFAULT_TIMEOUT_MS, __ATOMIC_RELAXED);
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     sink *s = userdata;
@@ -90,7 +99,7 @@ int http_request_with(const char *method, const char *url, const char *ctype, co
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 120000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, __atomic_load_n(&g_timeout_ms, __ATOMIC_RELAXED));
     CURLcode rc = curl_easy_perform(curl);
     out->curl_code = (int)rc;
     if (rc == CURLE_OK)

@@ -28,6 +28,14 @@ int http_request(const char *method, const char *url, const char *ctype, const c
 int http_request_with(const char *method, const char *url, const char *ctype, const char *extra,
                       const char *body, size_t len, int chunked, http_reply *out);
 
+/* The total timeout of each request made after the call (all threads);
+ * 0 restores the default. A test gives it the controller's 30 s to check
+ * "answered before the controller gives up" as the controller sees it
+ * (an answer, or status 0 with CURLE_OPERATION_TIMEDOUT), not by timing. */
+#define HTTP_DEFAULT_TIMEOUT_MS 120000L
+#define HTTP_CONTROLLER_TIMEOUT_MS 30000L
+void http_set_timeout_ms(long ms);
+
 /* POST `json` to `base` + the sync path as application/json. */
 int http_post_sync(const char *base, const char *json, http_reply *out);
 
