@@ -76,4 +76,31 @@ static inline int lt_copy_prefix(const char *src, const char *dst, size_t len)
     return rc;
 }
 
+/* all-MiniLM-L6-v2's vector size. */
+#define LT_DIM 384
+
+/* The dot product of two model vectors (cosine: they are unit length). */
+static inline double lt_dot(const float *a, const float *b)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < LT_DIM; k++)
+        s += (double)a[k] * b[k];
+    return s;
+}
+
+/* Embed n texts as documents (malloc'd n x LT_DIM); a failed call fails
+ * the test. */
+static inline float *lt_embed_all(cw_embedder *e, const char *const *texts, size_t n)
+{
+    float *out = malloc(n * LT_DIM * sizeof *out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    cw_error err;
+    cw_error_clear(&err);
+    int rc = cw_embedder_embed(e, texts, n, CW_EMBED_DOCUMENT, out, &err);
+    if (rc != 0)
+        fprintf(stderr, "\nembed: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return out;
+}
+
 #endif

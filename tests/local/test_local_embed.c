@@ -18,7 +18,7 @@
 #include "local_test.h"
 #include "safetensors.h"
 
-#define DIM 384
+#define DIM LT_DIM
 
 static cw_embedder *open_model(size_t threads)
 {
@@ -33,27 +33,6 @@ static cw_embedder *open_model(size_t threads)
         fprintf(stderr, "\n%s\n", err.msg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     return e;
-}
-
-static double dot(const float *a, const float *b)
-{
-    double s = 0.0;
-    for (size_t k = 0; k < DIM; k++)
-        s += (double)a[k] * b[k];
-    return s;
-}
-
-static float *embed_all(cw_embedder *e, const char *const *texts, size_t n)
-{
-    float *out = malloc(n * DIM * sizeof *out);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    cw_error err;
-    cw_error_clear(&err);
-    int rc = cw_embedder_embed(e, texts, n, CW_EMBED_DOCUMENT, out, &err);
-    if (rc != 0)
-        fprintf(stderr, "\nembed: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    return out;
 }
 
 /* Run node on reference_vectors.mjs; 0 when it exited 0. */
@@ -104,7 +83,7 @@ static void test_reference_vectors(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(texts);
     for (size_t i = 0; i < n; i++)
         texts[i] = json_object_get_string(json_object_array_get_idx(jt, i));
-    float *out = embed_all(e, texts, n);
+    float *out = lt_embed_all(e, texts, n);
     double min_cos = 2.0;
     float ref[DIM];
     for (size_t i = 0; i < n; i++) {
@@ -112,7 +91,7 @@ static void test_reference_vectors(void)
         CU_ASSERT_EQUAL_FATAL(json_object_array_length(v), DIM);
         for (size_t k = 0; k < DIM; k++)
             ref[k] = (float)json_object_get_double(json_object_array_get_idx(v, k));
-        double cos = dot(out + i * DIM, ref) / sqrt(dot(ref, ref));
+        double cos = lt_dot(out + i * DIM, ref) / sqrt(lt_dot(ref, ref));
         if (cos < 0.999)
             fprintf(stderr, "\ntext %zu \"%.50s\": cosine %.6f < 0.999\n", i, texts[i], cos);
         CU_ASSERT(cos >= 0.999);
@@ -134,13 +113,13 @@ static const char *const k8s_docs[] = {
 static void test_database_query_ranking(void)
 {
     cw_embedder *e = open_model(0);
-    float *docs = embed_all(e, k8s_docs, 3);
+    float *docs = lt_embed_all(e, k8s_docs, 3);
     float q[DIM];
     const char *query = "which databases are running";
     cw_error err;
     cw_error_clear(&err);
     CU_ASSERT_EQUAL_FATAL(cw_embedder_embed(e, &query, 1, CW_EMBED_QUERY, q, &err), 0);
-    double pg = dot(q, docs), web = dot(q, docs + DIM), cm = dot(q, docs + 2 * DIM);
+    double pg = lt_dot(q, docs), web = lt_dot(q, docs + DIM), cm = lt_dot(q, docs + 2 * DIM);
     fprintf(stderr, "[postgres %.3f nginx %.3f configmap %.3f] ", pg, web, cm);
     CU_ASSERT(pg > web);
     CU_ASSERT(pg > cm);
@@ -155,9 +134,9 @@ static void test_properties(void)
     CU_ASSERT_STRING_EQUAL(e->model, "all-MiniLM-L6-v2");
     CU_ASSERT_EQUAL(e->dim, DIM);
     CU_ASSERT_EQUAL(e->max_batch, CW_LOCAL_MAX_BATCH);
-    float *v = embed_all(e, k8s_docs, 3);
+    float *v = lt_embed_all(e, k8s_docs, 3);
     for (size_t i = 0; i < 3; i++)
-        CU_ASSERT_DOUBLE_EQUAL(dot(v + i * DIM, v + i * DIM), 1.0, 1e-5);
+        CU_ASSERT_DOUBLE_EQUAL(lt_dot(v + i * DIM, v + i * DIM), 1.0, 1e-5);
     /* Zero texts: nothing to do, success. */
     cw_error err;
     cw_error_clear(&err);
@@ -178,12 +157,12 @@ static void test_batch_equals_single(void)
     texts[4] = "";
     texts[7] = "Deployment api | namespace: prod | apiVersion: apps/v1 | labels: app=api, "
                "tier=backend, team=payments | Handles card payments. Owned by team payments";
-    float *batch = embed_all(e, texts, 12);
-    float *batch1 = embed_all(e1, texts, 12);
+    float *batch = lt_embed_all(e, texts, 12);
+    float *batch1 = lt_embed_all(e1, texts, 12);
     for (size_t i = 0; i < 12; i++) {
-        float *one = embed_all(e, &texts[i], 1);
-        CU_ASSERT(dot(one, batch + i * DIM) > 0.99999);
-        CU_ASSERT(dot(one, batch1 + i * DIM) > 0.99999);
+        float *one = lt_embed_all(e, &texts[i], 1);
+        CU_ASSERT(lt_dot(one, batch + i * DIM) > 0.99999);
+        CU_ASSERT(lt_dot(one, batch1 + i * DIM) > 0.99999);
         free(one);
     }
     free(batch);
@@ -213,7 +192,7 @@ static void *caller_main(void *arg)
 static void test_concurrent_callers(void)
 {
     cw_embedder *e = open_model(0);
-    float *want = embed_all(e, k8s_docs, 3);
+    float *want = lt_embed_all(e, k8s_docs, 3);
     enum { NCALLERS = 4 };
     caller callers[NCALLERS];
     pthread_t th[NCALLERS];
@@ -226,7 +205,7 @@ static void test_concurrent_callers(void)
         pthread_join(th[i], NULL);
         CU_ASSERT_EQUAL(callers[i].rc, 0);
         for (size_t j = 0; j < callers[i].n; j++)
-            CU_ASSERT(dot(callers[i].out + j * DIM, want + j * DIM) > 0.99999);
+            CU_ASSERT(lt_dot(callers[i].out + j * DIM, want + j * DIM) > 0.99999);
         free(callers[i].out);
     }
     free(want);
@@ -314,10 +293,10 @@ static void test_hf_f32_layout(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(hf);
     CU_ASSERT_STRING_EQUAL(hf->model, "hf_f32");
     cw_embedder *e = open_model(0);
-    float *a = embed_all(hf, k8s_docs, 3);
-    float *b = embed_all(e, k8s_docs, 3);
+    float *a = lt_embed_all(hf, k8s_docs, 3);
+    float *b = lt_embed_all(e, k8s_docs, 3);
     for (size_t i = 0; i < 3; i++)
-        CU_ASSERT(dot(a + i * DIM, b + i * DIM) > 0.99999);   /* same weights, upcast */
+        CU_ASSERT(lt_dot(a + i * DIM, b + i * DIM) > 0.99999);   /* same weights, upcast */
     free(a);
     free(b);
     cw_embedder_destroy(hf);

@@ -21,7 +21,7 @@
 
 #include "local_test.h"
 
-#define DIM 384
+#define DIM LT_DIM
 #define NGEN 240
 
 static const char *precisions_under_test(void)
@@ -35,27 +35,6 @@ static cw_embedder *open_prec(cw_local_precision p, int per_tensor, cw_error *er
     cw_local_options o = { .precision = p, .int8_per_tensor = per_tensor };
     cw_error_clear(err);
     return cw_embedder_local_create(lt_model_dir(), &o, err);
-}
-
-static double dot(const float *a, const float *b)
-{
-    double s = 0.0;
-    for (size_t k = 0; k < DIM; k++)
-        s += (double)a[k] * b[k];
-    return s;
-}
-
-static float *embed_all(cw_embedder *e, const char *const *texts, size_t n)
-{
-    float *out = malloc(n * DIM * sizeof *out);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    cw_error err;
-    cw_error_clear(&err);
-    int rc = cw_embedder_embed(e, texts, n, CW_EMBED_DOCUMENT, out, &err);
-    if (rc != 0)
-        fprintf(stderr, "\nembed: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    return out;
 }
 
 /* The texts: reference_texts.json, then NGEN generated resource texts in
@@ -134,11 +113,11 @@ static double min_cosine(cw_local_precision p, int per_tensor, const float *want
         return -1.0;
     }
     fprintf(stderr, "[%s] ", cw_embedder_local_describe(e));
-    float *got = embed_all(e, texts, n);
+    float *got = lt_embed_all(e, texts, n);
     double m = 2.0;
     size_t worst = 0;
     for (size_t i = 0; i < n; i++) {
-        double c = dot(got + i * DIM, want + i * DIM);
+        double c = lt_dot(got + i * DIM, want + i * DIM);
         if (c < m) {
             m = c;
             worst = i;
@@ -163,7 +142,7 @@ static void test_precision_cosine(void)
     cw_error err;
     cw_embedder *ref = open_prec(CW_LOCAL_FP32, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
-    float *want = embed_all(ref, (const char *const *)texts, n);
+    float *want = lt_embed_all(ref, (const char *const *)texts, n);
     cw_embedder_destroy(ref);
     if (strstr(modes, "bf16") != NULL) {
         double m = min_cosine(CW_LOCAL_BF16, 0, want, (const char *const *)texts, n);
@@ -205,12 +184,12 @@ static void test_precision_ranking(void)
             fprintf(stderr, "[%s: %s] ", names[i], err.msg);
             continue;
         }
-        float *docs = embed_all(e, k8s_docs, 3);
+        float *docs = lt_embed_all(e, k8s_docs, 3);
         float q[DIM];
         const char *query = "which databases are running";
         cw_error_clear(&err);
         CU_ASSERT_EQUAL_FATAL(cw_embedder_embed(e, &query, 1, CW_EMBED_QUERY, q, &err), 0);
-        double pg = dot(q, docs), web = dot(q, docs + DIM), cm = dot(q, docs + 2 * DIM);
+        double pg = lt_dot(q, docs), web = lt_dot(q, docs + DIM), cm = lt_dot(q, docs + 2 * DIM);
         fprintf(stderr, "[%s: postgres %.3f nginx %.3f configmap %.3f] ", names[i], pg, web, cm);
         CU_ASSERT(pg > web);
         CU_ASSERT(pg > cm);
@@ -253,7 +232,7 @@ static void test_fallback(void)
     const char *feat = getenv("CW_EMBED_CPU_FEATURES");
     int want_jit = __builtin_cpu_supports("avx2") && (feat == NULL || strstr(feat, "jit") != NULL);
     CU_ASSERT_EQUAL(strstr(d, "openblas") == NULL, want_jit);
-    float *jit = embed_all(e, k8s_docs, 3);
+    float *jit = lt_embed_all(e, k8s_docs, 3);
     cw_embedder_destroy(e);
 
     const char *saved = getenv("CW_EMBED_CPU_FEATURES");
@@ -265,10 +244,10 @@ static void test_fallback(void)
     fprintf(stderr, "[features hidden: %s] ", cw_embedder_local_describe(e));
     CU_ASSERT_EQUAL(cw_embedder_local_precision(e), CW_LOCAL_FP32);
     CU_ASSERT(strncmp(cw_embedder_local_describe(e), "fp32 (auto; openblas ", 21) == 0);
-    float *v = embed_all(e, k8s_docs, 3);
-    CU_ASSERT_DOUBLE_EQUAL(dot(v, v), 1.0, 1e-5);
+    float *v = lt_embed_all(e, k8s_docs, 3);
+    CU_ASSERT_DOUBLE_EQUAL(lt_dot(v, v), 1.0, 1e-5);
     for (size_t i = 0; i < 3; i++)
-        CU_ASSERT(dot(jit + i * DIM, v + i * DIM) >= 0.99999);
+        CU_ASSERT(lt_dot(jit + i * DIM, v + i * DIM) >= 0.99999);
     free(v);
     free(jit);
     cw_embedder_destroy(e);
@@ -330,8 +309,8 @@ static void test_idle_threads(void)
     cw_embedder *e32 = open_prec(CW_LOCAL_FP32, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e32);
     for (int i = 0; i < 2; i++) {
-        free(embed_all(e, k8s_docs, 3));
-        free(embed_all(e32, k8s_docs, 3));
+        free(lt_embed_all(e, k8s_docs, 3));
+        free(lt_embed_all(e32, k8s_docs, 3));
     }
     enum { CAP = 256 };
     long tid0[CAP], tid1[CAP];
