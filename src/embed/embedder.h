@@ -49,7 +49,9 @@ struct cw_embedder {
 
 /* Embed through the vtable. `out` must hold n * dim floats; when dim is
  * still 0 (unknown), call cw_embedder_probe_dim() first. Each call is
- * counted and timed in the metrics registry (cw_metrics.h). */
+ * counted and timed in the metrics registry (cw_metrics.h). A failure
+ * always comes with a reason: a backend that gives none gets one here,
+ * so callers need no guard of their own. */
 CW_MUST_CHECK static inline int cw_embedder_embed(cw_embedder *e, const char *const *texts,
                                                   size_t n, cw_embed_purpose purpose,
                                                   float *out, cw_error *err)
@@ -57,6 +59,8 @@ CW_MUST_CHECK static inline int cw_embedder_embed(cw_embedder *e, const char *co
     int64_t t0 = cw_now_us();
     int rc = e->vt->embed(e, texts, n, purpose, out, err);
     cw_metrics_embed_call(n, cw_now_us() - t0, rc != 0);
+    if (rc != 0 && err->code == CW_OK)
+        cw_error_set(err, CW_E_INTERNAL, "%s: embedder failed without a reason", e->name);
     return rc;
 }
 

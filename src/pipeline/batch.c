@@ -66,12 +66,11 @@ static int reuse_stored(const cw_batch_env *env, upsert_set *u, cw_batch_counter
         goto out;
     }
     int64_t t0 = cw_now_ms();
-    int got = env->store->vt->get(env->store, u->ids, u->n, u->dim, stored, u->vecs, found, err);
+    int got = cw_store_get(env->store, u->ids, u->n, u->dim, stored, u->vecs, found, err);
     cnt->store_calls++;
     cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
     if (got != 0) {
         cnt->store_get_errors++;
-        cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
         goto out;
     }
     for (size_t i = 0; i < u->n; i++) {
@@ -363,25 +362,20 @@ int cw_batch_commit(const cw_batch_env *env, cw_batch *b, cw_batch_counters *cnt
         for (size_t i = 0; i < b->co.n_deletes; i++)
             del_ids[i] = b->ops[b->co.deletes[i]].id;
         int64_t t0 = cw_now_ms();
-        int removed = env->store->vt->remove(env->store, del_ids, b->co.n_deletes, err);
+        int removed = cw_store_remove(env->store, del_ids, b->co.n_deletes, err);
         cnt->store_calls++;
         cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
-        if (removed != 0) {
-            cw_error_set(err, CW_E_INTERNAL, "store remove failed without a reason");
+        if (removed != 0)
             goto out;
-        }
     }
     size_t n_write = drop_stored(&b->u, cnt);
     if (n_write > 0) {
         int64_t t0 = cw_now_ms();
-        int upserted = env->store->vt->upsert(env->store, b->u.docs, b->u.vecs, n_write,
-                                              b->u.dim, err);
+        int upserted = cw_store_upsert(env->store, b->u.docs, b->u.vecs, n_write, b->u.dim, err);
         cnt->store_calls++;
         cnt->store_ms += (uint64_t)(cw_now_ms() - t0);
-        if (upserted != 0) {
-            cw_error_set(err, CW_E_INTERNAL, "store upsert failed without a reason");
+        if (upserted != 0)
             goto out;
-        }
     }
     rc = 0;
 out:

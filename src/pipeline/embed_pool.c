@@ -41,9 +41,8 @@ static void *worker_main(void *arg)
 
         int64_t t0 = cw_now_ms();
         cw_error_clear(&job->err);
-        if (cw_embedder_embed(pool->embedder, job->texts, job->n, CW_EMBED_DOCUMENT,
-                              job->out, &job->err) != 0 && job->err.code == CW_OK)
-            cw_error_set(&job->err, CW_E_INTERNAL, "embedder failed without a reason");
+        (void)!cw_embedder_embed(pool->embedder, job->texts, job->n, CW_EMBED_DOCUMENT, job->out,
+                                &job->err);   /* the job's err says how it went */
         job->ms = cw_now_ms() - t0;
 
         pthread_mutex_lock(&pool->lock);

@@ -7,12 +7,6 @@
 #include "cw_log.h"
 #include "cw_time.h"
 
-static void set_if_silent(cw_error *err)
-{
-    if (err->code == CW_OK)
-        cw_error_set(err, CW_E_INTERNAL, "batch failed without a reason");
-}
-
 void cw_stage_list_ops(const cw_request *batch, cw_coalesce_op *ops, const cw_document **docs)
 {
     size_t k = 0;
@@ -44,9 +38,9 @@ void cw_stage_prepare(const cw_batch_env *env, cw_stage *s, int overlaps, const 
         return;
     }
     cw_stage_list_ops(s->requests, s->ops, s->docs);
+    /* On failure s->err says why: every failure below sets one (the
+     * embedder and store wrappers give a silent backend a reason). */
     s->prepared = cw_batch_prepare(env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
-    if (s->prepared == NULL)
-        set_if_silent(&s->err);
     if (s->prepared != NULL && overlaps)
         s->distrusted = cw_batch_distrust(s->prepared, prev);
 }
@@ -55,16 +49,13 @@ void cw_stage_prepare_again(const cw_batch_env *env, cw_stage *s)
 {
     cw_error_clear(&s->err);
     s->prepared = cw_batch_prepare(env, s->ops, s->docs, s->n_ops, &s->cnt, &s->err);
-    if (s->prepared == NULL)
-        set_if_silent(&s->err);
 }
 
 int cw_stage_write(const cw_batch_env *env, cw_stage *s)
 {
     if (s->prepared == NULL)
         return 0;
-    if (cw_batch_commit(env, s->prepared, &s->cnt, &s->err) != 0)
-        set_if_silent(&s->err);
+    (void)!cw_batch_commit(env, s->prepared, &s->cnt, &s->err);   /* s->err says how */
     return 1;
 }
 
@@ -78,8 +69,7 @@ void cw_stage_run_requests(const cw_batch_env *env, cw_request *batch, size_t n_
         goto out;
     }
     cw_stage_list_ops(batch, ops, docs);
-    if (cw_batch_write(env, ops, docs, n_ops, cnt, err) != 0)
-        set_if_silent(err);
+    (void)!cw_batch_write(env, ops, docs, n_ops, cnt, err);   /* err says how */
 out:
     free(ops);
     free(docs);

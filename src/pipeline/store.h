@@ -39,6 +39,34 @@ struct cw_store {
     const cw_store_vtable *vt;
 };
 
+/* The calls through the vtable. A failure always comes with a reason: a
+ * backend that gives none gets one here, so callers need no guard. */
+CW_MUST_CHECK static inline int cw_store_get(cw_store *s, const char *const *ids, size_t n,
+                                             size_t dim, cw_document *stored, float *vecs,
+                                             unsigned char *found, cw_error *err)
+{
+    if (s->vt->get(s, ids, n, dim, stored, vecs, found, err) == 0)
+        return 0;
+    return cw_error_set(err, CW_E_INTERNAL, "store get failed without a reason");
+}
+
+CW_MUST_CHECK static inline int cw_store_remove(cw_store *s, const char *const *ids, size_t n,
+                                                cw_error *err)
+{
+    if (s->vt->remove(s, ids, n, err) == 0)
+        return 0;
+    return cw_error_set(err, CW_E_INTERNAL, "store remove failed without a reason");
+}
+
+CW_MUST_CHECK static inline int cw_store_upsert(cw_store *s, const cw_document *docs,
+                                                const float *vecs, size_t n, size_t dim,
+                                                cw_error *err)
+{
+    if (s->vt->upsert(s, docs, vecs, n, dim, err) == 0)
+        return 0;
+    return cw_error_set(err, CW_E_INTERNAL, "store upsert failed without a reason");
+}
+
 static inline void cw_store_destroy(cw_store *s)
 {
     if (s != NULL)

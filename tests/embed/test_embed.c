@@ -1250,6 +1250,33 @@ static void test_concurrent_embeds(void)
     cw_embedder_destroy(e);
 }
 
+/* A backend that fails without saying why: cw_embedder_embed() gives the
+ * failure a reason, so no caller sees a failure with CW_OK. */
+static int silent_embed(cw_embedder *self, const char *const *texts, size_t n,
+                        cw_embed_purpose purpose, float *out, cw_error *err)
+{
+    (void)self, (void)texts, (void)n, (void)purpose, (void)out, (void)err;
+    return -1;
+}
+
+static void silent_destroy(cw_embedder *self)
+{
+    (void)self;
+}
+
+static void test_silent_backend_gets_a_reason(void)
+{
+    static const cw_embedder_vtable vt = { .embed = silent_embed, .destroy = silent_destroy };
+    cw_embedder e = { .vt = &vt, .name = "silent", .dim = 2 };
+    const char *texts[] = { "a" };
+    float out[2];
+    cw_error err;
+    cw_error_clear(&err);
+    CU_ASSERT_EQUAL(cw_embedder_embed(&e, texts, 1, CW_EMBED_DOCUMENT, out, &err), -1);
+    CU_ASSERT_EQUAL(err.code, CW_E_INTERNAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "silent: embedder failed without a reason");
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -1282,6 +1309,7 @@ int main(void)
         { "a timed-out call is retried", test_timeout_retried_then_success },
         { "cancel abandons a hung call and a backoff sleep", test_cancel_abandons_calls },
         { "8 threads embed concurrently, all exact", test_concurrent_embeds },
+        { "a backend failing silently gets a reason", test_silent_backend_gets_a_reason },
         CU_TEST_INFO_NULL,
     };
     signal(SIGPIPE, SIG_IGN);
