@@ -94,14 +94,109 @@ static int is_number(json_object *o)
     return t == json_type_double || t == json_type_int;
 }
 
+/* An answer being read: its vectors, once the first one gave their size. */
+typedef struct wire_answer {
+    const char *name;
+    size_t n, max_dim, dim;        /* dim: 0 until the first vector */
+    float *vecs;                   /* n x dim */
+    float *scratch;                /* the first packed vector, before vecs exists */
+    unsigned char *seen;           /* [n] */
+} wire_answer;
+
+/* data[i]: its "embedding" (array or base64 string) and the slot its
+ * "index" names (i without one); each slot once. */
+static int answer_slot(wire_answer *a, json_object *item, size_t i, json_object **emb,
+                       size_t *slot, cw_error *err)
+{
+    json_object *index = NULL;
+    *slot = i;
+    if (!json_object_is_type(item, json_type_object)
+        || !json_object_object_get_ex(item, "embedding", emb)
+        || (!json_object_is_type(*emb, json_type_array) && !json_object_is_type(*emb, json_type_string)))
+        return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: data[%zu] has no \"embedding\" array",
+                            a->name, i);
+    if (json_object_object_get_ex(item, "index", &index)) {
+        int64_t at = json_object_get_int64(index);
+        if (!json_object_is_type(index, json_type_int) || at < 0 || (uint64_t)at >= a->n)
+            return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: data[%zu] has index %s, expected 0..%zu",
+                                a->name, i, json_object_to_json_string(index), a->n - 1);
+        *slot = (size_t)at;
+    }
+    if (a->seen[*slot])
+        return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: index %zu appears twice", a->name, *slot);
+    a->seen[*slot] = 1;
+    return 0;
+}
+
+/* The vector's size d: the first one sets dim and allocates vecs (moving
+ * a packed first vector out of scratch); later ones must match. */
+static int answer_size(wire_answer *a, size_t d, size_t slot, int packed, cw_error *err)
+{
+    if (a->vecs != NULL) {
+        if (d != a->dim)
+            return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu has %zu values, expected %zu",
+                                a->name, slot, d, a->dim);
+        return 0;
+    }
+    if (d == 0 || d > a->max_dim)
+        return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: a vector of %zu values (expected 1..%zu)",
+                            a->name, d, a->max_dim);
+    a->dim = d;
+    a->vecs = malloc(a->n * d * sizeof *a->vecs);
+    if (a->vecs == NULL)
+        return cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", a->name);
+    if (packed)
+        memcpy(&a->vecs[slot * d], a->scratch, d * sizeof *a->vecs);
+    return 0;
+}
+
+/* A base64-packed float32 vector into its slot. */
+static int answer_packed(wire_answer *a, json_object *emb, size_t slot, cw_error *err)
+{
+    if (a->vecs == NULL && a->scratch == NULL) {
+        /* the first vector's size: decode it into a scratch row */
+        a->scratch = malloc(a->max_dim * sizeof *a->scratch);
+        if (a->scratch == NULL)
+            return cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", a->name);
+    }
+    size_t cap = a->vecs == NULL ? a->max_dim : a->dim;
+    long d = cw_base64_decode_f32le(json_object_get_string(emb), (size_t)json_object_get_string_len(emb),
+                                    a->vecs == NULL ? a->scratch : &a->vecs[slot * a->dim], cap);
+    if (d < 0)
+        return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu is not base64-packed "
+                            "float32 (at most %zu values)", a->name, slot, cap);
+    if (answer_size(a, (size_t)d, slot, 1, err) != 0)
+        return -1;
+    /* JSON cannot carry NaN or infinity; a packed vector can. */
+    for (size_t k = 0; k < a->dim; k++) {
+        if (!isfinite(a->vecs[slot * a->dim + k]))
+            return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu holds a non-finite value",
+                                a->name, slot);
+    }
+    return 0;
+}
+
+/* A JSON array of numbers into its slot. */
+static int answer_array(wire_answer *a, json_object *emb, size_t slot, cw_error *err)
+{
+    if (answer_size(a, json_object_array_length(emb), slot, 0, err) != 0)
+        return -1;
+    for (size_t k = 0; k < a->dim; k++) {
+        json_object *v = json_object_array_get_idx(emb, k);
+        if (!is_number(v))
+            return cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu holds a non-number",
+                                a->name, slot);
+        a->vecs[slot * a->dim + k] = (float)json_object_get_double(v);
+    }
+    return 0;
+}
+
 int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, size_t n,
                                size_t max_dim, float **out_vecs, size_t *out_dim, cw_error *err)
 {
     int rc = -1;
     json_object *root = NULL, *data = NULL;
-    float *vecs = NULL, *scratch = NULL;
-    unsigned char *seen = NULL;
-    size_t dim = 0;
+    wire_answer a = { .name = name, .n = n, .max_dim = max_dim };
 
     *out_vecs = NULL;
     *out_dim = 0;
@@ -120,105 +215,29 @@ int cw_embed_wire_parse_answer(const char *name, const char *body, size_t len, s
                      name, n, got);
         goto out;
     }
-    seen = calloc(n > 0 ? n : 1, 1);
-    if (seen == NULL) {
+    a.seen = calloc(n > 0 ? n : 1, 1);
+    if (a.seen == NULL) {
         cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", name);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        json_object *item = json_object_array_get_idx(data, i), *index = NULL, *emb = NULL;
-        size_t slot = i;
-
-        if (!json_object_is_type(item, json_type_object)
-            || !json_object_object_get_ex(item, "embedding", &emb)
-            || (!json_object_is_type(emb, json_type_array) && !json_object_is_type(emb, json_type_string))) {
-            cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: data[%zu] has no \"embedding\" array",
-                         name, i);
+        json_object *emb = NULL;
+        size_t slot;
+        if (answer_slot(&a, json_object_array_get_idx(data, i), i, &emb, &slot, err) != 0)
             goto out;
-        }
-        if (json_object_object_get_ex(item, "index", &index)) {
-            int64_t at = json_object_get_int64(index);
-            if (!json_object_is_type(index, json_type_int) || at < 0 || (uint64_t)at >= n) {
-                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: data[%zu] has index %s, expected 0..%zu",
-                             name, i, json_object_to_json_string(index), n - 1);
-                goto out;
-            }
-            slot = (size_t)at;
-        }
-        if (seen[slot]) {
-            cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: index %zu appears twice", name, slot);
+        int bad = json_object_is_type(emb, json_type_string) ? answer_packed(&a, emb, slot, err)
+                                                             : answer_array(&a, emb, slot, err);
+        if (bad)
             goto out;
-        }
-        seen[slot] = 1;
-        int packed = json_object_is_type(emb, json_type_string);
-        if (packed && vecs == NULL) {
-            /* the first vector's size: decode it into a scratch row */
-            scratch = malloc(max_dim * sizeof *scratch);
-            if (scratch == NULL) {
-                cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", name);
-                goto out;
-            }
-        }
-        long d_packed = 0;
-        if (packed) {
-            d_packed = cw_base64_decode_f32le(json_object_get_string(emb), (size_t)json_object_get_string_len(emb),
-                                              vecs == NULL ? scratch : &vecs[slot * dim],
-                                              vecs == NULL ? max_dim : dim);
-            if (d_packed < 0) {
-                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu is not base64-packed "
-                             "float32 (at most %zu values)", name, slot, vecs == NULL ? max_dim : dim);
-                goto out;
-            }
-        }
-        size_t d = packed ? (size_t)d_packed : json_object_array_length(emb);
-        if (vecs == NULL) {
-            if (d == 0 || d > max_dim) {
-                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: a vector of %zu values (expected 1..%zu)",
-                             name, d, max_dim);
-                goto out;
-            }
-            dim = d;
-            vecs = malloc(n * dim * sizeof *vecs);
-            if (vecs == NULL) {
-                cw_error_set(err, CW_E_NOMEM, "%s: out of memory reading an answer", name);
-                goto out;
-            }
-            if (packed)
-                memcpy(&vecs[slot * dim], scratch, dim * sizeof *vecs);
-        } else if (d != dim) {
-            cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu has %zu values, expected %zu",
-                         name, slot, d, dim);
-            goto out;
-        }
-        if (packed) {
-            /* JSON cannot carry NaN or infinity; a packed vector can. */
-            for (size_t k = 0; k < dim; k++) {
-                if (!isfinite(vecs[slot * dim + k])) {
-                    cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu holds a non-finite value",
-                                 name, slot);
-                    goto out;
-                }
-            }
-            continue;
-        }
-        for (size_t k = 0; k < dim; k++) {
-            json_object *v = json_object_array_get_idx(emb, k);
-            if (!is_number(v)) {
-                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: embedding %zu holds a non-number",
-                             name, slot);
-                goto out;
-            }
-            vecs[slot * dim + k] = (float)json_object_get_double(v);
-        }
     }
-    *out_vecs = vecs;
-    *out_dim = dim;
-    vecs = NULL;
+    *out_vecs = a.vecs;
+    *out_dim = a.dim;
+    a.vecs = NULL;
     rc = 0;
 out:
-    free(vecs);
-    free(scratch);
-    free(seen);
+    free(a.vecs);
+    free(a.scratch);
+    free(a.seen);
     json_object_put(root);
     return rc;
 }
