@@ -242,6 +242,83 @@ static int refuses_base64(const answer *a)
            strstr(msg, "base64") != NULL;
 }
 
+/* What a failed attempt means. */
+typedef enum attempt_verdict {
+    ATTEMPT_RETRY,        /* transient: desc says what happened */
+    ATTEMPT_FAIL,         /* err set: not worth retrying */
+    ATTEMPT_NO_BASE64     /* the API refused "encoding_format": ask for numbers */
+} attempt_verdict;
+
+/* A failed attempt (curl code cc, HTTP status) classified; desc (cap
+ * CW_ERROR_MSG_MAX) describes a transient failure for the final error. */
+static attempt_verdict classify(remote_embedder *r, const answer *a, CURLcode cc, long status,
+                                int base64, char *desc, cw_error *err)
+{
+    const char *name = r->base.name;
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_CANCELLED_S,
+                           "%s: shutting down (the call to %s was abandoned)", name, r->endpoint);
+        return ATTEMPT_FAIL;
+    }
+    if (cc != CURLE_OK) {
+        if (a->body.too_big) {
+            cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: larger than %u bytes",
+                         name, CW_EMBED_HTTP_MAX_ANSWER);
+            return ATTEMPT_FAIL;
+        }
+        if (curl_error_is_permanent(cc)) {
+            cw_error_set(err, CW_E_CONFIG, "%s: cannot call %s: %s", name, r->endpoint,
+                         curl_easy_strerror(cc));
+            return ATTEMPT_FAIL;
+        }
+        if (cc == CURLE_OPERATION_TIMEDOUT)
+            snprintf(desc, CW_ERROR_MSG_MAX, "%s: no answer from %s in time", name, r->endpoint);
+        else
+            snprintf(desc, CW_ERROR_MSG_MAX, "%s: cannot reach %s: %s", name, r->endpoint,
+                     curl_easy_strerror(cc));
+        return ATTEMPT_RETRY;
+    }
+    if (status == 401 || status == 403) {
+        refuse_key(r, status, err);
+        return ATTEMPT_FAIL;
+    }
+    if (status == 408 || status == 429 || status >= 500) {
+        snprintf(desc, CW_ERROR_MSG_MAX, "%s: the embedding API answered HTTP %ld", name, status);
+        return ATTEMPT_RETRY;
+    }
+    if (base64 && (status == 400 || status == 422) && refuses_base64(a))
+        return ATTEMPT_NO_BASE64;
+    if (status >= 400) {
+        char upstream[300];
+        cw_embed_wire_upstream_message(a->body.data, a->body.len, upstream, sizeof upstream);
+        cw_error_set(err, CW_E_CONFIG, "%s: the embedding API refused the request (HTTP %ld): %s",
+                     name, status, upstream);
+        return ATTEMPT_FAIL;
+    }
+    cw_error_set(err, CW_E_INTERNAL, "%s: unexpected HTTP status %ld from %s", name, status,
+                 r->endpoint);
+    return ATTEMPT_FAIL;
+}
+
+/* Sleep before the next attempt (Retry-After, else backoff), or -1 with
+ * err set when that would pass the deadline. */
+static int wait_to_retry(remote_embedder *r, const answer *a, unsigned attempt, int64_t deadline,
+                         const char *desc, cw_error *err)
+{
+    int64_t wait = a->retry_after_s > 0 ? (int64_t)a->retry_after_s * 1000 : backoff_ms(r, attempt);
+    if (wait >= cw_ms_left(deadline)) {
+        if (a->retry_after_s > 0)
+            return cw_error_set_retry(err, CW_E_UNAVAILABLE, a->retry_after_s,
+                                      "%s (Retry-After %d s is past the deadline)", desc,
+                                      a->retry_after_s);
+        return cw_error_set_retry(err, CW_E_UNAVAILABLE, CW_EMBED_HTTP_RETRY_AFTER_S,
+                                  "%s (gave up within the %ld ms deadline)", desc, r->deadline_ms);
+    }
+    cw_log_debug("%s; retry %u in %lld ms", desc, attempt, (long long)wait);
+    sleep_unless_cancelled(r, wait);
+    return 0;
+}
+
 /* One upstream batch, retried within `deadline`. On success *vecs (malloc'd
  * n * *dim floats) and *dim are set. */
 static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
@@ -289,33 +366,10 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             rc = cw_embed_wire_parse_answer(name, a.body.data, a.body.len, n, CW_EMBEDDER_MAX_DIM, vecs, dim, err);
             goto out;
         }
-        if (cc == CURLE_ABORTED_BY_CALLBACK) {
-            cw_error_set_retry(err, CW_E_UNAVAILABLE, RETRY_CANCELLED_S,
-                               "%s: shutting down (the call to %s was abandoned)", name, r->endpoint);
+        attempt_verdict v = classify(r, &a, cc, status, base64, desc, err);
+        if (v == ATTEMPT_FAIL)
             goto out;
-        }
-        if (cc != CURLE_OK) {
-            if (a.body.too_big) {
-                cw_error_set(err, CW_E_INTERNAL, "%s: malformed answer: larger than %u bytes",
-                             name, CW_EMBED_HTTP_MAX_ANSWER);
-                goto out;
-            }
-            if (curl_error_is_permanent(cc)) {
-                cw_error_set(err, CW_E_CONFIG, "%s: cannot call %s: %s", name, r->endpoint,
-                             curl_easy_strerror(cc));
-                goto out;
-            }
-            if (cc == CURLE_OPERATION_TIMEDOUT)
-                snprintf(desc, sizeof desc, "%s: no answer from %s in time", name, r->endpoint);
-            else
-                snprintf(desc, sizeof desc, "%s: cannot reach %s: %s", name, r->endpoint,
-                         curl_easy_strerror(cc));
-        } else if (status == 401 || status == 403) {
-            refuse_key(r, status, err);
-            goto out;
-        } else if (status == 408 || status == 429 || status >= 500) {
-            snprintf(desc, sizeof desc, "%s: the embedding API answered HTTP %ld", name, status);
-        } else if (base64 && (status == 400 || status == 422) && refuses_base64(&a)) {
+        if (v == ATTEMPT_NO_BASE64) {
             /* An API that knows no "encoding_format" (or not "base64"):
              * ask again for numbers, at once. Only if that is answered
              * does this backend ask for numbers from now on. */
@@ -327,30 +381,9 @@ static int embed_batch(remote_embedder *r, const char *const *texts, size_t n,
             if (body == NULL)
                 goto out;
             continue;
-        } else if (status >= 400) {
-            char upstream[300];
-            cw_embed_wire_upstream_message(a.body.data, a.body.len, upstream, sizeof upstream);
-            cw_error_set(err, CW_E_CONFIG, "%s: the embedding API refused the request (HTTP %ld): %s",
-                         name, status, upstream);
-            goto out;
-        } else {
-            cw_error_set(err, CW_E_INTERNAL, "%s: unexpected HTTP status %ld from %s",
-                         name, status, r->endpoint);
-            goto out;
         }
-
-        int64_t wait = a.retry_after_s > 0 ? (int64_t)a.retry_after_s * 1000 : backoff_ms(r, attempt);
-        if (wait >= cw_ms_left(deadline)) {
-            if (a.retry_after_s > 0)
-                cw_error_set_retry(err, CW_E_UNAVAILABLE, a.retry_after_s,
-                                   "%s (Retry-After %d s is past the deadline)", desc, a.retry_after_s);
-            else
-                cw_error_set_retry(err, CW_E_UNAVAILABLE, CW_EMBED_HTTP_RETRY_AFTER_S,
-                                   "%s (gave up within the %ld ms deadline)", desc, r->deadline_ms);
+        if (wait_to_retry(r, &a, attempt, deadline, desc, err) != 0)
             goto out;
-        }
-        cw_log_debug("%s; retry %u in %lld ms", desc, attempt, (long long)wait);
-        sleep_unless_cancelled(r, wait);
     }
 out:
     cw_httpc_body_clear(&a.body);
